@@ -1,0 +1,146 @@
+import CMPI
+import Foundation
+
+/// A typed handle on MPI_COMM_WORLD: rank, size and the few collectives neon-batch needs.
+/// Every collective must be called by all ranks in the same order.
+public final class Communicator: @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+    /// The raw MPI communicator, for libraries that take one (parallel HDF5's MPI-IO driver).
+    public let handle: MPI_Comm
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var worldInstance: Communicator?
+
+    /// MPI_COMM_WORLD, initialising MPI on first use (once per process; MPI cannot be
+    /// re-initialised after MPI_Finalize). Run outside mpirun, this is a singleton world of size 1.
+    public static var world: Communicator {
+        lock.lock()
+        defer { lock.unlock() }
+        if let w = worldInstance { return w }
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized == 0 {
+            var provided: Int32 = 0
+            MPI_Init_thread(nil, nil, neon_mpi_thread_funneled(), &provided)
+        }
+        let comm = neon_mpi_comm_world()!
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(comm, &r)
+        MPI_Comm_size(comm, &s)
+        let w = Communicator(rank: Int(r), size: Int(s), handle: comm)
+        worldInstance = w
+        return w
+    }
+
+    private init(rank: Int, size: Int, handle: MPI_Comm) {
+        self.rank = rank
+        self.size = size
+        self.handle = handle
+    }
+
+    public var isRoot: Bool { rank == 0 }
+
+    /// MPI_Finalize (once, at the end of the process).
+    public static func finalize() {
+        var finalized: Int32 = 0
+        MPI_Finalized(&finalized)
+        if finalized == 0 { MPI_Finalize() }
+    }
+
+    public func barrier() { MPI_Barrier(handle) }
+
+    /// Ends every rank of the job at once with `code` (for failures the other ranks cannot
+    /// learn of through a collective, e.g. one rank stuck or dying in a library call).
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(handle, code)
+        exit(code)
+    }
+
+    // MARK: broadcast
+
+    /// Broadcasts `count` bytes at `buffer` from `root`.
+    public func broadcast(_ buffer: UnsafeMutableRawPointer, bytes count: Int, root: Int = 0) {
+        var offset = 0
+        while offset < count {                       // MPI counts are Int32
+            let n = min(count - offset, Int(Int32.max))
+            MPI_Bcast(buffer + offset, Int32(n), neon_mpi_byte(), Int32(root), handle)
+            offset += n
+        }
+    }
+
+    /// Broadcasts a plain value (a trivially copyable struct or number) from `root`.
+    public func broadcast<T: BitwiseCopyable>(_ value: T, root: Int = 0) -> T {
+        var v = value
+        withUnsafeMutableBytes(of: &v) { broadcast($0.baseAddress!, bytes: $0.count, root: root) }
+        return v
+    }
+
+    /// Broadcasts an array from `root`; other ranks' argument is ignored.
+    public func broadcast<T: BitwiseCopyable>(_ array: [T], root: Int = 0) -> [T] {
+        let count = broadcast(array.count, root: root)
+        var out = rank == root ? array : [T](unsafeUninitializedCapacity: count) { _, n in n = count }
+        out.withUnsafeMutableBytes { buf in
+            if let base = buf.baseAddress, buf.count > 0 { broadcast(base, bytes: buf.count, root: root) }
+        }
+        return out
+    }
+
+    public func broadcast(_ string: String, root: Int = 0) -> String {
+        let bytes = broadcast(Array(string.utf8), root: root)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: scatter / gather of byte ranges
+
+    /// MPI_Scatterv in bytes: rank r receives `counts[r]` bytes taken at `displacements[r]` of
+    /// root's `send`. `counts` and `displacements` matter on root only; `receive` must hold
+    /// `counts[rank]` bytes. Each count must fit in Int32.
+    public func scatterv(send: UnsafeRawPointer?, counts: [Int], displacements: [Int],
+                         receive: UnsafeMutableRawPointer?, receiveCount: Int, root: Int = 0) {
+        precondition(counts.count == size && displacements.count == size)
+        let c = counts.map { Int32(clamping: $0) }
+        let d = displacements.map { Int32(clamping: $0) }
+        // A zero-byte receive still needs a valid address for some MPI builds.
+        var dummy: UInt8 = 0
+        withUnsafeMutablePointer(to: &dummy) { dp in
+            let recv = receive ?? UnsafeMutableRawPointer(dp)
+            _ = MPI_Scatterv(send, c, d, neon_mpi_byte(), recv, Int32(receiveCount), neon_mpi_byte(),
+                             Int32(root), handle)
+        }
+    }
+
+    /// MPI_Gatherv in bytes, the inverse of `scatterv`.
+    public func gatherv(send: UnsafeRawPointer?, sendCount: Int, receive: UnsafeMutableRawPointer?,
+                        counts: [Int], displacements: [Int], root: Int = 0) {
+        precondition(counts.count == size && displacements.count == size)
+        let c = counts.map { Int32(clamping: $0) }
+        let d = displacements.map { Int32(clamping: $0) }
+        var dummy: UInt8 = 0
+        withUnsafeMutablePointer(to: &dummy) { dp in
+            let snd = send ?? UnsafeRawPointer(dp)
+            _ = MPI_Gatherv(snd, Int32(sendCount), neon_mpi_byte(), receive, c, d, neon_mpi_byte(),
+                            Int32(root), handle)
+        }
+    }
+
+    // MARK: reductions
+
+    public func allreduceSum(_ value: Double) -> Double {
+        var v = value
+        MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_double(), neon_mpi_op_sum(), handle)
+        return v
+    }
+
+    public func allreduceMin(_ value: Int) -> Int {
+        var v = Int64(value)
+        MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_int64(), neon_mpi_op_min(), handle)
+        return Int(v)
+    }
+
+    public func allreduceMax(_ value: Int) -> Int {
+        var v = Int64(value)
+        MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_int64(), neon_mpi_op_max(), handle)
+        return Int(v)
+    }
+}

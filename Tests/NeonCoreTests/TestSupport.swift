@@ -1,0 +1,52 @@
+import NeonCore
+
+/// Deterministic random numbers for the tests (SplitMix64).
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func normal() -> Double {
+        let u = Double.random(in: Double.ulpOfOne..<1, using: &self)
+        let v = Double.random(in: 0..<1, using: &self)
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+    }
+}
+
+import Foundation
+
+func randomModel(clusters: Int, features: Int, rng: inout SplitMix, offset: Double = 0) -> KMeansModel {
+    KMeansModel(clusters: clusters, features: features,
+                centroids: (0..<(clusters * features)).map { _ in 3 * rng.normal() + offset })
+}
+
+func randomPoints(_ n: Int, features: Int, rng: inout SplitMix, scale: Double = 3, offset: Double = 0) -> [[Double]] {
+    (0..<n).map { _ in (0..<features).map { _ in scale * rng.normal() + offset } }
+}
+
+/// Exact Shapley values of v over `players` players, by enumerating all subsets.
+func shapley(players: Int, value: ([Bool]) -> Double) -> [Double] {
+    var phi = [Double](repeating: 0, count: players)
+    let fact: (Int) -> Double = { n in (0..<n).reduce(1.0) { $0 * Double($1 + 1) } }
+    for mask in 0..<(1 << players) {
+        let inS = (0..<players).map { mask & (1 << $0) != 0 }
+        let s = inS.filter { $0 }.count
+        for i in 0..<players where !inS[i] {
+            var withI = inS
+            withI[i] = true
+            let weight = fact(s) * fact(players - s - 1) / fact(players)
+            phi[i] += weight * (value(withI) - value(inS))
+        }
+    }
+    return phi
+}
+
+func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+    let scale = max(b.map(abs).max() ?? 0, 1e-300)
+    return zip(a, b).map { abs($0 - $1) }.max()! / scale
+}
