@@ -132,6 +132,12 @@ public final class Communicator: @unchecked Sendable {
         return v
     }
 
+    public func allreduceMax(_ value: Double) -> Double {
+        var v = value
+        MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_double(), neon_mpi_op_max(), handle)
+        return v
+    }
+
     public func allreduceMin(_ value: Int) -> Int {
         var v = Int64(value)
         MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_int64(), neon_mpi_op_min(), handle)

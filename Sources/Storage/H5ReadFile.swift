@@ -1,0 +1,140 @@
+import CHDF5
+
+/// An HDF5 file opened read-only by one process (rank 0 reads inputs and models).
+final class H5ReadFile {
+    let path: String
+    let id: hid_t
+
+    init(path: String, role: String) throws {
+        try checkReadableFile(path, role: role)
+        let fid = H5Fopen(path, neon_h5f_acc_rdonly(), neon_h5p_default())
+        guard fid >= 0 else { throw StorageError("\(path): cannot open \(role) file") }
+        self.path = path
+        id = fid
+    }
+
+    deinit { H5Fclose(id) }
+
+    /// A string attribute of the root group (fixed or variable length), or nil if absent.
+    func rootStringAttribute(_ name: String) throws -> String? {
+        guard H5Aexists(id, name) > 0 else { return nil }
+        let attr = H5Aopen(id, name, neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot read root attribute '\(name)'") }
+        defer { H5Aclose(attr) }
+        let ftype = H5Aget_type(attr)
+        defer { H5Tclose(ftype) }
+        guard H5Tget_class(ftype) == H5T_STRING else {
+            throw StorageError("\(path): root attribute '\(name)' must be a string")
+        }
+        let space = H5Aget_space(attr)
+        defer { H5Sclose(space) }
+        guard H5Sget_simple_extent_npoints(space) == 1 else {
+            throw StorageError("\(path): root attribute '\(name)' must be a single string")
+        }
+        if H5Tis_variable_str(ftype) > 0 {
+            let mtype = H5Tcopy(neon_h5t_c_s1())
+            defer { H5Tclose(mtype) }
+            H5Tset_size(mtype, Int(bitPattern: UInt(bitPattern: -1)))   // H5T_VARIABLE
+            H5Tset_cset(mtype, H5Tget_cset(ftype))
+            var ptr: UnsafeMutablePointer<CChar>? = nil
+            guard H5Aread(attr, mtype, &ptr) >= 0, let p = ptr else {
+                throw StorageError("\(path): cannot read root attribute '\(name)'")
+            }
+            defer { H5free_memory(p) }
+            return String(cString: p)
+        }
+        let size = H5Tget_size(ftype)
+        var buf = [CChar](repeating: 0, count: size + 1)
+        guard H5Aread(attr, ftype, &buf) >= 0 else {
+            throw StorageError("\(path): cannot read root attribute '\(name)'")
+        }
+        return String(cString: buf)
+    }
+
+    /// Opens a 2-D floating-point dataset.
+    func matrix(_ name: String, rowsName: String = "rows", featuresName: String = "features") throws -> H5Matrix {
+        guard !name.isEmpty, H5Lexists(id, name, neon_h5p_default()) > 0 else {
+            throw StorageError("\(path): no dataset '\(name)'")
+        }
+        var info = H5O_info_t()
+        guard H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC), neon_h5p_default()) >= 0,
+              info.type == H5O_TYPE_DATASET else {
+            throw StorageError("\(path): '\(name)' is not a dataset")
+        }
+        let ds = H5Dopen2(id, name, neon_h5p_default())
+        guard ds >= 0 else { throw StorageError("\(path): cannot open dataset '\(name)'") }
+        return try H5Matrix(file: self, dataset: ds, name: name)
+    }
+}
+
+/// A 2-D float32 / float64 dataset (N, d), read in row blocks with the file's own type.
+final class H5Matrix {
+    let file: H5ReadFile
+    let id: hid_t
+    let name: String
+    let rows: Int
+    let columns: Int
+    let element: ElementType
+
+    init(file: H5ReadFile, dataset: hid_t, name: String) throws {
+        self.file = file
+        id = dataset
+        self.name = name
+        let where_ = "\(file.path): dataset '\(name)'"
+        let space = H5Dget_space(dataset)
+        defer { H5Sclose(space) }
+        let rank = H5Sget_simple_extent_ndims(space)
+        let type = H5Dget_type(dataset)
+        defer { H5Tclose(type) }
+        let t = describeType(type)
+        guard rank == 2 else {
+            H5Dclose(dataset)
+            throw StorageError("\(where_) has rank \(rank); expected 2 (rows x features)")
+        }
+        guard let el = t.element else {
+            H5Dclose(dataset)
+            throw StorageError("\(where_) has \(t.name) type; expected float32 or float64")
+        }
+        var dims = [hsize_t](repeating: 0, count: 2)
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        // Addressable sizes: rows * columns elements must fit in memory indexing.
+        guard dims[0] < UInt64(Int32.max) * 64, dims[1] < 1 << 24, dims[0] &* dims[1] < 1 << 50 else {
+            H5Dclose(dataset)
+            throw StorageError("\(where_) has dimensions \(dims[0]) x \(dims[1]), beyond what neon-batch can address")
+        }
+        rows = Int(dims[0])
+        columns = Int(dims[1])
+        element = el
+    }
+
+    deinit { H5Dclose(id) }
+
+    /// Reads rows [start, start + count) into `buffer` (count x columns elements of `element`).
+    func read(rows start: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws {
+        guard count > 0 else { return }
+        let fspace = H5Dget_space(id)
+        defer { H5Sclose(fspace) }
+        var off: [hsize_t] = [hsize_t(start), 0], cnt: [hsize_t] = [hsize_t(count), hsize_t(columns)]
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
+        let mspace = H5Screate_simple(2, &cnt, nil)
+        defer { H5Sclose(mspace) }
+        guard H5Dread(id, element.nativeType, mspace, fspace, neon_h5p_default(), buffer) >= 0 else {
+            throw StorageError("\(file.path): dataset '\(name)': cannot read rows \(start)..<\(start + count)")
+        }
+    }
+
+    /// The whole dataset as float64.
+    func readAllAsDouble() throws -> [Double] {
+        let n = rows * columns
+        switch element {
+        case .float64:
+            var out = [Double](repeating: 0, count: n)
+            try out.withUnsafeMutableBytes { try read(rows: 0, count: rows, into: $0.baseAddress!) }
+            return out
+        default:
+            var tmp = [Float](repeating: 0, count: n)
+            try tmp.withUnsafeMutableBytes { try read(rows: 0, count: rows, into: $0.baseAddress!) }
+            return tmp.map { Double($0) }
+        }
+    }
+}

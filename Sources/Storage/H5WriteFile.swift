@@ -1,0 +1,186 @@
+import CHDF5
+import Distributed
+import Foundation
+
+/// An HDF5 file being written: by all ranks of a communicator through MPI-IO (collective
+/// metadata and collective data transfers), or by one process alone (`communicator: nil`,
+/// for generated data and tests). Memory type always equals file type, so collective
+/// transfers never fall back to independent I/O.
+public final class H5WriteFile {
+    public let path: String
+    let id: hid_t
+    private let parallel: Bool
+    private var datasets: [String: (id: hid_t, element: ElementType, columns: Int)] = [:]  // columns: elements per row
+    private var closed = false
+
+    /// Creates (truncates) the file. Collective when `communicator` is given.
+    public init(creating path: String, communicator: Communicator?) throws {
+        self.path = path
+        let fapl = H5Pcreate(neon_h5p_file_access())
+        defer { H5Pclose(fapl) }
+        if let comm = communicator {
+            neon_h5_set_fapl_mpio(fapl, comm.handle)
+        }
+        parallel = communicator != nil
+        let fid = H5Fcreate(path, neon_h5f_acc_trunc(), neon_h5p_default(), fapl)
+        guard fid >= 0 else {
+            let dir = (path as NSString).deletingLastPathComponent
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+                throw StorageError("\(path): cannot create output file: directory \(dir) does not exist")
+            }
+            if !FileManager.default.isWritableFile(atPath: dir) {
+                throw StorageError("\(path): cannot create output file: directory \(dir) is not writable")
+            }
+            throw StorageError("\(path): cannot create output file")
+        }
+        id = fid
+    }
+
+    deinit {
+        try? close()
+        H5Pclose(linkCreation)
+    }
+
+    /// Link creation: datasets may be named "group/name" (groups are created as needed).
+    private let linkCreation: hid_t = {
+        let lcpl = H5Pcreate(neon_h5p_link_create())
+        H5Pset_create_intermediate_group(lcpl, 1)
+        return lcpl
+    }()
+
+    /// Creates a dataset of `rows` x `columns` (columns == 0: 1-D of length rows).
+    /// Storage is allocated without writing fill values (every element is written later).
+    public func createDataset(_ name: String, element: ElementType, rows: Int, columns: Int) throws {
+        try createDataset(name, element: element, dims: columns > 0 ? [rows, columns] : [rows])
+        datasets[name]?.columns = columns
+    }
+
+    /// Creates a dataset of any shape (rows are along the first dimension).
+    public func createDataset(_ name: String, element: ElementType, dims shape: [Int]) throws {
+        var dims = shape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        defer { H5Sclose(space) }
+        let dcpl = H5Pcreate(neon_h5p_dataset_create())
+        defer { H5Pclose(dcpl) }
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER)
+        let ds = H5Dcreate2(id, name, element.nativeType, space, linkCreation, dcpl, neon_h5p_default())
+        guard ds >= 0 else { throw StorageError("\(path): cannot create dataset '\(name)'") }
+        datasets[name] = (ds, element, shape.dropFirst().reduce(1, *))
+    }
+
+    /// Writes a whole dataset of any shape from one process (serial files; generated data, tests).
+    public func write<T>(_ name: String, element: ElementType, dims: [Int], values: [T]) throws {
+        precondition(MemoryLayout<T>.size == element.byteCount && values.count == dims.reduce(1, *))
+        try createDataset(name, element: element, dims: dims)
+        guard let ds = datasets[name] else { return }
+        let status = values.withUnsafeBytes {
+            H5Dwrite(ds.id, element.nativeType, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
+        }
+        guard status >= 0 else { throw StorageError("\(path): cannot write dataset '\(name)'") }
+    }
+
+    /// Writes a 1-D dataset of variable-length UTF-8 strings (serial files).
+    public func writeStrings(_ name: String, _ values: [String]) throws {
+        var dims = [hsize_t(values.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        let type = H5Tcopy(neon_h5t_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        let ds = H5Dcreate2(id, name, type, space, linkCreation, neon_h5p_default(), neon_h5p_default())
+        guard ds >= 0 else { throw StorageError("\(path): cannot create dataset '\(name)'") }
+        defer { H5Dclose(ds) }
+        let cstrings = values.map { strdup($0) }
+        defer { cstrings.forEach { free($0) } }
+        var ptrs = cstrings.map { UnsafePointer<CChar>($0) }
+        guard H5Dwrite(ds, type, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), &ptrs) >= 0 else {
+            throw StorageError("\(path): cannot write dataset '\(name)'")
+        }
+    }
+
+    /// Writes rows [start, start + count) of a dataset from `buffer`. Collective in a parallel
+    /// file: every rank calls it for the same dataset, a rank with no rows passes count 0.
+    public func write(_ name: String, rows start: Int, count: Int, from buffer: UnsafeRawPointer?) throws {
+        guard let ds = datasets[name] else { throw StorageError("\(path): no dataset '\(name)' to write") }
+        let width = max(ds.columns, 1)
+        let fspace = H5Dget_space(ds.id)
+        defer { H5Sclose(fspace) }
+        var mdims: [hsize_t] = ds.columns > 0 ? [hsize_t(max(count, 1)), hsize_t(width)] : [hsize_t(max(count, 1))]
+        let mspace = H5Screate_simple(Int32(mdims.count), &mdims, nil)
+        defer { H5Sclose(mspace) }
+        if count > 0 {
+            var off: [hsize_t] = ds.columns > 0 ? [hsize_t(start), 0] : [hsize_t(start)]
+            var cnt: [hsize_t] = ds.columns > 0 ? [hsize_t(count), hsize_t(width)] : [hsize_t(count)]
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
+        } else {
+            H5Sselect_none(fspace)
+            H5Sselect_none(mspace)
+        }
+        let dxpl = H5Pcreate(neon_h5p_dataset_xfer())
+        defer { H5Pclose(dxpl) }
+        if parallel { neon_h5_set_dxpl_collective(dxpl) }
+        var dummy: UInt64 = 0
+        let status = withUnsafeMutablePointer(to: &dummy) { dp in
+            H5Dwrite(ds.id, ds.element.nativeType, mspace, fspace, dxpl, buffer ?? UnsafeRawPointer(dp))
+        }
+        guard status >= 0 else {
+            throw StorageError("\(path): cannot write rows \(start)..<\(start + count) of dataset '\(name)'")
+        }
+    }
+
+    /// Writes a whole dataset from one process (serial files only).
+    public func write<T>(_ name: String, element: ElementType, rows: Int, columns: Int, values: [T]) throws {
+        precondition(MemoryLayout<T>.size == element.byteCount && values.count == rows * max(columns, 1))
+        try createDataset(name, element: element, rows: rows, columns: columns)
+        try values.withUnsafeBytes { try write(name, rows: 0, count: rows, from: $0.baseAddress) }
+    }
+
+    /// Sets (replaces) a UTF-8 string attribute of the root group. Collective in a parallel file:
+    /// every rank passes the same value.
+    public func setAttribute(_ name: String, _ value: String) throws {
+        let type = H5Tcopy(neon_h5t_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))     // H5T_VARIABLE
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        try value.withCString { cs in
+            var p: UnsafePointer<CChar>? = cs
+            try writeAttribute(name, type: type) { H5Awrite($0, type, &p) }
+        }
+    }
+
+    public func setAttribute(_ name: String, _ value: Double) throws {
+        var v = value
+        try writeAttribute(name, type: neon_h5t_native_double()) { H5Awrite($0, neon_h5t_native_double(), &v) }
+    }
+
+    public func setAttribute(_ name: String, _ value: Int) throws {
+        var v = Int64(value)
+        try writeAttribute(name, type: neon_h5t_native_int64()) { H5Awrite($0, neon_h5t_native_int64(), &v) }
+    }
+
+    private func writeAttribute(_ name: String, type: hid_t, _ write: (hid_t) -> herr_t) throws {
+        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
+        let space = H5Screate(H5S_SCALAR)
+        defer { H5Sclose(space) }
+        let attr = H5Acreate2(id, name, type, space, neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)'") }
+        defer { H5Aclose(attr) }
+        guard write(attr) >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)'") }
+    }
+
+    /// Writes everything buffered to the file (collective in a parallel file).
+    public func flush() throws {
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw StorageError("\(path): cannot flush output file") }
+    }
+
+    /// Closes datasets and the file (collective in a parallel file).
+    public func close() throws {
+        guard !closed else { return }
+        closed = true
+        for ds in datasets.values { H5Dclose(ds.id) }
+        datasets = [:]
+        guard H5Fclose(id) >= 0 else { throw StorageError("\(path): cannot close output file") }
+    }
+}

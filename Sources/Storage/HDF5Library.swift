@@ -1,0 +1,65 @@
+import CHDF5
+import Foundation
+
+/// Process-wide HDF5 set-up. HDF5 is not thread-safe in this build: every HDF5 call of a
+/// rank must come from one thread.
+public enum HDF5Library {
+    /// Turns off HDF5's own error-stack printing; neon-batch reports one line itself.
+    public static func silenceErrorStack() { neon_h5_silence_errors() }
+
+    /// The library version, for provenance.
+    public static var version: String {
+        var maj: UInt32 = 0, min: UInt32 = 0, rel: UInt32 = 0
+        H5get_libversion(&maj, &min, &rel)
+        return "\(maj).\(min).\(rel)"
+    }
+}
+
+/// Element types neon-batch reads and writes; memory type always equals file type.
+public enum ElementType: String, Sendable, Equatable {
+    case float32, float64, int64
+
+    public var byteCount: Int { self == .float32 ? 4 : 8 }
+
+    var nativeType: hid_t {
+        switch self {
+        case .float32: return neon_h5t_native_float()
+        case .float64: return neon_h5t_native_double()
+        case .int64: return neon_h5t_native_int64()
+        }
+    }
+}
+
+/// Classifies an HDF5 datatype the way error messages name it.
+func describeType(_ type: hid_t) -> (element: ElementType?, name: String) {
+    let size = H5Tget_size(type)
+    switch H5Tget_class(type) {
+    case H5T_FLOAT:
+        if size == 4 { return (.float32, "float32") }
+        if size == 8 { return (.float64, "float64") }
+        return (nil, "\(size * 8)-bit float")
+    case H5T_INTEGER: return (nil, "integer")
+    case H5T_STRING: return (nil, "string")
+    case H5T_COMPOUND: return (nil, "compound")
+    case H5T_ENUM: return (nil, "enum")
+    case H5T_ARRAY: return (nil, "array")
+    case H5T_VLEN: return (nil, "variable-length")
+    case H5T_OPAQUE: return (nil, "opaque")
+    case H5T_REFERENCE: return (nil, "reference")
+    case H5T_BITFIELD: return (nil, "bitfield")
+    default: return (nil, "unknown")
+    }
+}
+
+/// Checks a path before HDF5 sees it, so the message says what is wrong.
+func checkReadableFile(_ path: String, role: String) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw StorageError("\(path): \(role) file does not exist")
+    }
+    if isDir.boolValue { throw StorageError("\(path): \(role) file is a directory") }
+    guard FileManager.default.isReadableFile(atPath: path) else {
+        throw StorageError("\(path): \(role) file is not readable")
+    }
+    guard H5Fis_hdf5(path) > 0 else { throw StorageError("\(path): \(role) file is not an HDF5 file") }
+}

@@ -1,0 +1,29 @@
+/// The input samples: a 2-D dataset (N, d) of float32 or float64, read by rank 0 in row blocks.
+public final class InputDataset {
+    public let path: String
+    public let datasetName: String
+    public var rows: Int { matrix.rows }
+    public var features: Int { matrix.columns }
+    public var element: ElementType { matrix.element }
+    private let file: H5ReadFile
+    private let matrix: H5Matrix
+
+    public init(path: String, dataset: String) throws {
+        file = try H5ReadFile(path: path, role: "input")
+        matrix = try file.matrix(dataset)
+        self.path = path
+        datasetName = dataset
+        guard matrix.rows > 0 else { throw StorageError("\(path): dataset '\(dataset)' has no rows") }
+        guard matrix.columns > 0 else { throw StorageError("\(path): dataset '\(dataset)' has no features") }
+    }
+
+    /// Reads rows [start, start + count) into `buffer` (count x features elements of `element`).
+    public func read(rows start: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws {
+        try matrix.read(rows: start, count: count, into: buffer)
+    }
+
+    /// "the message for a non-finite value in row `row`"
+    public func nonFiniteMessage(row: Int) -> String {
+        "\(path): dataset '\(datasetName)' row \(row) holds NaN or Inf"
+    }
+}

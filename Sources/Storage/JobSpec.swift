@@ -1,0 +1,277 @@
+// The neon-batch job file: a strict JSON document naming the input, model and output files and
+// the explanation settings. Every error is a `JobError` whose message is one line starting with
+// the job file's absolute path.
+
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public struct JobError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public struct JobSpec: Equatable, Sendable {
+    public enum Beta: Equatable, Sendable {
+        case auto
+        case fixed(Double)
+    }
+
+    public enum Target: Equatable, Sendable {
+        case assigned
+    }
+
+    /// Absolute, standardized path of the job file ("" when parsed from text without a path).
+    public var jobPath: String
+    /// The raw job text, verbatim.
+    public var jobText: String
+    /// Absolute path (relative paths in the job resolve against the job file's folder).
+    public var inputFile: String
+    public var inputDataset: String
+    /// Absolute path.
+    public var modelFile: String
+    /// Absolute path.
+    public var outputFile: String
+    public var overwrite: Bool
+    public var beta: Beta
+    public var target: Target
+    public var blockRows: Int
+
+    public static let defaultBlockRows = 8192
+    public static let maxBlockRows = 1 << 20
+    public static let maxJobFileBytes = 1 << 20
+
+    public init(jobPath: String, jobText: String, inputFile: String, inputDataset: String,
+                modelFile: String, outputFile: String, overwrite: Bool = false,
+                beta: Beta = .auto, target: Target = .assigned,
+                blockRows: Int = JobSpec.defaultBlockRows) {
+        self.jobPath = jobPath
+        self.jobText = jobText
+        self.inputFile = inputFile
+        self.inputDataset = inputDataset
+        self.modelFile = modelFile
+        self.outputFile = outputFile
+        self.overwrite = overwrite
+        self.beta = beta
+        self.target = target
+        self.blockRows = blockRows
+    }
+
+    /// Reads the job file at `path` (relative paths resolve against the current directory) and parses it.
+    public static func load(path: String) throws -> JobSpec {
+        let absolute = absolutePath(path, base: nil)
+        let bytes = try readJobFile(absolute)
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.utf8.elementsEqual(bytes) else {
+            throw JobError(message: "\(label(absolute)): job file is not UTF-8 text")
+        }
+        return try parse(text: text, jobPath: absolute)
+    }
+
+    /// Parses job text. `jobPath` names the job file (made absolute and standardized); relative
+    /// paths inside the job resolve against its folder, or against the current directory when
+    /// `jobPath` is "". Messages of errors from a job without a path start with "<job>".
+    public static func parse(text: String, jobPath: String) throws -> JobSpec {
+        let absoluteJobPath = jobPath.isEmpty ? "" : absolutePath(jobPath, base: nil)
+        let prefix = label(absoluteJobPath)
+        func failure(_ message: String) -> JobError { JobError(message: "\(prefix): \(message)") }
+        func quoted(_ key: String) -> String { JSONValue.displayEscaped(key) }
+
+        // 1. JSON syntax.
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(Array(text.utf8))
+        } catch let error as JSONParseError {
+            throw failure("not valid JSON (line \(error.line), column \(error.column): \(error.reason))")
+        }
+
+        // 2. An object at the top.
+        guard case .object(let topMembers) = root else { throw failure("the job must be a JSON object") }
+
+        // 3. Unknown top-level keys, in document order.
+        for member in topMembers where !schema.contains(where: { same($0.section, member.key) }) {
+            throw failure("unknown key '\(quoted(member.key))'")
+        }
+
+        // 4. Sections that are present must be objects.
+        var sections: [String: JSONValue] = [:]
+        for (section, _) in schema {
+            guard let value = root[member: section] else { continue }
+            guard case .object = value else { throw failure("'\(section)' must be an object") }
+            sections[section] = value
+        }
+
+        // 5. Unknown keys within sections.
+        for (section, allowed) in schema {
+            guard case .object(let members)? = sections[section] else { continue }
+            for member in members where !allowed.contains(where: { same($0, member.key) }) {
+                throw failure("unknown key '\(section).\(quoted(member.key))'")
+            }
+        }
+
+        // 6. Missing sections and keys.
+        for (section, keys) in required {
+            guard let object = sections[section] else { throw failure("missing key '\(section)'") }
+            for key in keys where object[member: key] == nil { throw failure("missing key '\(section).\(key)'") }
+        }
+
+        // 7. Values.
+        func value(_ section: String, _ key: String) -> JSONValue? { sections[section]?[member: key] }
+        func nonEmptyString(_ section: String, _ key: String) throws -> String {
+            guard case .string(let text)? = value(section, key), !text.isEmpty else {
+                throw failure("\(section).\(key) must be a non-empty string")
+            }
+            return text
+        }
+        let baseDirectory = absoluteJobPath.isEmpty ? nil : parentDirectory(of: absoluteJobPath)
+        let inputFile = absolutePath(try nonEmptyString("input", "file"), base: baseDirectory)
+        let inputDataset = try nonEmptyString("input", "dataset")
+        let modelFile = absolutePath(try nonEmptyString("model", "file"), base: baseDirectory)
+        let outputFile = absolutePath(try nonEmptyString("output", "file"), base: baseDirectory)
+
+        var overwrite = false
+        if let raw = value("output", "overwrite") {
+            guard case .bool(let flag) = raw else { throw failure("output.overwrite must be true or false") }
+            overwrite = flag
+        }
+
+        var beta = Beta.auto
+        if let raw = value("explain", "beta") {
+            switch raw {
+            case .string(let text) where same(text, "auto"):
+                beta = .auto
+            case .number(let number) where number > 0 && number.isFinite:
+                beta = .fixed(number)
+            default:
+                throw failure("explain.beta must be \"auto\" or a positive finite number")
+            }
+        }
+
+        let target = Target.assigned
+        if let raw = value("explain", "target") {
+            guard case .string(let text) = raw, same(text, "assigned") else {
+                throw failure("explain.target must be \"assigned\"")
+            }
+        }
+
+        var blockRows = defaultBlockRows
+        if let raw = value("execution", "block_rows") {
+            guard case .number(let number) = raw, number.rounded(.towardZero) == number,
+                  number >= 1, number <= Double(maxBlockRows) else {
+                throw failure("execution.block_rows must be an integer from 1 to \(maxBlockRows)")
+            }
+            blockRows = Int(number)
+        }
+
+        return JobSpec(jobPath: absoluteJobPath, jobText: text, inputFile: inputFile, inputDataset: inputDataset,
+                       modelFile: modelFile, outputFile: outputFile, overwrite: overwrite,
+                       beta: beta, target: target, blockRows: blockRows)
+    }
+
+    // MARK: - Schema
+
+    /// Sections in checking order, with their allowed keys.
+    private static let schema: [(section: String, keys: [String])] = [
+        ("input", ["file", "dataset"]),
+        ("model", ["file"]),
+        ("output", ["file", "overwrite"]),
+        ("explain", ["beta", "target"]),
+        ("execution", ["block_rows"]),
+    ]
+
+    /// Required sections and their required keys, in checking order.
+    private static let required: [(section: String, keys: [String])] = [
+        ("input", ["file", "dataset"]),
+        ("model", ["file"]),
+        ("output", ["file"]),
+    ]
+
+    /// Exact (code point) string comparison, as JSON compares member names.
+    private static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    // MARK: - Paths
+
+    /// The message prefix for a job path.
+    static func label(_ absoluteJobPath: String) -> String {
+        absoluteJobPath.isEmpty ? "<job>" : JSONValue.displayEscaped(absoluteJobPath)
+    }
+
+    /// `path` made absolute (against `base`, or the current directory when nil) and standardized
+    /// lexically: "." and empty components removed, ".." removes the previous component (not
+    /// beyond "/"), no trailing slash. Symbolic links are not resolved (like
+    /// `URL(fileURLWithPath:).standardizedFileURL.path`).
+    static func absolutePath(_ path: String, base: String?) -> String {
+        if path.hasPrefix("/") { return standardize(path) }
+        let directory = base ?? FileManager.default.currentDirectoryPath
+        return standardize(directory + "/" + path)
+    }
+
+    static func standardize(_ absolutePath: String) -> String {
+        var components: [Substring] = []
+        for component in absolutePath.split(separator: "/", omittingEmptySubsequences: true) {
+            if component == "." { continue }
+            if component == ".." {
+                if !components.isEmpty { components.removeLast() }
+                continue
+            }
+            components.append(component)
+        }
+        return "/" + components.joined(separator: "/")
+    }
+
+    static func parentDirectory(of absolutePath: String) -> String {
+        let standardized = standardize(absolutePath)
+        guard let slash = standardized.lastIndex(of: "/"), slash != standardized.startIndex else { return "/" }
+        return String(standardized[..<slash])
+    }
+
+    // MARK: - Reading
+
+    private static func readJobFile(_ absolutePath: String) throws -> [UInt8] {
+        let prefix = label(absolutePath)
+        func cannotRead(_ code: Int32) -> JobError {
+            JobError(message: "\(prefix): cannot read job file (\(String(cString: strerror(code))))")
+        }
+
+        var info = stat()
+        if stat(absolutePath, &info) != 0 {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw JobError(message: "\(prefix): job file does not exist") }
+            throw cannotRead(code)
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw JobError(message: "\(prefix): job file is a directory") }
+
+        var descriptor: Int32
+        repeat {
+            descriptor = open(absolutePath, O_RDONLY | O_CLOEXEC)
+        } while descriptor < 0 && errno == EINTR
+        if descriptor < 0 { throw cannotRead(errno) }
+        defer { close(descriptor) }
+
+        let limit = maxJobFileBytes + 1  // read one byte more than allowed to detect larger files
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let got = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, wanted) }
+            if got < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw cannotRead(code)
+            }
+            if got == 0 { break }
+            bytes.append(contentsOf: chunk[0..<got])
+        }
+        if bytes.count > maxJobFileBytes {
+            let size = maxJobFileBytes % (1 << 20) == 0 ? "\(maxJobFileBytes >> 20) MiB" : "\(maxJobFileBytes) bytes"
+            throw JobError(message: "\(prefix): job file is larger than \(size)")
+        }
+        return bytes
+    }
+}

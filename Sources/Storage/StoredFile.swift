@@ -1,0 +1,53 @@
+import CHDF5
+
+/// Read access to a finished (or partial) HDF5 file from one process: root attributes and
+/// whole numeric datasets. For checking outputs (tests, inspection).
+public final class StoredFile {
+    private let file: H5ReadFile
+    public var path: String { file.path }
+
+    public init(path: String) throws { file = try H5ReadFile(path: path, role: "HDF5") }
+
+    public func stringAttribute(_ name: String) throws -> String? { try file.rootStringAttribute(name) }
+
+    /// A numeric scalar root attribute as float64, or nil if absent.
+    public func numberAttribute(_ name: String) -> Double? {
+        guard H5Aexists(file.id, name) > 0 else { return nil }
+        let attr = H5Aopen(file.id, name, neon_h5p_default())
+        guard attr >= 0 else { return nil }
+        defer { H5Aclose(attr) }
+        var v = 0.0
+        return H5Aread(attr, neon_h5t_native_double(), &v) >= 0 ? v : nil
+    }
+
+    /// The shape of a dataset, or nil if there is none of that name.
+    public func shape(_ dataset: String) -> [Int]? {
+        guard H5Lexists(file.id, dataset, neon_h5p_default()) > 0 else { return nil }
+        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
+        guard ds >= 0 else { return nil }
+        defer { H5Dclose(ds) }
+        let space = H5Dget_space(ds)
+        defer { H5Sclose(space) }
+        var dims = [hsize_t](repeating: 0, count: 8)
+        let n = H5Sget_simple_extent_dims(space, &dims, nil)
+        return n < 0 ? nil : dims.prefix(Int(n)).map { Int($0) }
+    }
+
+    /// A whole numeric dataset converted to float64 (row-major).
+    public func doubles(_ dataset: String) throws -> [Double] { try read(dataset, neon_h5t_native_double(), 0.0) }
+
+    /// A whole integer dataset as int64.
+    public func int64s(_ dataset: String) throws -> [Int64] { try read(dataset, neon_h5t_native_int64(), Int64(0)) }
+
+    private func read<T>(_ dataset: String, _ type: hid_t, _ zero: T) throws -> [T] {
+        guard let dims = shape(dataset) else { throw StorageError("\(path): no dataset '\(dataset)'") }
+        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
+        defer { H5Dclose(ds) }
+        var out = [T](repeating: zero, count: dims.reduce(1, *))
+        let status = out.withUnsafeMutableBytes {
+            H5Dread(ds, type, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
+        }
+        guard status >= 0 else { throw StorageError("\(path): cannot read dataset '\(dataset)'") }
+        return out
+    }
+}

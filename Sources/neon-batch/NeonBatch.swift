@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+
+/// neon-batch: NEON explanations (Kauffmann et al., "From clustering to cluster explanations via
+/// neural networks") of cluster assignments for whole datasets, under mpirun or srun.
+@main
+struct NeonBatch: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "neon-batch",
+        abstract: "Explain cluster assignments at scale with NEON (neuralization-propagation).",
+        discussion: """
+            Run a job:       mpirun -n P neon-batch JOB.json   (same as: neon-batch run JOB.json)
+            Check a job:     neon-batch validate JOB.json
+            Demo data:       neon-batch demo DIR
+
+            Exit codes: 0 success; 1 bad job, model, input or output (one line on stderr naming
+            the file, dataset or key); 2 bad command line.
+            The job file format and the output layout are described in docs/.
+            """,
+        version: version,
+        subcommands: [Run.self, Validate.self, Demo.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Prints the one-line error message and leaves with `code`.
+func fail(_ message: String, code: Int32 = ExitStatus.badInput) -> Never {
+    FileHandle.standardError.write(Data("neon-batch: error: \(message)\n".utf8))
+    exit(code)
+}
+
+enum ExitStatus {
+    static let badInput: Int32 = 1
+}

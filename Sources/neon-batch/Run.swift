@@ -1,0 +1,31 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import NeonCore
+import Storage
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain every sample of a job's input (the default command).",
+        discussion: """
+            Run under mpirun or srun for several ranks: rank 0 reads the input in blocks of
+            execution.block_rows rows and scatters them; every rank explains its rows and writes
+            them into the one output file with collective parallel HDF5. beta "auto" (Eq. 3) takes
+            a first pass over the input that computes only the logits.
+            """)
+
+    @Argument(help: "The job file (JSON).")
+    var job: String
+
+    @Flag(name: .shortAndLong, help: "Print nothing on success (no progress, no summary).")
+    var quiet = false
+
+    func run() throws {
+        let comm = Communicator.world
+        HDF5Library.silenceErrorStack()
+        BLASThreads.useOneThread()
+        let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet).run()
+        Communicator.finalize()
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,60 @@
+import Distributed
+import Foundation
+import NeonCore
+import Storage
+
+/// Conservation (sum_i R_i = f_c, paper Sec. II-B) over the rows a rank explained.
+struct ConservationStats {
+    var maxAbsError = 0.0
+    var logitSum = 0.0
+    var positive = 0
+    var count = 0
+
+    mutating func add<T: NeonScalar>(relevance: UnsafePointer<T>, logit: UnsafePointer<Double>, rows: Int, features: Int) {
+        for r in 0..<rows {
+            var s = 0.0
+            for i in 0..<features { s += Double(relevance[r * features + i]) }
+            maxAbsError = max(maxAbsError, abs(s - logit[r]))
+            logitSum += logit[r]
+            if logit[r] > 0 { positive += 1 }
+        }
+        count += rows
+    }
+
+    func reduced(_ comm: Communicator) -> ConservationStats {
+        var out = ConservationStats()
+        out.maxAbsError = comm.allreduceMax(maxAbsError)
+        out.logitSum = comm.allreduceSum(logitSum)
+        out.positive = Int(comm.allreduceSum(Double(positive)))
+        out.count = Int(comm.allreduceSum(Double(count)))
+        return out
+    }
+}
+
+/// The few lines rank 0 prints after a run.
+struct RunSummary {
+    let job: JobSpec
+    let model: KMeansModel
+    let rows: Int, features: Int, ranks: Int
+    let beta: Double
+    let betaMode: String
+    let elapsed: Double
+    let stats: ConservationStats
+    let peakResidentBytes: Int
+
+    func print() {
+        let meanF = stats.logitSum / Double(max(stats.count, 1))
+        let lines = [
+            String(format: "neon-batch: explained %d samples x %d features (kmeans, K = %d) on %d rank%@ in %.2f s (%.0f samples/s)",
+                   rows, features, model.clusters, ranks, ranks == 1 ? "" : "s", elapsed, Double(rows) / max(elapsed, 1e-9)),
+            "  output:       \(job.outputFile) (status complete)",
+            String(format: "  beta:         %.6g (%@)", beta, betaMode == "auto" ? "auto: 1 / mean f_c, Eq. 3" : "fixed"),
+            String(format: "  logits:       mean f_c %.6g; %d of %d samples strictly inside their cluster (f_c > 0)",
+                   meanF, stats.positive, stats.count),
+            String(format: "  conservation: max |sum_i R_i - f_c| = %.3g (%.2g of the mean f_c)",
+                   stats.maxAbsError, stats.maxAbsError / max(abs(meanF), 1e-300)),
+            String(format: "  memory:       peak resident %.0f MB per rank (largest rank)", Double(peakResidentBytes) / 1e6),
+        ]
+        Swift.print(lines.joined(separator: "\n"))
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Storage
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a job file, its model and its input without running it.",
+        discussion: """
+            Checks the job keys, that the model and the input dataset open and fit together, and
+            that the output may be written. Values are scanned for NaN/Inf when the job runs.
+            """)
+
+    @Argument(help: "The job file (JSON).")
+    var job: String
+
+    func run() throws {
+        HDF5Library.silenceErrorStack()
+        do {
+            let setup = try JobSetup.load(jobPath: job)
+            print("""
+                \(setup.job.jobPath): valid
+                  input:  \(setup.job.inputFile) dataset '\(setup.job.inputDataset)': \(setup.rows) x \(setup.features) \(setup.element.rawValue)
+                  model:  \(setup.job.modelFile): kmeans, K = \(setup.model.clusters)
+                  output: \(setup.job.outputFile)\(setup.job.overwrite ? " (overwrite)" : "")
+                  beta:   \(setup.betaDescription)
+                """)
+        } catch let e as StorageError {
+            fail(e.message)
+        } catch let e as JobError {
+            fail(e.message)
+        }
+    }
+}

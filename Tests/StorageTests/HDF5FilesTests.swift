@@ -1,0 +1,174 @@
+import Distributed
+import Foundation
+import XCTest
+@testable import Storage
+
+/// Reading inputs and models, writing outputs: round trips and the exact message for each bad file.
+final class HDF5FilesTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        HDF5Library.silenceErrorStack()
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("neon-storage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func writeFile(_ name: String, _ body: (H5WriteFile) throws -> Void) throws -> String {
+        let f = try H5WriteFile(creating: path(name), communicator: nil)
+        try body(f)
+        try f.close()
+        return path(name)
+    }
+
+    func message(_ body: () throws -> Void) -> String? {
+        do { try body() } catch let e as StorageError { return e.message } catch { return "\(error)" }
+        return nil
+    }
+
+    func testInputRoundTripInBothPrecisions() throws {
+        let x32: [Float] = (0..<30).map { Float($0) * 0.5 }
+        let p32 = try writeFile("a.h5") { try $0.write("x", element: .float32, rows: 10, columns: 3, values: x32) }
+        let in32 = try InputDataset(path: p32, dataset: "x")
+        XCTAssertEqual([in32.rows, in32.features], [10, 3])
+        XCTAssertEqual(in32.element, .float32)
+        var got = [Float](repeating: -1, count: 6)
+        try got.withUnsafeMutableBytes { try in32.read(rows: 4, count: 2, into: $0.baseAddress!) }
+        XCTAssertEqual(got, Array(x32[12..<18]))
+
+        let x64: [Double] = (0..<8).map { Double($0) / 3 }
+        let p64 = try writeFile("b.h5") { try $0.write("g/x", element: .float64, rows: 4, columns: 2, values: x64) }
+        XCTAssertThrowsError(try InputDataset(path: p64, dataset: "x"))
+        let in64 = try InputDataset(path: p64, dataset: "g/x")
+        XCTAssertEqual(in64.element, .float64)
+        var all = [Double](repeating: 0, count: 8)
+        try all.withUnsafeMutableBytes { try in64.read(rows: 0, count: 4, into: $0.baseAddress!) }
+        XCTAssertEqual(all, x64)
+    }
+
+    func testBadInputFilesAreNamedExactly() throws {
+        let missing = path("missing.h5")
+        XCTAssertEqual(message { _ = try InputDataset(path: missing, dataset: "x") },
+                       "\(missing): input file does not exist")
+        XCTAssertEqual(message { _ = try InputDataset(path: dir.path, dataset: "x") },
+                       "\(dir.path): input file is a directory")
+        let text = path("text.h5")
+        try "not hdf5".write(toFile: text, atomically: true, encoding: .utf8)
+        XCTAssertEqual(message { _ = try InputDataset(path: text, dataset: "x") },
+                       "\(text): input file is not an HDF5 file")
+        let p = try writeFile("bad.h5") { f in
+            try f.write("ints", element: .int64, rows: 3, columns: 2, values: [Int64](repeating: 1, count: 6))
+            try f.write("vec", element: .float32, dims: [5], values: [Float](repeating: 1, count: 5))
+            try f.write("cube", element: .float32, dims: [2, 2, 2], values: [Float](repeating: 1, count: 8))
+            try f.write("empty", element: .float32, rows: 0, columns: 4, values: [Float]())
+            try f.write("nofeat", element: .float64, dims: [3, 0], values: [Double]())
+            try f.writeStrings("names", ["a", "b"])
+        }
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "features") }, "\(p): no dataset 'features'")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "ints") },
+                       "\(p): dataset 'ints' has integer type; expected float32 or float64")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "names") },
+                       "\(p): dataset 'names' has rank 1; expected 2 (rows x features)")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "vec") },
+                       "\(p): dataset 'vec' has rank 1; expected 2 (rows x features)")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "cube") },
+                       "\(p): dataset 'cube' has rank 3; expected 2 (rows x features)")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "empty") }, "\(p): dataset 'empty' has no rows")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "nofeat") }, "\(p): dataset 'nofeat' has no features")
+    }
+
+    func testModelFileChecks() throws {
+        let good = try writeFile("m.h5") { f in
+            try f.setAttribute("kind", "kmeans")
+            try f.write("centroids", element: .float32, rows: 3, columns: 2, values: [Float]([0, 1, 2, 3, 4, 5]))
+        }
+        let m = try ModelFile.loadKMeans(path: good)
+        XCTAssertEqual([m.clusters, m.features], [3, 2])
+        XCTAssertEqual(m.centroids, [0, 1, 2, 3, 4, 5])
+
+        let noKind = try writeFile("nokind.h5") { f in
+            try f.write("centroids", element: .float64, rows: 2, columns: 2, values: [0.0, 1, 2, 3])
+        }
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: noKind) }, "\(noKind): root attribute 'kind' is missing")
+        let otherKind = try writeFile("other.h5") { f in try f.setAttribute("kind", "gmm") }
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: otherKind) },
+                       "\(otherKind): model kind 'gmm' is not supported (expected \"kmeans\")")
+        let one = try writeFile("one.h5") { f in
+            try f.setAttribute("kind", "kmeans")
+            try f.write("centroids", element: .float64, rows: 1, columns: 2, values: [0.0, 1])
+        }
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: one) },
+                       "\(one): dataset 'centroids' has 1 row; k-means needs K >= 2 clusters")
+        let nan = try writeFile("nan.h5") { f in
+            try f.setAttribute("kind", "kmeans")
+            try f.write("centroids", element: .float64, rows: 3, columns: 2, values: [0.0, 1, 2, 3, .infinity, 5])
+        }
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: nan) }, "\(nan): dataset 'centroids' row 2 holds NaN or Inf")
+        let strings = try writeFile("str.h5") { f in
+            try f.setAttribute("kind", "kmeans")
+            try f.writeStrings("centroids", ["a", "b"])
+        }
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: strings) },
+                       "\(strings): dataset 'centroids' has rank 1; expected 2 (rows x features)")
+        let noCentroids = try writeFile("noc.h5") { f in try f.setAttribute("kind", "kmeans") }
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: noCentroids) }, "\(noCentroids): no dataset 'centroids'")
+        let missing = path("nope.h5")
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: missing) }, "\(missing): model file does not exist")
+    }
+
+    func testOutputTargetChecks() throws {
+        let input = path("in.h5"), model = path("model.h5"), out = path("out.h5")
+        XCTAssertEqual(message { try RelevanceOutput.checkTarget(input, overwrite: true, inputPath: input, modelPath: model) },
+                       "\(input): output file is the input file (output.file)")
+        XCTAssertEqual(message { try RelevanceOutput.checkTarget(model, overwrite: true, inputPath: input, modelPath: model) },
+                       "\(model): output file is the model file (output.file)")
+        XCTAssertNil(message { try RelevanceOutput.checkTarget(out, overwrite: false, inputPath: input, modelPath: model) })
+        try "x".write(toFile: out, atomically: true, encoding: .utf8)
+        XCTAssertEqual(message { try RelevanceOutput.checkTarget(out, overwrite: false, inputPath: input, modelPath: model) },
+                       "\(out): output file exists; set output.overwrite to true to replace it")
+        XCTAssertNil(message { try RelevanceOutput.checkTarget(out, overwrite: true, inputPath: input, modelPath: model) })
+        let nodir = path("no/such/out.h5")
+        XCTAssertEqual(message { try RelevanceOutput.checkTarget(nodir, overwrite: false, inputPath: input, modelPath: model) },
+                       "\(nodir): output directory \(path("no/such")) does not exist")
+    }
+
+    func testParallelOutputIsIncompleteUntilFinished() throws {
+        // MPI_COMM_WORLD of this test process (a singleton world of one rank).
+        let comm = Communicator.world
+        let out = path("rel.h5")
+        let o = try RelevanceOutput(creating: out, communicator: comm, rows: 5, features: 2, element: .float32,
+                                    attributes: [("beta", .double(0.5)), ("model_kind", .string("kmeans"))])
+        let r: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        let a: [Int64] = [0, 1, 0, 1, 2]
+        let f: [Double] = [0.1, 0.2, 0.3, 0.4, 0.5]
+        try r.withUnsafeBytes { rb in
+            try o.write(rows: 0, count: 3, relevance: rb.baseAddress, assignment: a, logit: f)
+        }
+        try r.withUnsafeBytes { rb in
+            try o.write(rows: 3, count: 2, relevance: rb.baseAddress! + 6 * 4, assignment: Array(a[3...]), logit: Array(f[3...]))
+        }
+        try o.write(rows: 5, count: 0, relevance: nil, assignment: nil, logit: nil)     // a rank with no rows
+        try o.finish(attributes: [("elapsed_seconds", .double(1))])
+        let s = try StoredFile(path: out)
+        XCTAssertEqual(try s.stringAttribute("status"), "complete")
+        XCTAssertEqual(s.numberAttribute("beta"), 0.5)
+        XCTAssertEqual(try s.stringAttribute("model_kind"), "kmeans")
+        XCTAssertEqual(try s.doubles("relevance"), r.map { Double($0) })
+        XCTAssertEqual(try s.int64s("assignment"), a)
+        XCTAssertEqual(try s.doubles("logit"), f)
+        XCTAssertEqual(s.shape("relevance"), [5, 2])
+
+        // A file that was abandoned (an error on some rank) never says "complete".
+        let partial = path("partial.h5")
+        let p = try RelevanceOutput(creating: partial, communicator: comm, rows: 5, features: 2, element: .float32,
+                                    attributes: [])
+        try r.withUnsafeBytes { rb in
+            try p.write(rows: 0, count: 3, relevance: rb.baseAddress, assignment: a, logit: f)
+        }
+        p.abandon()
+        XCTAssertEqual(try StoredFile(path: partial).stringAttribute("status"), "incomplete")
+    }
+}

@@ -1,0 +1,605 @@
+import Foundation
+import XCTest
+import Storage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Job files
+
+final class JobSpecTests: XCTestCase {
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        let tmp = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path
+        directory = (tmp == "/" ? "" : tmp) + "/jobspec-tests-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if !directory.isEmpty {
+            _ = chmod(directory + "/job.json", 0o644)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    private var jobPath: String { directory + "/job.json" }
+
+    @discardableResult
+    private func write(_ text: String, name: String = "job.json") throws -> String {
+        try write(Array(text.utf8), name: name)
+    }
+
+    @discardableResult
+    private func write(_ bytes: [UInt8], name: String = "job.json") throws -> String {
+        let path = directory + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A valid job with the given sections (nil leaves a section out).
+    private func job(input: String? = #"{"file": "data.h5", "dataset": "features"}"#,
+                     model: String? = #"{"file": "model.h5"}"#,
+                     output: String? = #"{"file": "out.h5"}"#,
+                     explain: String? = nil,
+                     execution: String? = nil) -> String {
+        var parts: [String] = []
+        if let input { parts.append(#""input": "# + input) }
+        if let model { parts.append(#""model": "# + model) }
+        if let output { parts.append(#""output": "# + output) }
+        if let explain { parts.append(#""explain": "# + explain) }
+        if let execution { parts.append(#""execution": "# + execution) }
+        return "{\n  " + parts.joined(separator: ",\n  ") + "\n}\n"
+    }
+
+    /// Writes `text` as job.json, loads it and asserts the exact error message "<job path>: <suffix>".
+    private func assertLoadFails(_ text: String, _ suffix: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try write(text)
+        assertFails(try JobSpec.load(path: jobPath), "\(jobPath): \(suffix)", file: file, line: line)
+    }
+
+    private func assertFails(_ body: @autoclosure () throws -> JobSpec, _ message: String,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            let spec = try body()
+            XCTFail("expected error \(message), got \(spec)", file: file, line: line)
+        } catch let error as JobError {
+            XCTAssertEqual(error.message, message, file: file, line: line)
+            XCTAssertEqual(error.description, message, file: file, line: line)
+            XCTAssertFalse(error.message.contains("\n"), "message must be one line", file: file, line: line)
+        } catch {
+            XCTFail("unexpected error type \(error)", file: file, line: line)
+        }
+    }
+
+    // MARK: Good jobs
+
+    func testFullJobParsesWithAbsolutePaths() throws {
+        let text = """
+        {
+          "input":     {"file": "data.h5", "dataset": "features"},
+          "model":     {"file": "../models/./model.h5"},
+          "output":    {"file": "/abs//results/../out.h5", "overwrite": true},
+          "explain":   {"beta": 0.5, "target": "assigned"},
+          "execution": {"block_rows": 4096}
+        }
+        """
+        try write(text)
+        let spec = try JobSpec.load(path: jobPath)
+        let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().standardizedFileURL.path
+        XCTAssertEqual(spec.jobPath, jobPath)
+        XCTAssertEqual(spec.jobText, text)
+        XCTAssertEqual(spec.inputFile, directory + "/data.h5")
+        XCTAssertEqual(spec.inputDataset, "features")
+        XCTAssertEqual(spec.modelFile, (parent == "/" ? "" : parent) + "/models/model.h5")
+        XCTAssertEqual(spec.outputFile, "/abs/out.h5")
+        XCTAssertEqual(spec.overwrite, true)
+        XCTAssertEqual(spec.beta, .fixed(0.5))
+        XCTAssertEqual(spec.target, .assigned)
+        XCTAssertEqual(spec.blockRows, 4096)
+        XCTAssertEqual(spec, try JobSpec.parse(text: text, jobPath: jobPath))
+    }
+
+    func testExampleJobFromDocumentation() throws {
+        let text = """
+        {
+          "input":     {"file": "data.h5", "dataset": "features"},
+          "model":     {"file": "model.h5"},
+          "output":    {"file": "out.h5", "overwrite": false},
+          "explain":   {"beta": "auto", "target": "assigned"},
+          "execution": {"block_rows": 8192}
+        }
+        """
+        try write(text)
+        let spec = try JobSpec.load(path: jobPath)
+        XCTAssertEqual(spec, JobSpec(jobPath: jobPath, jobText: text, inputFile: directory + "/data.h5",
+                                     inputDataset: "features", modelFile: directory + "/model.h5",
+                                     outputFile: directory + "/out.h5", overwrite: false, beta: .auto,
+                                     target: .assigned, blockRows: 8192))
+    }
+
+    func testDefaultsWhenOptionalSectionsAndKeysAreMissing() throws {
+        try write(job())
+        let spec = try JobSpec.load(path: jobPath)
+        XCTAssertEqual(spec.overwrite, false)
+        XCTAssertEqual(spec.beta, .auto)
+        XCTAssertEqual(spec.target, .assigned)
+        XCTAssertEqual(spec.blockRows, JobSpec.defaultBlockRows)
+        XCTAssertEqual(JobSpec.defaultBlockRows, 8192)
+        XCTAssertEqual(JobSpec.maxJobFileBytes, 1 << 20)
+
+        let empty = try JobSpec.parse(text: job(explain: "{}", execution: "{}"), jobPath: jobPath)
+        XCTAssertEqual(empty.beta, .auto)
+        XCTAssertEqual(empty.blockRows, 8192)
+    }
+
+    func testLoadWithNonStandardPathStandardizesJobPath() throws {
+        try write(job())
+        let spec = try JobSpec.load(path: directory + "/./sub/../job.json")
+        XCTAssertEqual(spec.jobPath, jobPath)
+        XCTAssertEqual(spec.inputFile, directory + "/data.h5")
+    }
+
+    func testParseWithoutPathResolvesAgainstCurrentDirectory() throws {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        let spec = try JobSpec.parse(text: job(), jobPath: "")
+        XCTAssertEqual(spec.jobPath, "")
+        XCTAssertEqual(spec.inputFile, (cwd == "/" ? "" : cwd) + "/data.h5")
+        assertFails(try JobSpec.parse(text: "[]", jobPath: ""), "<job>: the job must be a JSON object")
+    }
+
+    func testParseWithRelativeJobPathMakesItAbsolute() throws {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        let base = cwd == "/" ? "" : cwd
+        let spec = try JobSpec.parse(text: job(), jobPath: "jobs/a.json")
+        XCTAssertEqual(spec.jobPath, base + "/jobs/a.json")
+        XCTAssertEqual(spec.inputFile, base + "/jobs/data.h5")
+    }
+
+    func testAcceptedValueVariants() throws {
+        var spec = try JobSpec.parse(text: job(explain: #"{"beta": 2}"#, execution: #"{"block_rows": 1}"#), jobPath: jobPath)
+        XCTAssertEqual(spec.beta, .fixed(2))
+        XCTAssertEqual(spec.blockRows, 1)
+        spec = try JobSpec.parse(text: job(explain: #"{"beta": 1e-3}"#, execution: #"{"block_rows": 1048576}"#), jobPath: jobPath)
+        XCTAssertEqual(spec.beta, .fixed(0.001))
+        XCTAssertEqual(spec.blockRows, 1_048_576)
+        // Integral values written with a fraction or exponent are integers.
+        spec = try JobSpec.parse(text: job(execution: #"{"block_rows": 4.096e3}"#), jobPath: jobPath)
+        XCTAssertEqual(spec.blockRows, 4096)
+        spec = try JobSpec.parse(text: job(input: #"{"dataset": "x/y", "file": "/data/in.h5"}"#), jobPath: jobPath)
+        XCTAssertEqual(spec.inputFile, "/data/in.h5")
+        XCTAssertEqual(spec.inputDataset, "x/y")
+    }
+
+    func testExactlyMaxSizeIsAccepted() throws {
+        var bytes = Array(job().utf8)
+        bytes += [UInt8](repeating: 0x20, count: JobSpec.maxJobFileBytes - bytes.count)
+        try write(bytes)
+        XCTAssertEqual(try JobSpec.load(path: jobPath).inputDataset, "features")
+    }
+
+    // MARK: File errors
+
+    func testMissingFile() {
+        assertFails(try JobSpec.load(path: directory + "/nope.json"), "\(directory)/nope.json: job file does not exist")
+        assertFails(try JobSpec.load(path: directory + "/nope/job.json"), "\(directory)/nope/job.json: job file does not exist")
+    }
+
+    func testDirectory() {
+        assertFails(try JobSpec.load(path: directory + "/"), "\(directory): job file is a directory")
+    }
+
+    func testUnreadableFile() throws {
+        guard getuid() != 0 else { throw XCTSkip("running as root: permissions do not prevent reading") }
+        try write(job())
+        XCTAssertEqual(chmod(jobPath, 0), 0)
+        assertFails(try JobSpec.load(path: jobPath), "\(jobPath): cannot read job file (Permission denied)")
+    }
+
+    func testUnreadableSocket() throws {
+        #if os(Linux)
+        let path = directory + "/job.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8) + [0]
+        guard pathBytes.count <= MemoryLayout.size(ofValue: address.sun_path) else { throw XCTSkip("temp path too long") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            pathBytes.withUnsafeBytes { raw.copyMemory(from: $0) }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        XCTAssertEqual(bound, 0)
+        assertFails(try JobSpec.load(path: path), "\(path): cannot read job file (No such device or address)")
+        #else
+        throw XCTSkip("Linux only")
+        #endif
+    }
+
+    func testTooLarge() throws {
+        try write([UInt8](repeating: 0x20, count: JobSpec.maxJobFileBytes + 1))
+        assertFails(try JobSpec.load(path: jobPath), "\(jobPath): job file is larger than 1 MiB")
+    }
+
+    func testNotUTF8() throws {
+        try write([0x7B, 0x22, 0xFF, 0x22, 0x7D])
+        assertFails(try JobSpec.load(path: jobPath), "\(jobPath): job file is not UTF-8 text")
+        try write([0x7B, 0xC3, 0x7D])  // truncated sequence
+        assertFails(try JobSpec.load(path: jobPath), "\(jobPath): job file is not UTF-8 text")
+    }
+
+    // MARK: JSON errors
+
+    func testInvalidJSON() throws {
+        try assertLoadFails("", "not valid JSON (line 1, column 1: unexpected end of input)")
+        try assertLoadFails("{\n  \"input\": }\n", "not valid JSON (line 2, column 12: unexpected character '}')")
+        try assertLoadFails("{\"input\": {},}", "not valid JSON (line 1, column 13: trailing comma)")
+        try assertLoadFails("{} {}", "not valid JSON (line 1, column 4: trailing characters after the JSON value)")
+        try assertLoadFails("{\n// comment\n}", "not valid JSON (line 2, column 1: comments are not allowed)")
+        try assertLoadFails("{\"input\": \"abc", "not valid JSON (line 1, column 11: unterminated string)")
+    }
+
+    func testDuplicateKeyIsAJSONError() throws {
+        let text = "{\n  \"explain\": {\"beta\": 1,\n    \"beta\": 2}\n}"
+        try assertLoadFails(text, "not valid JSON (line 3, column 5: duplicate key 'beta')")
+        try assertLoadFails(#"{"input": {}, "input": {}}"#, "not valid JSON (line 1, column 15: duplicate key 'input')")
+    }
+
+    func testNumberOutOfRange() throws {
+        try assertLoadFails(job(explain: #"{"beta": 1e999}"#),
+                            "not valid JSON (line 5, column 23: number out of range)")
+    }
+
+    func testTopLevelMustBeObject() throws {
+        try assertLoadFails("[]", "the job must be a JSON object")
+        try assertLoadFails("42", "the job must be a JSON object")
+        try assertLoadFails("\"job\"", "the job must be a JSON object")
+        try assertLoadFails("null", "the job must be a JSON object")
+    }
+
+    // MARK: Structure errors
+
+    func testUnknownTopLevelKey() throws {
+        try assertLoadFails(#"{"foo": 1, "input": 3, "bar": 2}"#, "unknown key 'foo'")
+        try assertLoadFails(#"{"input": 3, "bar": 2, "foo": 1}"#, "unknown key 'bar'")
+        // Checked before anything else, including missing sections.
+        try assertLoadFails(#"{"Input": {}}"#, "unknown key 'Input'")
+        // Keys are shown on one line.
+        try assertLoadFails(#"{"a\nb": 1}"#, #"unknown key 'a\nb'"#)
+    }
+
+    func testUnknownSectionKey() throws {
+        try assertLoadFails(job(explain: #"{"beta": "auto", "foo": 1, "bar": 2}"#), "unknown key 'explain.foo'")
+        try assertLoadFails(job(input: #"{"file": "a", "dataset": "b", "path": "c"}"#), "unknown key 'input.path'")
+        try assertLoadFails(job(model: #"{"file": "a", "dataset": "b"}"#), "unknown key 'model.dataset'")
+        try assertLoadFails(job(output: #"{"file": "a", "overwrite": true, "x": 0}"#), "unknown key 'output.x'")
+        try assertLoadFails(job(execution: #"{"blockRows": 10}"#), "unknown key 'execution.blockRows'")
+        // Sections are checked in the order input, model, output, explain, execution.
+        try assertLoadFails(job(output: #"{"file": "o", "z": 1}"#, execution: #"{"y": 1}"#), "unknown key 'output.z'")
+        // Unknown keys are reported before missing keys and bad values.
+        try assertLoadFails(#"{"input": {"file": 1, "x": 2}}"#, "unknown key 'input.x'")
+        try assertLoadFails(#"{"execution": {"block_rows": -1, "threads": 4}}"#, "unknown key 'execution.threads'")
+    }
+
+    func testSectionMustBeObject() throws {
+        try assertLoadFails(job(input: "[]"), "'input' must be an object")
+        try assertLoadFails(job(model: "\"model.h5\""), "'model' must be an object")
+        try assertLoadFails(job(output: "null"), "'output' must be an object")
+        try assertLoadFails(job(explain: "\"auto\""), "'explain' must be an object")
+        try assertLoadFails(job(execution: "8192"), "'execution' must be an object")
+        // Before unknown keys inside sections, in section order.
+        try assertLoadFails(job(input: #"{"file": "a", "dataset": "b", "x": 1}"#, execution: "1"), "'execution' must be an object")
+        try assertLoadFails(#"{"execution": 1, "input": 2}"#, "'input' must be an object")
+    }
+
+    func testMissingKeys() throws {
+        try assertLoadFails("{}", "missing key 'input'")
+        try assertLoadFails(job(input: nil), "missing key 'input'")
+        try assertLoadFails(job(input: "{}"), "missing key 'input.file'")
+        try assertLoadFails(job(input: #"{"file": "a"}"#), "missing key 'input.dataset'")
+        try assertLoadFails(job(model: nil), "missing key 'model'")
+        try assertLoadFails(job(model: "{}"), "missing key 'model.file'")
+        try assertLoadFails(job(output: nil), "missing key 'output'")
+        try assertLoadFails(job(output: #"{"overwrite": true}"#), "missing key 'output.file'")
+        // Missing keys come before value checks.
+        try assertLoadFails(job(input: #"{"file": 1}"#), "missing key 'input.dataset'")
+        try assertLoadFails(job(model: nil, explain: #"{"beta": 0}"#), "missing key 'model'")
+    }
+
+    // MARK: Value errors
+
+    func testStringValues() throws {
+        for bad in ["\"\"", "1", "null", "true", "[\"a\"]", "{}"] {
+            try assertLoadFails(job(input: #"{"file": \#(bad), "dataset": "d"}"#), "input.file must be a non-empty string")
+            try assertLoadFails(job(input: #"{"file": "f", "dataset": \#(bad)}"#), "input.dataset must be a non-empty string")
+            try assertLoadFails(job(model: #"{"file": \#(bad)}"#), "model.file must be a non-empty string")
+            try assertLoadFails(job(output: #"{"file": \#(bad)}"#), "output.file must be a non-empty string")
+        }
+    }
+
+    func testOverwrite() throws {
+        for bad in ["\"yes\"", "1", "0", "null", "\"false\""] {
+            try assertLoadFails(job(output: #"{"file": "o", "overwrite": \#(bad)}"#), "output.overwrite must be true or false")
+        }
+        XCTAssertTrue(try JobSpec.parse(text: job(output: #"{"overwrite": true, "file": "o"}"#), jobPath: jobPath).overwrite)
+    }
+
+    func testBeta() throws {
+        for bad in ["0", "-1", "-0.5", "0.0", "\"Auto\"", "\"fixed\"", "\"1\"", "null", "true", "false", "[]", "{}"] {
+            try assertLoadFails(job(explain: #"{"beta": \#(bad)}"#), #"explain.beta must be "auto" or a positive finite number"#)
+        }
+        try assertLoadFails(job(explain: #"{"beta": 1e999}"#), "not valid JSON (line 5, column 23: number out of range)")
+        XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"beta": 5e-324}"#), jobPath: jobPath).beta,
+                       .fixed(Double.leastNonzeroMagnitude))
+    }
+
+    func testTarget() throws {
+        for bad in ["\"predicted\"", "\"Assigned\"", "1", "null", "true", "[\"assigned\"]"] {
+            try assertLoadFails(job(explain: #"{"target": \#(bad)}"#), #"explain.target must be "assigned""#)
+        }
+    }
+
+    func testBlockRows() throws {
+        for bad in ["0", "-1", "1048577", "1.5", "true", "\"8192\"", "null", "1e300", "-0", "[8192]"] {
+            try assertLoadFails(job(execution: #"{"block_rows": \#(bad)}"#),
+                                "execution.block_rows must be an integer from 1 to 1048576")
+        }
+    }
+
+    func testValueChecksFollowTheDocumentedOrder() throws {
+        let allBad = #"""
+        {"execution": {"block_rows": 0}, "explain": {"target": 1, "beta": 0},
+         "output": {"overwrite": 1, "file": ""}, "model": {"file": ""}, "input": {"dataset": "", "file": ""}}
+        """#
+        try assertLoadFails(allBad, "input.file must be a non-empty string")
+        let order: [(String, String)] = [
+            (#""input": {"dataset": "", "file": ""}"#, "input.file must be a non-empty string"),
+            (#""input": {"dataset": "", "file": "f"}"#, "input.dataset must be a non-empty string"),
+            (#""input": {"dataset": "d", "file": "f"}, "model": {"file": ""}"#, "model.file must be a non-empty string"),
+            (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"overwrite": 1, "file": ""}"#,
+             "output.file must be a non-empty string"),
+            (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"overwrite": 1, "file": "o"}"#,
+             "output.overwrite must be true or false"),
+            (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"file": "o"}"#,
+             #"explain.beta must be "auto" or a positive finite number"#),
+            (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"file": "o"}, "explain": {"target": 1}"#,
+             #"explain.target must be "assigned""#),
+            (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"file": "o"}, "explain": {}"#,
+             "execution.block_rows must be an integer from 1 to 1048576"),
+        ]
+        for (fixed, message) in order {
+            // Every section not given above is added with bad values, so only the expected check can fire first.
+            var text = "{" + fixed
+            if !fixed.contains("\"model\"") { text += #", "model": {"file": ""}"# }
+            if !fixed.contains("\"output\"") { text += #", "output": {"overwrite": 1, "file": ""}"# }
+            if !fixed.contains("\"explain\"") { text += #", "explain": {"target": 1, "beta": 0}"# }
+            text += #", "execution": {"block_rows": 0}}"#
+            try assertLoadFails(text, message)
+        }
+    }
+
+    func testErrorsFromParseUseTheStandardizedJobPath() {
+        assertFails(try JobSpec.parse(text: "{", jobPath: "/jobs/./x/../a.json"),
+                    "/jobs/a.json: not valid JSON (line 1, column 2: unexpected end of input)")
+    }
+}
+
+// MARK: - JSON parser
+
+final class JSONParserTests: XCTestCase {
+    private func parse(_ text: String, maxDepth: Int = 64) throws -> JSONValue {
+        try JSONParser.parse(Array(text.utf8), maxDepth: maxDepth)
+    }
+
+    private func assertError(_ text: String, line: Int, column: Int, _ reason: String, maxDepth: Int = 64,
+                             file: StaticString = #filePath, lineNumber: UInt = #line) {
+        assertError(Array(text.utf8), line: line, column: column, reason, maxDepth: maxDepth, file: file, lineNumber: lineNumber)
+    }
+
+    private func assertError(_ bytes: [UInt8], line: Int, column: Int, _ reason: String, maxDepth: Int = 64,
+                             file: StaticString = #filePath, lineNumber: UInt = #line) {
+        do {
+            let value = try JSONParser.parse(bytes, maxDepth: maxDepth)
+            XCTFail("expected \(reason), parsed \(value)", file: file, line: lineNumber)
+        } catch let error as JSONParseError {
+            XCTAssertEqual(error, JSONParseError(line: line, column: column, reason: reason), file: file, line: lineNumber)
+        } catch {
+            XCTFail("unexpected error \(error)", file: file, line: lineNumber)
+        }
+    }
+
+    func testLiterals() throws {
+        XCTAssertEqual(try parse("true"), .bool(true))
+        XCTAssertEqual(try parse("false"), .bool(false))
+        XCTAssertEqual(try parse("null"), .null)
+        XCTAssertEqual(try parse(" \t\r\n null \n"), .null)
+        XCTAssertEqual(try parse("[true,false,null]"), .array([.bool(true), .bool(false), .null]))
+        assertError("tru", line: 1, column: 4, "unexpected end of input")
+        assertError("trUe", line: 1, column: 1, "invalid literal")
+        assertError("nulll", line: 1, column: 5, "trailing characters after the JSON value")
+        assertError("True", line: 1, column: 1, "unexpected character 'T'")
+        assertError("[NaN]", line: 1, column: 2, "unexpected character 'N'")
+        assertError("Infinity", line: 1, column: 1, "unexpected character 'I'")
+        assertError("-Infinity", line: 1, column: 2, "invalid number")
+    }
+
+    func testNumbers() throws {
+        XCTAssertEqual(try parse("0"), .number(0))
+        XCTAssertEqual(try parse("-0"), .number(-0.0))
+        XCTAssertEqual(try parse("123"), .number(123))
+        XCTAssertEqual(try parse("-42"), .number(-42))
+        XCTAssertEqual(try parse("0.5"), .number(0.5))
+        XCTAssertEqual(try parse("1.5e3"), .number(1500))
+        XCTAssertEqual(try parse("-2E-2"), .number(-0.02))
+        XCTAssertEqual(try parse("1e+2"), .number(100))
+        XCTAssertEqual(try parse("12345678901234567890"), .number(12345678901234567890.0))
+        XCTAssertEqual(try parse("1.7976931348623157e308"), .number(Double.greatestFiniteMagnitude))
+        XCTAssertEqual(try parse("1e-999"), .number(0))  // underflow rounds to zero
+        assertError("1.", line: 1, column: 3, "invalid number")
+        assertError("[.5]", line: 1, column: 2, "unexpected character '.'")
+        assertError("+1", line: 1, column: 1, "unexpected character '+'")
+        assertError("1e", line: 1, column: 3, "invalid number")
+        assertError("1e+", line: 1, column: 4, "invalid number")
+        assertError("-", line: 1, column: 2, "invalid number")
+        assertError("0x10", line: 1, column: 2, "trailing characters after the JSON value")
+    }
+
+    func testLeadingZeros() {
+        assertError("01", line: 1, column: 1, "leading zero in number")
+        assertError("[1, -012]", line: 1, column: 6, "leading zero in number")
+        assertError("{\"a\": 00}", line: 1, column: 7, "leading zero in number")
+    }
+
+    func testNumberOutOfRange() {
+        assertError("1e999", line: 1, column: 1, "number out of range")
+        assertError("[1, -1e999]", line: 1, column: 5, "number out of range")
+        assertError("{\n \"x\": 1.8e308}", line: 2, column: 7, "number out of range")
+    }
+
+    func testStringEscapes() throws {
+        XCTAssertEqual(try parse(#""a\"b\\c\/d\be\ff\ng\rh\ti""#), .string("a\"b\\c/d\u{8}e\u{C}f\ng\rh\ti"))
+        XCTAssertEqual(try parse(#""\u0041\u00e9\u00E9\u4e2d\u0000""#), .string("Aéé中\u{0}"))
+        XCTAssertEqual(try parse(#""plain""#), .string("plain"))
+        XCTAssertEqual(try parse(#""""#), .string(""))
+        XCTAssertEqual(try parse("\"grüße 😀 \u{7F}\""), .string("grüße 😀 \u{7F}"))
+        assertError(#""\x""#, line: 1, column: 2, "invalid escape")
+        assertError(#""ab\'""#, line: 1, column: 4, "invalid escape")
+        assertError(#""\u12G4""#, line: 1, column: 2, "invalid \\u escape")
+        assertError(#""\u12""#, line: 1, column: 2, "invalid \\u escape")
+    }
+
+    func testSurrogatePairs() throws {
+        XCTAssertEqual(try parse(#""\ud83d\ude00""#), .string("😀"))
+        XCTAssertEqual(try parse(#""x\uD834\uDD1Ey""#), .string("x𝄞y"))
+        assertError(#""\ud83d""#, line: 1, column: 2, "unpaired surrogate in \\u escape")
+        assertError(#""\ud83dx""#, line: 1, column: 2, "unpaired surrogate in \\u escape")
+        assertError(#""\ud83d\u0041""#, line: 1, column: 2, "unpaired surrogate in \\u escape")
+        assertError(#""ab\ude00""#, line: 1, column: 4, "unpaired surrogate in \\u escape")
+    }
+
+    func testStringErrors() {
+        assertError("\"abc", line: 1, column: 1, "unterminated string")
+        assertError("[\"a\",\n  \"b", line: 2, column: 3, "unterminated string")
+        assertError("\"a\nb\"", line: 1, column: 3, "control character in string")
+        assertError("\"a\tb\"", line: 1, column: 3, "control character in string")
+        assertError([0x22, 0x61, 0xFF, 0x22], line: 1, column: 3, "invalid UTF-8")
+        assertError([0x22, 0xED, 0xA0, 0x80, 0x22], line: 1, column: 2, "invalid UTF-8")  // encoded surrogate
+        assertError([0x22, 0xC0, 0xAF, 0x22], line: 1, column: 2, "invalid UTF-8")  // overlong
+        assertError("'a'", line: 1, column: 1, "unexpected character \"'\"")
+        assertError("\u{201C}a\u{201D}", line: 1, column: 1, "unexpected character '\u{201C}' (U+201C)")
+    }
+
+    func testArraysAndObjects() throws {
+        XCTAssertEqual(try parse("[]"), .array([]))
+        XCTAssertEqual(try parse("{}"), .object([]))
+        XCTAssertEqual(try parse("[[1,[2,[]]],[[[\"x\"]]]]"),
+                       .array([.array([.number(1), .array([.number(2), .array([])])]), .array([.array([.array([.string("x")])])])]))
+        let value = try parse(#"{"b": 1, "a": [true, {"c": null}], "": "empty"}"#)
+        XCTAssertEqual(value, .object([(key: "b", value: .number(1)),
+                                       (key: "a", value: .array([.bool(true), .object([(key: "c", value: .null)])])),
+                                       (key: "", value: .string("empty"))]))
+        guard case .object(let members) = value else { return XCTFail("not an object") }
+        XCTAssertEqual(members.map(\.key), ["b", "a", ""])
+        // Order matters for equality.
+        XCTAssertNotEqual(try parse(#"{"a":1,"b":2}"#), try parse(#"{"b":2,"a":1}"#))
+        XCTAssertNotEqual(try parse(#"{"a":1}"#), try parse(#"{"a":1,"b":2}"#))
+        XCTAssertNotEqual(try parse("[1]"), try parse("1"))
+        assertError("[1 2]", line: 1, column: 4, "unexpected character '2'")
+        assertError("[1,,2]", line: 1, column: 4, "unexpected character ','")
+        assertError("{\"a\" 1}", line: 1, column: 6, "unexpected character '1'")
+        assertError("{a: 1}", line: 1, column: 2, "unexpected character 'a'")
+        assertError("{\"a\": 1", line: 1, column: 8, "unexpected end of input")
+        assertError("[", line: 1, column: 2, "unexpected end of input")
+        assertError("[1}", line: 1, column: 3, "unexpected character '}'")
+        assertError("{\"a\":1]", line: 1, column: 7, "unexpected character ']'")
+    }
+
+    func testTrailingComma() {
+        assertError("[1, 2,]", line: 1, column: 6, "trailing comma")
+        assertError("[1,\n]", line: 1, column: 3, "trailing comma")
+        assertError("{\"a\": 1,\n  }", line: 1, column: 8, "trailing comma")
+    }
+
+    func testDepthLimit() throws {
+        let ok = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        XCTAssertNoThrow(try parse(ok))
+        let deep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
+        assertError(deep, line: 1, column: 65, "nesting deeper than 64 levels")
+        let objects = String(repeating: "{\"a\":", count: 65) + "1" + String(repeating: "}", count: 65)
+        assertError(objects, line: 1, column: 1 + 64 * 5, "nesting deeper than 64 levels")
+        XCTAssertNoThrow(try parse(String(repeating: "{\"a\":", count: 64) + "1" + String(repeating: "}", count: 64)))
+        assertError("[[1]]", line: 1, column: 2, "nesting deeper than 1 levels", maxDepth: 1)
+        XCTAssertEqual(try parse("[1]", maxDepth: 1), .array([.number(1)]))
+        XCTAssertEqual(try parse("1", maxDepth: 0), .number(1))
+        // Far too deep input fails cleanly instead of exhausting the stack.
+        assertError(String(repeating: "[", count: 100_000), line: 1, column: 65, "nesting deeper than 64 levels")
+    }
+
+    func testDuplicateKeys() {
+        assertError("{\"a\": 1, \"a\": 2}", line: 1, column: 10, "duplicate key 'a'")
+        assertError("{\n  \"x\": {\n    \"k\": 1,\n    \"j\": 2,\n    \"k\": 3\n  }\n}", line: 5, column: 5, "duplicate key 'k'")
+        // Escapes are decoded before comparison.
+        assertError(#"{"ab": 1, "a\u0062": 2}"#, line: 1, column: 11, "duplicate key 'ab'")
+        // Shown on one line.
+        assertError(#"{"a\nb": 1, "a\nb": 2}"#, line: 1, column: 13, #"duplicate key 'a\nb'"#)
+        // Same key in different objects is fine; canonically equivalent but different keys are distinct.
+        XCTAssertNoThrow(try parse(#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#))
+        XCTAssertNoThrow(try parse("{\"\u{E9}\": 1, \"e\u{301}\": 2}"))
+    }
+
+    func testTrailingGarbage() {
+        assertError("{} x", line: 1, column: 4, "trailing characters after the JSON value")
+        assertError("1 2", line: 1, column: 3, "trailing characters after the JSON value")
+        assertError("{}}", line: 1, column: 3, "trailing characters after the JSON value")
+        assertError("[]\n\n  ,", line: 3, column: 3, "trailing characters after the JSON value")
+        assertError("{} // note", line: 1, column: 4, "comments are not allowed")
+        assertError("{\"a\": /* c */ 1}", line: 1, column: 7, "comments are not allowed")
+    }
+
+    func testEmptyInputAndWhitespace() {
+        assertError("", line: 1, column: 1, "unexpected end of input")
+        assertError("  \n ", line: 2, column: 2, "unexpected end of input")
+        assertError("\u{0}", line: 1, column: 1, "unexpected character U+0000")
+        assertError("\u{A0}1", line: 1, column: 1, "unexpected character U+00A0")
+    }
+
+    func testColumnsCountCharactersNotBytes() {
+        assertError("{\"é😀\": 1 x}", line: 1, column: 10, "unexpected character 'x'")
+    }
+
+    func testByteOrderMarkIsIgnored() throws {
+        XCTAssertEqual(try JSONParser.parse([0xEF, 0xBB, 0xBF] + Array("[1]".utf8)), .array([.number(1)]))
+        assertError([0xEF, 0xBB, 0xBF] + Array("[1,]".utf8), line: 1, column: 3, "trailing comma")
+    }
+
+    func testLargeDocumentIsFast() throws {
+        var text = "["
+        var count = 0
+        while text.utf8.count < 1_000_000 {
+            if count > 0 { text += "," }
+            text += #"{"id": \#(count), "name": "item \#(count) ü\n", "value": \#(Double(count) * 0.25), "tags": [true, null]}"#
+            count += 1
+        }
+        text += "]"
+        let bytes = Array(text.utf8)
+        let start = Date()
+        let value = try JSONParser.parse(bytes)
+        let elapsed = Date().timeIntervalSince(start)
+        guard case .array(let items) = value else { return XCTFail("not an array") }
+        XCTAssertEqual(items.count, count)
+        guard case .object(let last)? = items.last else { return XCTFail("not an object") }
+        XCTAssertEqual(last.first?.key, "id")
+        XCTAssertEqual(last.first?.value, .number(Double(count - 1)))
+        XCTAssertLessThan(elapsed, 10, "1 MB took \(elapsed) s")
+        print("parsed \(bytes.count) bytes in \(elapsed) s")
+    }
+}

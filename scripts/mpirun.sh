@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# mpirun with the settings this kind of machine needs: running as root is allowed, more ranks
+# than cores are allowed (oversubscription), and a process that inherited MPI variables from an
+# MPI parent does not confuse the child launch. Usage: scripts/mpirun.sh -n P PROGRAM ARGS...
+set -euo pipefail
+for v in $(env | grep -oE '^(OMPI_COMM_WORLD|OMPI_MCA_ess|OMPI_MCA_orte|OMPI_MCA_pmix|PMIX_|OMPI_FILE_LOCATION|OMPI_UNIVERSE|OMPI_APP|OMPI_FIRST|OMPI_NUM_APP|OMPI_ARGV|OMPI_COMMAND|OMPI_MCA_initial|OMPI_MCA_mpi_oversub|OMPI_MCA_shmem|OMPI_MCA_ompi_|OMPI_MCA_hwloc_base_cpu_set)[A-Za-z0-9_]*'); do
+  unset "$v"
+done
+if [[ $(id -u) -eq 0 ]]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OMPI_MCA_rmaps_base_oversubscribe=1
+# Containers without ptrace rights cannot use CMA single-copy between ranks.
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+exec mpirun "$@"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up neon-batch and runs every test (unit tests per module and end-to-end tests under
+# mpirun with 1, 2 and 3 ranks).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+if [[ $(id -u) -eq 0 ]]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+set +e
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]'
+rc=${PIPESTATUS[0]}
+[[ $rc -eq 0 ]] || { echo "test: build failed" >&2; exit "$rc"; }
+log=$(mktemp)
+swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" | grep -vE "^Test Case '.*' (started|passed)"
+rc=${PIPESTATUS[0]}
+# One plain closing line: "N passed, N failed" from XCTest's last summary.
+summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
+total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+rm -f "$log"
+echo "tests: $((total - failed)) passed, $failed failed"
+exit "$rc"
