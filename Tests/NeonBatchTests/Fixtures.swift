@@ -1,0 +1,72 @@
+import Foundation
+import NeonCore
+import Storage
+
+/// Test data written with the project's own HDF5 writer.
+struct Fixture {
+    let dir: URL
+
+    init() throws {
+        HDF5Library.silenceErrorStack()
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("neon-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: dir) }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Blobs around K centres with overlap (so that some points lie near decision boundaries).
+    static func blobs(rows: Int, features d: Int, clusters K: Int, seed: UInt64)
+        -> (x: [Double], centroids: [Double]) {
+        var rng = SplitMix64(seed: seed)
+        let centres = (0..<(K * d)).map { _ in 4 * rng.normal() + 20 }
+        var x = [Double](repeating: 0, count: rows * d)
+        for r in 0..<rows {
+            let k = Int.random(in: 0..<K, using: &rng)
+            for i in 0..<d { x[r * d + i] = centres[k * d + i] + 2.5 * rng.normal() }
+        }
+        return (x, centres.map { $0 + 0.3 * rng.normal() })
+    }
+
+    @discardableResult
+    func writeInput(_ name: String = "data.h5", dataset: String = "features", rows: Int, features: Int,
+                    values: [Double], float32: Bool = true) throws -> String {
+        let f = try H5WriteFile(creating: path(name), communicator: nil)
+        if float32 {
+            try f.write(dataset, element: .float32, rows: rows, columns: features, values: values.map { Float($0) })
+        } else {
+            try f.write(dataset, element: .float64, rows: rows, columns: features, values: values)
+        }
+        try f.close()
+        return path(name)
+    }
+
+    @discardableResult
+    func writeModel(_ name: String = "model.h5", kind: String = "kmeans", clusters: Int, features: Int,
+                    centroids: [Double]) throws -> String {
+        let f = try H5WriteFile(creating: path(name), communicator: nil)
+        try f.setAttribute("kind", kind)
+        try f.write("centroids", element: .float64, rows: clusters, columns: features, values: centroids)
+        try f.close()
+        return path(name)
+    }
+
+    /// Writes a job file; `explain`/`execution`/`extra` are raw JSON members.
+    @discardableResult
+    func writeJob(_ name: String = "job.json", input: String = "data.h5", dataset: String = "features",
+                  model: String = "model.h5", output: String = "out.h5", overwrite: Bool = false,
+                  beta: String = "\"auto\"", blockRows: Int = 300, extra: String = "") throws -> String {
+        let text = """
+            {
+              "input": {"file": "\(input)", "dataset": "\(dataset)"},
+              "model": {"file": "\(model)"},
+              "output": {"file": "\(output)", "overwrite": \(overwrite)},
+              "explain": {"beta": \(beta), "target": "assigned"},
+              "execution": {"block_rows": \(blockRows)}\(extra)
+            }
+            """
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        return path(name)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import XCTest
+
+/// Runs the built neon-batch executable, directly or under mpirun, with a time limit.
+enum NeonBatchProcess {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        /// The lines neon-batch itself printed as errors.
+        var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("neon-batch: error: ") } }
+    }
+
+    static var executable: URL {
+        let candidates = [
+            Bundle.main.bundleURL.appendingPathComponent("neon-batch"),
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("neon-batch"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug/neon-batch"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    /// The environment for a child: without the MPI variables this test process may have picked up
+    /// (a child mpirun fails silently with them), with what mpirun needs here (root, oversubscription).
+    static var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter { k, _ in
+            !(k.hasPrefix("OMPI_") || k.hasPrefix("PMIX_") || k.hasPrefix("OPAL_") || k.hasPrefix("ORTE_"))
+        }
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+        env["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
+        return env
+    }
+
+    /// neon-batch ARGS, under `mpirun -n ranks` when ranks is given. Fails the test on a time-out
+    /// (a hang is a bug: every rank must end promptly).
+    @discardableResult
+    static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        let p = Process()
+        if let n = ranks {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["mpirun", "-n", "\(n)", executable.path] + args
+        } else {
+            p.executableURL = executable
+            p.arguments = args
+        }
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        // Drain both pipes while waiting (a full pipe would block the child).
+        let outData = Collected(), errData = Collected()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning {
+            p.terminate()
+            kill(-p.processIdentifier, SIGKILL)
+            XCTFail("neon-batch \(args.joined(separator: " ")) did not end within \(timeout) s", file: file, line: line)
+        }
+        p.waitUntilExit()
+        group.wait()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
+                      stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    /// One pipe's bytes, filled by its reader thread (read after group.wait()).
+    final class Collected: @unchecked Sendable { var data = Data() }
+}
