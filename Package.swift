@@ -6,6 +6,7 @@ let package = Package(
     name: "neon-batch",
     products: [
         .executable(name: "neon-batch", targets: ["neon-batch"]),
+        .executable(name: "neon-bench", targets: ["neon-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,6 +31,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Benchmark: fast-path GFLOP/s over the sgemm ceiling measured in the same process.
+        .executableTarget(name: "neon-bench", dependencies: ["NeonCore", "Storage", "CBLAS"]),
 
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),

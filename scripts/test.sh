@@ -16,10 +16,12 @@ rc=${PIPESTATUS[0]}
 log=$(mktemp)
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" | grep -vE "^Test Case '.*' (started|passed)"
 rc=${PIPESTATUS[0]}
-# One plain closing line: "N passed, N failed" from XCTest's last summary.
-summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
+# One plain closing line: "N passed, N failed, N skipped" from XCTest's last summary.
+summary=$(grep -E "Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$log" | tail -1)
 total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.* ([0-9]+) failures? .*/\1/' <<<"$summary")
+skipped=0
+grep -qE "with [0-9]+ tests? skipped" <<<"$summary" && skipped=$(sed -E 's/.*with ([0-9]+) tests? skipped.*/\1/' <<<"$summary")
 rm -f "$log"
-echo "tests: $((total - failed)) passed, $failed failed"
+echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 exit "$rc"

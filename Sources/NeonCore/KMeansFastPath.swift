@@ -82,11 +82,7 @@ public final class KMeansFastPath<T: NeonScalar>: @unchecked Sendable {
     /// buf[0] <- x - origin; buf[1] <- 2 (x - o) M^T.
     private func scores(_ x: UnsafePointer<T>, rows n: Int, buf: [UnsafeMutablePointer<T>]) {
         let xs = buf[0]
-        origin.withUnsafeBufferPointer { o in
-            for r in 0..<n {
-                for i in 0..<d { xs[r * d + i] = x[r * d + i] - o[i] }
-            }
-        }
+        origin.withUnsafeBufferPointer { T.shiftRows(xs, x, origin: $0.baseAddress!, rows: n, features: d) }
         T.gemm(m: n, n: K, k: d, alpha: 2, a: xs, lda: d, b: table, ldb: 2 * d, transposeB: true, beta: 0,
                c: buf[1], ldc: K)
     }

@@ -16,6 +16,11 @@ public protocol NeonScalar: BinaryFloatingPoint, BitwiseCopyable, Sendable {
                                rows: Int, features: Int)
     /// Index of the first NaN or infinity in p[0..<count], or nil.
     static func firstNonFinite(_ p: UnsafePointer<Self>, count: Int) -> Int?
+    /// dst = src - origin, row by row (rows x features).
+    static func shiftRows(_ dst: UnsafeMutablePointer<Self>, _ src: UnsafePointer<Self>, origin: UnsafePointer<Self>,
+                          rows: Int, features: Int)
+    /// out[n] = sum of row n, in float64.
+    static func rowSums(_ a: UnsafePointer<Self>, rows: Int, features: Int, into out: UnsafeMutablePointer<Double>)
 }
 
 /// Single-threaded BLAS: the tiles are spread over cores by Dispatch instead.
@@ -47,6 +52,13 @@ extension Float: NeonScalar {
         let i = neon_first_nonfinite_f32(p, count)
         return i < 0 ? nil : i
     }
+    public static func shiftRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>,
+                                 origin: UnsafePointer<Float>, rows: Int, features: Int) {
+        neon_shift_rows_f32(dst, src, origin, rows, features)
+    }
+    public static func rowSums(_ a: UnsafePointer<Float>, rows: Int, features: Int, into out: UnsafeMutablePointer<Double>) {
+        neon_row_sums_f32(a, rows, features, out)
+    }
 }
 
 extension Double: NeonScalar {
@@ -72,5 +84,12 @@ extension Double: NeonScalar {
     public static func firstNonFinite(_ p: UnsafePointer<Double>, count: Int) -> Int? {
         let i = neon_first_nonfinite_f64(p, count)
         return i < 0 ? nil : i
+    }
+    public static func shiftRows(_ dst: UnsafeMutablePointer<Double>, _ src: UnsafePointer<Double>,
+                                 origin: UnsafePointer<Double>, rows: Int, features: Int) {
+        neon_shift_rows_f64(dst, src, origin, rows, features)
+    }
+    public static func rowSums(_ a: UnsafePointer<Double>, rows: Int, features: Int, into out: UnsafeMutablePointer<Double>) {
+        neon_row_sums_f64(a, rows, features, out)
     }
 }

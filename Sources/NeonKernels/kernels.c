@@ -28,22 +28,46 @@ static inline float exp_nonpos_f32(float y) {
 
 static inline double exp_nonpos_f64(double y) { return y > -745.0 ? exp(y) : 0.0; }
 
-#define DEFINE_KERNELS(T, SFX, EXPNP)                                                          \
+#define DEFINE_KERNELS(T, SFX, EXPNP, VT)                                                      \
 NEON_CLONES                                                                                    \
 static void top2_row_##SFX(T *z, long K, const T *sq, int64_t *assign, double *logit,         \
                            T *zc_out, T *zm2_out) {                                           \
-    _Pragma("clang fp reassociate(on)")                                                        \
-    T best = -INFINITY;                                                                        \
-    for (long k = 0; k < K; k++) {                                                             \
+    /* pass 1: s_k = z_k - |m_k|^2 and its max, in vectors of VW lanes */                      \
+    enum { VW = sizeof(VT) / sizeof(T) };                                                      \
+    VT vbest = (VT)(-INFINITY);                                                                \
+    long k = 0;                                                                                \
+    for (; k + VW <= K; k += VW) {                                                             \
+        VT a, b;                                                                               \
+        __builtin_memcpy(&a, z + k, sizeof a);                                                 \
+        __builtin_memcpy(&b, sq + k, sizeof b);                                                \
+        a -= b;                                                                                \
+        __builtin_memcpy(z + k, &a, sizeof a);                                                 \
+        vbest = __builtin_elementwise_max(vbest, a);                                           \
+    }                                                                                          \
+    T best = __builtin_reduce_max(vbest);                                                      \
+    for (; k < K; k++) {                                                                       \
         T s = z[k] - sq[k];                                                                    \
         z[k] = s;                                                                              \
         best = s > best ? s : best;                                                            \
     }                                                                                          \
+    /* the first index holding the max: the k-means decision with ties to the lowest index */ \
     long c = 0;                                                                                \
-    while (c < K - 1 && !(z[c] == best)) c++;                                                  \
+    for (k = 0; k + VW <= K; k += VW) {                                                        \
+        VT a;                                                                                  \
+        __builtin_memcpy(&a, z + k, sizeof a);                                                 \
+        if (__builtin_reduce_max(a) == best) break;                                            \
+    }                                                                                          \
+    for (c = k; c < K - 1 && !(z[c] == best); c++) {}                                          \
     z[c] = -INFINITY;                                                                          \
-    T second = -INFINITY;                                                                      \
-    for (long k = 0; k < K; k++) second = z[k] > second ? z[k] : second;                       \
+    /* pass 2: the max over k != c */                                                          \
+    VT vsec = (VT)(-INFINITY);                                                                 \
+    for (k = 0; k + VW <= K; k += VW) {                                                        \
+        VT a;                                                                                  \
+        __builtin_memcpy(&a, z + k, sizeof a);                                                 \
+        vsec = __builtin_elementwise_max(vsec, a);                                             \
+    }                                                                                          \
+    T second = __builtin_reduce_max(vsec);                                                     \
+    for (; k < K; k++) second = z[k] > second ? z[k] : second;                                 \
     *assign = c;                                                                               \
     *logit = (double)best - (double)second;                                                    \
     *zc_out = best;                                                                            \
@@ -100,11 +124,30 @@ void neon_midpoint_finish_##SFX(T *R, const T *X, const T *Q, long rows, long d)
     }                                                                                          \
 }                                                                                              \
                                                                                                \
+NEON_CLONES                                                                                    \
+void neon_shift_rows_##SFX(T *dst, const T *src, const T *origin, long rows, long d) {        \
+    for (long n = 0; n < rows; n++)                                                            \
+        for (long i = 0; i < d; i++) dst[n * d + i] = src[n * d + i] - origin[i];              \
+}                                                                                              \
+                                                                                               \
+NEON_CLONES                                                                                    \
+void neon_row_sums_##SFX(const T *a, long rows, long d, double *out) {                         \
+    for (long n = 0; n < rows; n++) {                                                          \
+        _Pragma("clang fp reassociate(on)")                                                    \
+        double s = 0;                                                                          \
+        for (long i = 0; i < d; i++) s += (double)a[n * d + i];                                \
+        out[n] = s;                                                                            \
+    }                                                                                          \
+}                                                                                              \
+                                                                                               \
 long neon_first_nonfinite_##SFX(const T *a, long n) {                                          \
     for (long i = 0; i < n; i++)                                                               \
         if (!isfinite(a[i])) return i;                                                         \
     return -1;                                                                                 \
 }
 
-DEFINE_KERNELS(float, f32, exp_nonpos_f32)
-DEFINE_KERNELS(double, f64, exp_nonpos_f64)
+typedef float neon_vf32 __attribute__((ext_vector_type(16)));
+typedef double neon_vf64 __attribute__((ext_vector_type(8)));
+
+DEFINE_KERNELS(float, f32, exp_nonpos_f32, neon_vf32)
+DEFINE_KERNELS(double, f64, exp_nonpos_f64, neon_vf64)

@@ -1,10 +1,14 @@
+import Dispatch
 import Distributed
 import NeonCore
 import Storage
 
-/// The input as a stream of row blocks: rank 0 reads each block (checking it for NaN/Inf) and
-/// scatters it over the ranks in whole tiles (`RowPartition`); every rank then works on its
-/// shard. Memory per rank is bounded by the block size, not by the number of rows.
+/// The input as a pipeline of row blocks. Rank 0 reads each block (checking it for NaN/Inf) and
+/// scatters it over the ranks in whole tiles (`RowPartition`); every rank computes its shard on
+/// worker threads. While they compute, rank 0's main thread already reads the next block (plain
+/// HDF5, no MPI); the collective steps (error checks, scatter, gathers, collective writes) run
+/// between computations, so that MPI's busy-polling never competes with the compute threads.
+/// Memory per rank is one shard (and on rank 0 one block): bounded by the block size, not N.
 final class BlockStream<T: NeonScalar> {
     struct Block {
         let index: Int
@@ -17,75 +21,115 @@ final class BlockStream<T: NeonScalar> {
         let partition: RowPartition
     }
 
-    /// This rank's buffers for one block's rows.
-    struct Shard {
+    /// One buffer set for this rank's rows of a block.
+    struct Shard: @unchecked Sendable {
         let x: UnsafeMutablePointer<T>
         let relevance: UnsafeMutablePointer<T>
         let assignment: UnsafeMutablePointer<Int64>
         let logit: UnsafeMutablePointer<Double>
+
+        init(capacity: Int, features: Int) {
+            x = .allocate(capacity: capacity * features)
+            relevance = .allocate(capacity: capacity * features)
+            assignment = .allocate(capacity: capacity)
+            logit = .allocate(capacity: capacity)
+        }
+
+        func deallocate() {
+            x.deallocate()
+            relevance.deallocate()
+            assignment.deallocate()
+            logit.deallocate()
+        }
     }
 
     let comm: Communicator
     let input: InputDataset?
     let rows: Int, features: Int, blockRows: Int, tileRows: Int
-    let shard: Shard
+    let timer: PhaseTimer
+    private let shard: Shard
     private let blockBuffer: UnsafeMutablePointer<T>?      // rank 0: one block of input
     private let logitBuffer: UnsafeMutablePointer<Double>?  // rank 0: one block of gathered logits
 
-    init(communicator: Communicator, input: InputDataset?, rows: Int, features: Int, blockRows: Int, tileRows: Int) {
+    init(communicator: Communicator, input: InputDataset?, rows: Int, features: Int, blockRows: Int, tileRows: Int,
+         timer: PhaseTimer) {
         comm = communicator
         self.input = input
         self.rows = rows
         self.features = features
         self.blockRows = min(blockRows, rows)
         self.tileRows = tileRows
+        self.timer = timer
         let cap = max(1, RowPartition(rows: self.blockRows, parts: comm.size, tile: tileRows).ranges.map(\.count).max()!)
-        shard = Shard(x: .allocate(capacity: cap * features), relevance: .allocate(capacity: cap * features),
-                      assignment: .allocate(capacity: cap), logit: .allocate(capacity: cap))
+        shard = Shard(capacity: cap, features: features)
         blockBuffer = comm.isRoot ? .allocate(capacity: self.blockRows * features) : nil
         logitBuffer = comm.isRoot ? .allocate(capacity: self.blockRows) : nil
     }
 
     func deallocate() {
-        shard.x.deallocate()
-        shard.relevance.deallocate()
-        shard.assignment.deallocate()
-        shard.logit.deallocate()
+        shard.deallocate()
         blockBuffer?.deallocate()
         logitBuffer?.deallocate()
     }
 
-    /// Runs `body` for every block, in order, with this rank's rows in `shard.x`.
-    /// `check` is the collective error check (see JobRunner.check).
-    func forEach(check: (String?) throws -> Void, _ body: (Block) throws -> Void) throws {
-        let bytesPerRow = features * MemoryLayout<T>.stride
-        var start = 0, index = 0
-        while start < rows {
-            let n = min(blockRows, rows - start)
-            let part = RowPartition(rows: n, parts: comm.size, tile: tileRows)
-            var err: String?
-            if let input = input, let buf = blockBuffer {
-                do {
-                    try input.read(rows: start, count: n, into: buf)
-                    if let bad = T.firstNonFinite(buf, count: n * features) {
-                        err = input.nonFiniteMessage(row: start + bad / features)
-                    }
-                } catch let e as StorageError { err = e.message }
+    var blockCount: Int { (rows + blockRows - 1) / blockRows }
+
+    private func block(_ index: Int) -> Block {
+        let start = index * blockRows
+        let n = min(blockRows, rows - start)
+        let part = RowPartition(rows: n, parts: comm.size, tile: tileRows)
+        let mine = part.ranges[comm.rank]
+        return Block(index: index, start: start, count: n, myStart: start + mine.lowerBound, myCount: mine.count,
+                     partition: part)
+    }
+
+    /// Rank 0 reads a block into its block buffer and checks it; returns the error, if any.
+    private func read(_ b: Block) -> String? {
+        guard let input = input, let buf = blockBuffer else { return nil }
+        do {
+            try timer.measure("read") { try input.read(rows: b.start, count: b.count, into: buf) }
+            if let bad = T.firstNonFinite(buf, count: b.count * features) {
+                return input.nonFiniteMessage(row: b.start + bad / features)
             }
-            try check(err)
-            let mine = part.ranges[comm.rank]
-            comm.scatterv(send: blockBuffer.map { UnsafeRawPointer($0) }, counts: part.counts(scaledBy: bytesPerRow),
-                          displacements: part.offsets(scaledBy: bytesPerRow), receive: shard.x,
-                          receiveCount: mine.count * bytesPerRow)
-            try body(Block(index: index, start: start, count: n, myStart: start + mine.lowerBound,
-                           myCount: mine.count, partition: part))
-            start += n
-            index += 1
+        } catch let e as StorageError { return e.message } catch { return "\(error)" }
+        return nil
+    }
+
+    /// Every rank receives its rows of the block in rank 0's buffer into `shard.x` (collective).
+    private func scatter(_ b: Block) {
+        let bytesPerRow = features * MemoryLayout<T>.stride
+        timer.measure("scatter") {
+            comm.scatterv(send: blockBuffer.map { UnsafeRawPointer($0) }, counts: b.partition.counts(scaledBy: bytesPerRow),
+                          displacements: b.partition.offsets(scaledBy: bytesPerRow), receive: shard.x,
+                          receiveCount: b.myCount * bytesPerRow)
+        }
+    }
+
+    /// Runs every block through `compute` (on worker threads: no MPI or HDF5 calls there) and
+    /// then `finish` (on this thread, in block order; collective calls go here). `check` is the
+    /// collective error check (JobRunner.check); an error on any rank ends every rank's loop.
+    func pipeline(check: (String?) throws -> Void, compute: @escaping @Sendable (Block, Shard) -> Void,
+                  finish: (Block, Shard) throws -> Void) throws {
+        let n = blockCount
+        guard n > 0 else { return }
+        var readError = read(block(0))
+        let done = DispatchSemaphore(value: 0)
+        for i in 0..<n {
+            let b = block(i), shard = self.shard
+            try check(readError)
+            scatter(b)
+            DispatchQueue.global().async {
+                compute(b, shard)
+                done.signal()
+            }
+            readError = i + 1 < n ? read(block(i + 1)) : nil     // overlaps the computation
+            timer.measure("wait") { done.wait() }
+            try finish(b, shard)
         }
     }
 
     /// Gathers every rank's `shard.logit` of a block to rank 0, which gets them in row order.
-    func gatherLogits(_ block: Block, _ sink: (UnsafePointer<Double>) -> Void) {
+    func gatherLogits(_ block: Block, from shard: Shard, _ sink: (UnsafePointer<Double>) -> Void) {
         let w = MemoryLayout<Double>.stride
         comm.gatherv(send: shard.logit, sendCount: block.myCount * w, receive: logitBuffer,
                      counts: block.partition.counts(scaledBy: w), displacements: block.partition.offsets(scaledBy: w))

@@ -13,6 +13,7 @@ final class JobRunner {
     let quiet: Bool
     let progress: Progress
     let started = Date()
+    let timer = PhaseTimer()
 
     init(communicator: Communicator, jobPath: String, quiet: Bool) {
         comm = communicator
@@ -26,7 +27,7 @@ final class JobRunner {
     /// Returns the process exit status (the same on every rank).
     func run() -> Int32 {
         do {
-            let shared = try setUp()
+            let shared = try timer.measure("setup") { try setUp() }
             switch shared.element {
             case .float32: try execute(Float.self, shared)
             case .float64: try execute(Double.self, shared)
@@ -89,11 +90,10 @@ final class JobRunner {
     }
 
     private func execute<T: NeonScalar>(_: T.Type, _ s: Shared) throws {
-        let engine = KMeansFastPath<T>(model: s.model)
+        let engine = timer.measure("model") { KMeansFastPath<T>(model: s.model) }
         let blocks = BlockStream<T>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
-                                    blockRows: s.job.blockRows, tileRows: KMeansFastPath<T>.tileRows)
+                                    blockRows: s.job.blockRows, tileRows: KMeansFastPath<T>.tileRows, timer: timer)
         defer { blocks.deallocate() }
-        let shard = blocks.shard
 
         // Pass 1 (beta "auto" only): beta = 1 / mean f_c over the whole dataset (Eq. 3). The
         // logits are gathered to rank 0 and summed in row order: the same beta for any P.
@@ -105,11 +105,14 @@ final class JobRunner {
             betaMode = "auto"
             progress.begin("beta pass", total: s.rows)
             var sum = 0.0
-            try blocks.forEach(check: check) { block in
+            try blocks.pipeline(check: check, compute: { block, shard in
                 engine.logits(shard.x, rows: block.myCount, assignment: shard.assignment, logit: shard.logit)
-                blocks.gatherLogits(block) { for i in 0..<block.count { sum += $0[i] } }
+            }, finish: { block, shard in
+                timer.measure("gather") {
+                    blocks.gatherLogits(block, from: shard) { for i in 0..<block.count { sum += $0[i] } }
+                }
                 progress.advance(block.count)
-            }
+            })
             var err: String?
             if comm.isRoot {
                 if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: s.rows) {
@@ -126,42 +129,48 @@ final class JobRunner {
         var out: RelevanceOutput?
         var err: String?
         do {
-            out = try RelevanceOutput(creating: s.job.outputFile, communicator: comm, rows: s.rows,
+            out = try timer.measure("create") { try RelevanceOutput(creating: s.job.outputFile, communicator: comm, rows: s.rows,
                                       features: s.features, element: T.self == Float.self ? .float32 : .float64,
-                                      attributes: provenance(s, beta: beta, betaMode: betaMode))
+                                      attributes: provenance(s, beta: beta, betaMode: betaMode)) }
         } catch { err = message(error) }
         try check(err)
         guard let output = out else { throw Failed() }
         progress.begin("explain", total: s.rows)
         var stats = ConservationStats()
         do {
-            try blocks.forEach(check: check) { block in
-                engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
+            let betaUsed = beta
+            try blocks.pipeline(check: check, compute: { block, shard in
+                engine.explain(shard.x, rows: block.myCount, beta: betaUsed, relevance: shard.relevance,
                                assignment: shard.assignment, logit: shard.logit)
-                stats.add(relevance: shard.relevance, logit: shard.logit, rows: block.myCount, features: s.features)
+            }, finish: { block, shard in
+                timer.measure("stats") {
+                    stats.add(relevance: shard.relevance, logit: shard.logit, rows: block.myCount, features: s.features)
+                }
                 var werr: String?
                 do {
-                    try output.write(rows: block.myStart, count: block.myCount, relevance: shard.relevance,
-                                     assignment: shard.assignment, logit: shard.logit)
+                    try timer.measure("write") {
+                        try output.write(rows: block.myStart, count: block.myCount, relevance: shard.relevance,
+                                         assignment: shard.assignment, logit: shard.logit)
+                    }
                 } catch { werr = message(error) }
                 try check(werr)
                 progress.advance(block.count)
-            }
+            })
             stats = stats.reduced(comm)
             let elapsed = Date().timeIntervalSince(started)
             var ferr: String?
             do {
-                try output.finish(attributes: [
+                try timer.measure("finish") { try output.finish(attributes: [
                     ("elapsed_seconds", .double(elapsed)),
                     ("conservation_max_abs_error", .double(stats.maxAbsError)),
-                ])
+                ]) }
             } catch { ferr = message(error) }
             try check(ferr)
             let peak = comm.allreduceMax(peakResidentBytes())
             if comm.isRoot && !quiet {
                 RunSummary(job: s.job, model: s.model, rows: s.rows, features: s.features, ranks: comm.size,
                            beta: beta, betaMode: betaMode, elapsed: elapsed, stats: stats,
-                           peakResidentBytes: peak).print()
+                           peakResidentBytes: peak, phases: timer.description).print()
             }
         } catch {
             output.abandon()

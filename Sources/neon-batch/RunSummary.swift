@@ -11,10 +11,10 @@ struct ConservationStats {
     var count = 0
 
     mutating func add<T: NeonScalar>(relevance: UnsafePointer<T>, logit: UnsafePointer<Double>, rows: Int, features: Int) {
+        var sums = [Double](repeating: 0, count: rows)
+        T.rowSums(relevance, rows: rows, features: features, into: &sums)
         for r in 0..<rows {
-            var s = 0.0
-            for i in 0..<features { s += Double(relevance[r * features + i]) }
-            maxAbsError = max(maxAbsError, abs(s - logit[r]))
+            maxAbsError = max(maxAbsError, abs(sums[r] - logit[r]))
             logitSum += logit[r]
             if logit[r] > 0 { positive += 1 }
         }
@@ -41,6 +41,7 @@ struct RunSummary {
     let elapsed: Double
     let stats: ConservationStats
     let peakResidentBytes: Int
+    let phases: String
 
     func print() {
         let meanF = stats.logitSum / Double(max(stats.count, 1))
@@ -54,6 +55,7 @@ struct RunSummary {
             String(format: "  conservation: max |sum_i R_i - f_c| = %.3g (%.2g of the mean f_c)",
                    stats.maxAbsError, stats.maxAbsError / max(abs(meanF), 1e-300)),
             String(format: "  memory:       peak resident %.0f MB per rank (largest rank)", Double(peakResidentBytes) / 1e6),
+            "  time:         \(phases) (rank 0)",
         ]
         Swift.print(lines.joined(separator: "\n"))
     }

@@ -24,6 +24,14 @@ void neon_mtm_f64(double *Z, long rows, long K, const double *sq, double beta, i
 void neon_midpoint_finish_f32(float *R, const float *X, const float *Q, long rows, long d);
 void neon_midpoint_finish_f64(double *R, const double *X, const double *Q, long rows, long d);
 
+// dst[n, i] = src[n, i] - origin[i] (the translation-invariant shift of the fast path).
+void neon_shift_rows_f32(float *dst, const float *src, const float *origin, long rows, long d);
+void neon_shift_rows_f64(double *dst, const double *src, const double *origin, long rows, long d);
+
+// out[n] = sum_i a[n, i] in double (conservation checks).
+void neon_row_sums_f32(const float *a, long rows, long d, double *out);
+void neon_row_sums_f64(const double *a, long rows, long d, double *out);
+
 // Index of the first non-finite value in a[0..<n], or -1.
 long neon_first_nonfinite_f32(const float *a, long n);
 long neon_first_nonfinite_f64(const double *a, long n);

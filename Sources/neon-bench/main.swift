@@ -1,0 +1,98 @@
+// neon-bench: compute throughput of the k-means fast path against the GEMM ceiling, both
+// measured in this process on the same threads (a ratio, robust to machine noise).
+//
+//   neon-bench [DATA.h5 MODEL.h5] [--rows N] [--repeats R]
+//
+// Without files it generates N x 256 float32 samples and K = 1000 centroids.
+import CBLAS
+import Dispatch
+import Foundation
+import NeonCore
+import Storage
+
+setvbuf(stdout, nil, _IOLBF, 0)
+BLASThreads.useOneThread()
+HDF5Library.silenceErrorStack()
+
+var args = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String, _ def: Int) -> Int {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return def }
+    args.removeSubrange(i...(i + 1))
+    return v
+}
+let rowsWanted = option("--rows", 100_000)
+let repeats = option("--repeats", 3)
+let threads = ProcessInfo.processInfo.activeProcessorCount
+
+// Data: the benchmark files, or generated blobs of the same shape.
+var x: [Float]
+var model: KMeansModel
+if args.count >= 2 {
+    let input = try InputDataset(path: args[0], dataset: "features")
+    let m = try ModelFile.loadKMeans(path: args[1])
+    let n = min(rowsWanted, input.rows)
+    x = [Float](repeating: 0, count: n * input.features)
+    try x.withUnsafeMutableBytes { try input.read(rows: 0, count: n, into: $0.baseAddress!) }
+    model = KMeansModel(clusters: m.clusters, features: m.features, centroids: m.centroids)
+} else {
+    var rng = SplitMix64(seed: 1)
+    let (d, K) = (256, 1000)
+    let c = (0..<(K * d)).map { _ in max(0, rng.normal()) * 2 }
+    model = KMeansModel(clusters: K, features: d, centroids: c)
+    x = (0..<(rowsWanted * d)).map { i in Float(max(0, c[(i / d % K) * d + i % d] + 0.5 * rng.normal())) }
+}
+let d = model.features, K = model.clusters, N = x.count / d
+
+func best(_ reps: Int, _ body: () -> Void) -> Double {
+    var t = Double.infinity
+    for _ in 0..<reps {
+        let s = DispatchTime.now().uptimeNanoseconds
+        body()
+        t = min(t, Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+    }
+    return t
+}
+
+// 1. The ceiling: every thread runs its own sgemm (4096 x d) @ (d x K), as numpy's ceiling does.
+let gm = 4096
+let a = [Float](repeating: 0.5, count: gm * d), b = [Float](repeating: 0.25, count: d * K)
+let cBuffers = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: gm * K) }
+let gemmReps = 5
+func measureCeiling() -> Double { best(5) {
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        for _ in 0..<gemmReps {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(gm), Int32(K), Int32(d), 1, a, Int32(d),
+                        b, Int32(d), 0, cBuffers[t], Int32(K))
+        }
+    }
+} }
+let tCeilBefore = measureCeiling()
+
+// 2. The fast path: the beta pass (logits) and the explain pass, as a beta "auto" job does.
+let engine = KMeansFastPath<Float>(model: model)
+var rel = [Float](repeating: 0, count: N * d)
+var asg = [Int64](repeating: 0, count: N)
+var lg = [Double](repeating: 0, count: N)
+var beta = 0.0
+let tLogits = best(repeats) {
+    engine.logits(x, rows: N, assignment: &asg, logit: &lg)
+    beta = 1 / (lg.reduce(0, +) / Double(N))
+}
+let tExplain = best(repeats) {
+    engine.explain(x, rows: N, beta: beta, relevance: &rel, assignment: &asg, logit: &lg)
+}
+// The ceiling again after the work: the better of the two counts (the machine is noisy).
+let tCeil = min(tCeilBefore, measureCeiling())
+let ceiling = Double(threads * gemmReps) * 2 * Double(gm * d * K) / tCeil / 1e9
+let flops = Double(N) * (engine.logitFlopsPerSample + engine.explainFlopsPerSample)
+let gflops = flops / (tLogits + tExplain) / 1e9
+
+print(String(format: "neon-bench: N=%d d=%d K=%d float32, %d threads (Dispatch tiles of %d rows, 1 BLAS thread each)",
+             N, d, K, threads, KMeansFastPath<Float>.tileRows))
+print(String(format: "  sgemm ceiling (%d x %d @ %d x %d per thread): %.1f GFLOP/s", gm, d, d, K, ceiling))
+print(String(format: "  beta pass (2dK/sample):    %.3f s  %.1f GFLOP/s", tLogits,
+             Double(N) * engine.logitFlopsPerSample / tLogits / 1e9))
+print(String(format: "  explain pass (6dK/sample): %.3f s  %.1f GFLOP/s", tExplain,
+             Double(N) * engine.explainFlopsPerSample / tExplain / 1e9))
+print(String(format: "  compute (8dK/sample): %.3f s, %.0f samples/s, %.1f GFLOP/s = %.1f%% of the sgemm ceiling",
+             tLogits + tExplain, Double(N) / (tLogits + tExplain), gflops, 100 * gflops / ceiling))
