@@ -13,7 +13,8 @@ import Foundation
 /// Tiles are `tileRows` rows relative to the caller's buffer; each tile is computed by the
 /// same calls whatever thread runs it, so results depend only on a row's tile, never on
 /// the number of threads or ranks.
-public final class KMeansFastPath<T: NeonScalar>: @unchecked Sendable {
+public final class KMeansFastPath<T: NeonScalar>: ExplainerEngine, @unchecked Sendable {
+    public typealias Scalar = T
     public static var tileRows: Int { 256 }
 
     public let model: KMeansModel
@@ -45,6 +46,9 @@ public final class KMeansFastPath<T: NeonScalar>: @unchecked Sendable {
         }
         scratch = ScratchPool(sizes: [Self.tileRows * d, Self.tileRows * K, Self.tileRows * 2 * d])
     }
+
+    public var features: Int { d }
+    public var clusters: Int { K }
 
     deinit {
         table.deallocate()

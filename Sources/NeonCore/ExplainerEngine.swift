@@ -1,0 +1,22 @@
+/// A neuralized clustering model evaluated on many samples at once (the fast path of one model
+/// kind): the job pipeline drives any engine through this interface.
+///
+/// Contract: rows are processed in tiles of `tileRows` rows relative to the caller's buffer, and
+/// each tile's results depend only on that tile's rows (never on other rows, threads or ranks),
+/// so that results are identical for any number of MPI ranks.
+public protocol ExplainerEngine: AnyObject, Sendable {
+    associatedtype Scalar: NeonScalar
+    static var tileRows: Int { get }
+    var features: Int { get }
+    var clusters: Int { get }
+    /// Dense FLOPs per sample of `logits` and of `explain` (for throughput figures).
+    var logitFlopsPerSample: Double { get }
+    var explainFlopsPerSample: Double { get }
+    /// Assignment and logit f_c of `rows` samples (row-major, `features` columns): all that the
+    /// beta "auto" pass (Eq. 3) needs.
+    func logits(_ x: UnsafePointer<Scalar>, rows: Int,
+                assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>)
+    /// Relevance (rows x features), assignment and logit with min-take-most stiffness beta.
+    func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
+                 assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>)
+}
