@@ -12,6 +12,9 @@ public final class H5WriteFile {
     private let parallel: Bool
     private var datasets: [String: (id: hid_t, element: ElementType, columns: Int)] = [:]  // columns: elements per row
     private var closed = false
+    /// Parallel writes that HDF5 did not do as collective MPI-IO (e.g. after a type conversion);
+    /// it stays 0 when memory and file types agree.
+    public private(set) var independentWrites = 0
 
     /// Creates (truncates) the file. Collective when `communicator` is given.
     public init(creating path: String, communicator: Communicator?) throws {
@@ -127,6 +130,10 @@ public final class H5WriteFile {
         }
         guard status >= 0 else {
             throw StorageError("\(path): cannot write rows \(start)..<\(start + count) of dataset '\(name)'")
+        }
+        if parallel {
+            var mode = H5D_MPIO_NO_COLLECTIVE
+            if H5Pget_mpio_actual_io_mode(dxpl, &mode) >= 0, mode == H5D_MPIO_NO_COLLECTIVE { independentWrites += 1 }
         }
     }
 

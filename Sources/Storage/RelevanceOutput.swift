@@ -13,6 +13,8 @@ public final class RelevanceOutput {
 
     private let file: H5WriteFile
     public var path: String { file.path }
+    /// Writes that fell back from collective to independent I/O (0 expected).
+    public var independentWrites: Int { file.independentWrites }
 
     /// Rank 0's check before anything is created: the output must not be the input or the
     /// model, and may replace an existing file only with output.overwrite.
@@ -73,9 +75,8 @@ public final class RelevanceOutput {
     /// Flushes every dataset, then marks the file "complete" (with the final attributes) and
     /// closes it. Only a file that went through here says "complete".
     public func finish(attributes: [(String, AttributeValue)]) throws {
-        try file.flush()
         try set(attributes)
-        try file.flush()
+        try file.flush()                           // data and attributes reach the file first
         try file.setAttribute("status", "complete")
         try file.close()
     }

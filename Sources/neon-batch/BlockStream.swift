@@ -5,10 +5,12 @@ import Storage
 
 /// The input as a pipeline of row blocks. Rank 0 reads each block (checking it for NaN/Inf) and
 /// scatters it over the ranks in whole tiles (`RowPartition`); every rank computes its shard on
-/// worker threads. While they compute, rank 0's main thread already reads the next block (plain
-/// HDF5, no MPI); the collective steps (error checks, scatter, gathers, collective writes) run
-/// between computations, so that MPI's busy-polling never competes with the compute threads.
-/// Memory per rank is one shard (and on rank 0 one block): bounded by the block size, not N.
+/// worker threads while its main thread (the only one making MPI and HDF5 calls) reads ahead.
+/// With one rank the main thread also writes the previous block while the next is computed.
+/// With several ranks the collective steps (checks, scatter, gathers, collective writes) run
+/// between computations instead: MPI busy-polls while it waits for other ranks, and would take
+/// the core from the compute threads.
+/// Memory per rank is two shards (and on rank 0 one block): bounded by the block size, not N.
 final class BlockStream<T: NeonScalar> {
     struct Block {
         let index: Int
@@ -47,7 +49,7 @@ final class BlockStream<T: NeonScalar> {
     let input: InputDataset?
     let rows: Int, features: Int, blockRows: Int, tileRows: Int
     let timer: PhaseTimer
-    private let shard: Shard
+    private let shards: [Shard]
     private let blockBuffer: UnsafeMutablePointer<T>?      // rank 0: one block of input
     private let logitBuffer: UnsafeMutablePointer<Double>?  // rank 0: one block of gathered logits
 
@@ -61,13 +63,13 @@ final class BlockStream<T: NeonScalar> {
         self.tileRows = tileRows
         self.timer = timer
         let cap = max(1, RowPartition(rows: self.blockRows, parts: comm.size, tile: tileRows).ranges.map(\.count).max()!)
-        shard = Shard(capacity: cap, features: features)
+        shards = [Shard(capacity: cap, features: features), Shard(capacity: cap, features: features)]
         blockBuffer = comm.isRoot ? .allocate(capacity: self.blockRows * features) : nil
         logitBuffer = comm.isRoot ? .allocate(capacity: self.blockRows) : nil
     }
 
     func deallocate() {
-        shard.deallocate()
+        shards.forEach { $0.deallocate() }
         blockBuffer?.deallocate()
         logitBuffer?.deallocate()
     }
@@ -96,7 +98,7 @@ final class BlockStream<T: NeonScalar> {
     }
 
     /// Every rank receives its rows of the block in rank 0's buffer into `shard.x` (collective).
-    private func scatter(_ b: Block) {
+    private func scatter(_ b: Block, into shard: Shard) {
         let bytesPerRow = features * MemoryLayout<T>.stride
         timer.measure("scatter") {
             comm.scatterv(send: blockBuffer.map { UnsafeRawPointer($0) }, counts: b.partition.counts(scaledBy: bytesPerRow),
@@ -112,20 +114,39 @@ final class BlockStream<T: NeonScalar> {
                   finish: (Block, Shard) throws -> Void) throws {
         let n = blockCount
         guard n > 0 else { return }
-        var readError = read(block(0))
+        let overlapCollectives = comm.size == 1
+        try check(read(block(0)))
+        scatter(block(0), into: shards[0])
         let done = DispatchSemaphore(value: 0)
+        var running = false
+        defer { if running { done.wait() } }       // never leave a worker writing into freed buffers
         for i in 0..<n {
-            let b = block(i), shard = self.shard
-            try check(readError)
-            scatter(b)
+            let b = block(i), shard = shards[i % 2]
+            running = true
             DispatchQueue.global().async {
                 compute(b, shard)
                 done.signal()
             }
-            readError = i + 1 < n ? read(block(i + 1)) : nil     // overlaps the computation
+            if overlapCollectives && i > 0 { try finish(block(i - 1), shards[(i - 1) % 2]) }
+            var readError: String?
+            if i + 1 < n {
+                readError = read(block(i + 1))                  // overlaps the computation
+                if overlapCollectives {
+                    try check(readError)
+                    scatter(block(i + 1), into: shards[(i + 1) % 2])
+                }
+            }
             timer.measure("wait") { done.wait() }
-            try finish(b, shard)
+            running = false
+            if !overlapCollectives {
+                try finish(b, shard)
+                if i + 1 < n {
+                    try check(readError)
+                    scatter(block(i + 1), into: shards[(i + 1) % 2])
+                }
+            }
         }
+        if overlapCollectives { try finish(block(n - 1), shards[(n - 1) % 2]) }
     }
 
     /// Gathers every rank's `shard.logit` of a block to rank 0, which gets them in row order.

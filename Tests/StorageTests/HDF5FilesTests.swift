@@ -151,6 +151,7 @@ final class HDF5FilesTests: XCTestCase {
             try o.write(rows: 3, count: 2, relevance: rb.baseAddress! + 6 * 4, assignment: Array(a[3...]), logit: Array(f[3...]))
         }
         try o.write(rows: 5, count: 0, relevance: nil, assignment: nil, logit: nil)     // a rank with no rows
+        XCTAssertEqual(o.independentWrites, 0, "memory type = file type keeps every transfer collective")
         try o.finish(attributes: [("elapsed_seconds", .double(1))])
         let s = try StoredFile(path: out)
         XCTAssertEqual(try s.stringAttribute("status"), "complete")

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmarks neon-batch on the k-means benchmark job (N = 100000, d = 256, K = 1000, float32)
+# against the numpy and mpi4py peers in ../shared/bench, in one run on the same file and cores,
+# and prints figures (not a pass/fail test). Usage: scripts/bench.sh [REPS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+reps=${1:-3}
+peer_dir=${PEER_DIR:-$root/../shared/bench}
+bench_dir=${BENCH_DIR:-/tmp/neon_bench}
+scripts/setup.sh >/dev/null
+swift build -c release --product neon-bench 2>&1 | grep -E "error" || true
+
+# The peers' Python dependencies (pip numpy for the single-process peer, Debian's for the MPI one).
+python3 -c "import numpy, h5py, threadpoolctl" 2>/dev/null || python3 -m pip install -q numpy h5py threadpoolctl
+/usr/bin/python3 -c "import mpi4py, h5py" 2>/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-h5py-mpi python3-mpi4py python3-numpy python3-threadpoolctl >/dev/null; }
+[[ -f $bench_dir/kmeans_stl/data.h5 ]] || python3 "$peer_dir/make_bench_data.py" "$bench_dir" --only kmeans_stl
+job=$bench_dir/kmeans_stl/job.json
+ours=$bench_dir/kmeans_stl/job_neon.json
+sed 's/"file": "out.h5"/"file": "out_neon.h5", "overwrite": true/' "$job" > "$ours"
+
+if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
+bin=$root/.build/release/neon-batch
+
+echo "== compute: fast path vs sgemm ceiling, same process (2 threads)"
+.build/release/neon-bench "$bench_dir/kmeans_stl/data.h5" "$bench_dir/kmeans_stl/model.h5"
+
+# name|command; each prints its own wall time (job read to status complete).
+configs=(
+  "neon-batch mpirun -n 2|mpirun -n 2 $bin $ours"
+  "neon-batch mpirun -n 1 --bind-to none|mpirun -n 1 --bind-to none $bin $ours"
+  "numpy --threads 2 --workers 2|python3 $peer_dir/neon_numpy.py $job --threads 2 --workers 2"
+  "numpy --threads 2|python3 $peer_dir/neon_numpy.py $job --threads 2"
+  "mpi4py mpirun -n 2|mpirun -n 2 /usr/bin/python3 $peer_dir/neon_mpi4py.py $job"
+)
+declare -A wall proc
+for ((r = 0; r < reps; r++)); do
+  for c in "${configs[@]}"; do
+    name=${c%%|*}; cmd=${c#*|}
+    t0=$(date +%s.%N)
+    out=$($cmd 2>&1)
+    t1=$(date +%s.%N)
+    w=$(grep -oE '(in|wall) [0-9.]+ s' <<<"$out" | head -1 | grep -oE '[0-9.]+')
+    wall[$name]+="$w "
+    proc[$name]+="$(echo "$t1 - $t0" | bc) "
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "== end to end, kmeans_stl, median of $reps (wall: job read to status complete; process: whole command)"
+printf "%-40s %8s %10s\n" configuration "wall s" "process s"
+best_ours_w=99; best_peer_w=99; best_ours_p=99; best_peer_p=99
+for c in "${configs[@]}"; do
+  name=${c%%|*}
+  w=$(median <<<"${wall[$name]}"); p=$(median <<<"${proc[$name]}")
+  printf "%-40s %8.3f %10.3f\n" "$name" "$w" "$p"
+  if [[ $name == neon-batch* ]]; then
+    (( $(echo "$w < $best_ours_w" | bc) )) && best_ours_w=$w
+    (( $(echo "$p < $best_ours_p" | bc) )) && best_ours_p=$p
+  else
+    (( $(echo "$w < $best_peer_w" | bc) )) && best_peer_w=$w
+    (( $(echo "$p < $best_peer_p" | bc) )) && best_peer_p=$p
+  fi
+done
+printf "speed-up of the best neon-batch over the best peer: wall %.2fx, process %.2fx\n" \
+  "$(echo "$best_peer_w / $best_ours_w" | bc -l)" "$(echo "$best_peer_p / $best_ours_p" | bc -l)"
+
+echo "== memory per rank vs N (generated blobs, d = 256, K = 1000, mpirun -n 2)"
+for n in 100000 400000; do
+  d=$bench_dir/mem_$n
+  [[ -f $d/data.h5 ]] || $bin demo "$d" --rows $n --features 256 --clusters 1000 >/dev/null
+  out=$(mpirun -n 2 $bin "$d/job.json" 2>/dev/null)
+  echo "N = $n: $(grep -oE 'peak resident [0-9]+ MB per rank' <<<"$out")"
+done
