@@ -17,3 +17,23 @@ extension Communicator {
         return RankError(rank: failing, message: message)
     }
 }
+
+/// What all ranks decided at a step: go on, stop cleanly (some rank was asked to stop, e.g. by
+/// SIGTERM), or fail (some rank saw an error).
+public enum Decision: Equatable, Sendable {
+    case proceed
+    case stop
+    case failed(RankError)
+}
+
+extension Communicator {
+    /// Like `agree(_:)`, but also agrees on stopping: an error on any rank wins over a stop
+    /// request, a stop request on any rank stops every rank. One allreduce when nothing happened.
+    public func decide(error local: String?, stop: Bool) -> Decision {
+        let code = allreduceMin(local != nil ? rank : (stop ? size : size + 1))
+        if code == size + 1 { return .proceed }
+        if code == size { return .stop }
+        let message = broadcast(rank == code ? (local ?? "") : "", root: code)
+        return .failed(RankError(rank: code, message: message))
+    }
+}

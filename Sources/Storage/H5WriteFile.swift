@@ -40,6 +40,30 @@ public final class H5WriteFile {
         id = fid
     }
 
+    /// Opens an existing file for writing (collective when `communicator` is given).
+    public init(opening path: String, communicator: Communicator?) throws {
+        self.path = path
+        let fapl = H5Pcreate(neon_h5p_file_access())
+        defer { H5Pclose(fapl) }
+        if let comm = communicator { neon_h5_set_fapl_mpio(fapl, comm.handle) }
+        parallel = communicator != nil
+        let fid = H5Fopen(path, neon_h5f_acc_rdwr(), fapl)
+        guard fid >= 0 else { throw StorageError("\(path): cannot open the output file for writing") }
+        id = fid
+    }
+
+    /// Makes an existing dataset writable with `write(_:rows:count:from:)`.
+    public func openDataset(_ name: String, element: ElementType) throws {
+        let ds = H5Dopen2(id, name, neon_h5p_default())
+        guard ds >= 0 else { throw StorageError("\(path): no dataset '\(name)'") }
+        let space = H5Dget_space(ds)
+        defer { H5Sclose(space) }
+        var dims = [hsize_t](repeating: 0, count: 8)
+        let rank = H5Sget_simple_extent_ndims(space)
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        datasets[name] = (ds, element, rank > 1 ? dims[1..<Int(rank)].reduce(1) { $0 * Int($1) } : 0)
+    }
+
     deinit {
         try? close()
         H5Pclose(linkCreation)

@@ -39,6 +39,8 @@ public struct JobSpec: Equatable, Sendable {
     /// Absolute path.
     public var outputFile: String
     public var overwrite: Bool
+    /// Continue a partial output (status "incomplete") from its first unfinished block.
+    public var resume: Bool
     public var beta: Beta
     public var target: Target
     public var blockRows: Int
@@ -48,7 +50,7 @@ public struct JobSpec: Equatable, Sendable {
     public static let maxJobFileBytes = 1 << 20
 
     public init(jobPath: String, jobText: String, inputFile: String, inputDataset: String,
-                modelFile: String, outputFile: String, overwrite: Bool = false,
+                modelFile: String, outputFile: String, overwrite: Bool = false, resume: Bool = false,
                 beta: Beta = .auto, target: Target = .assigned,
                 blockRows: Int = JobSpec.defaultBlockRows) {
         self.jobPath = jobPath
@@ -58,6 +60,7 @@ public struct JobSpec: Equatable, Sendable {
         self.modelFile = modelFile
         self.outputFile = outputFile
         self.overwrite = overwrite
+        self.resume = resume
         self.beta = beta
         self.target = target
         self.blockRows = blockRows
@@ -140,6 +143,11 @@ public struct JobSpec: Equatable, Sendable {
             guard case .bool(let flag) = raw else { throw failure("output.overwrite must be true or false") }
             overwrite = flag
         }
+        var resume = false
+        if let raw = value("output", "resume") {
+            guard case .bool(let flag) = raw else { throw failure("output.resume must be true or false") }
+            resume = flag
+        }
 
         var beta = Beta.auto
         if let raw = value("explain", "beta") {
@@ -170,7 +178,7 @@ public struct JobSpec: Equatable, Sendable {
         }
 
         return JobSpec(jobPath: absoluteJobPath, jobText: text, inputFile: inputFile, inputDataset: inputDataset,
-                       modelFile: modelFile, outputFile: outputFile, overwrite: overwrite,
+                       modelFile: modelFile, outputFile: outputFile, overwrite: overwrite, resume: resume,
                        beta: beta, target: target, blockRows: blockRows)
     }
 
@@ -180,7 +188,7 @@ public struct JobSpec: Equatable, Sendable {
     private static let schema: [(section: String, keys: [String])] = [
         ("input", ["file", "dataset"]),
         ("model", ["file"]),
-        ("output", ["file", "overwrite"]),
+        ("output", ["file", "overwrite", "resume"]),
         ("explain", ["beta", "target"]),
         ("execution", ["block_rows"]),
     ]

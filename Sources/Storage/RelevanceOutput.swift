@@ -3,22 +3,29 @@ import Foundation
 
 /// The output file of an explanation job (layout in docs/file-formats.md):
 ///   relevance (N x d, the compute precision), assignment (N, int64), logit (N, float64: f_c),
+///   progress/block_done (blocks, int64: 1 once a block's rows are written) and
+///   progress/block_conservation (blocks, float64: max |sum_i R_i - f_c| of the block),
 ///   root attributes: status ("incomplete" until everything is written, then "complete"),
-///   beta, and provenance (job text, software version, ranks, model kind, inputs).
-/// Created, written and closed collectively by all ranks.
+///   blocks, blocks_done, beta, the resume key ("resume_key:NAME" = value) and provenance.
+/// Created or reopened, written and closed collectively by all ranks.
 public final class RelevanceOutput {
     public static let relevanceDataset = "relevance"
     public static let assignmentDataset = "assignment"
     public static let logitDataset = "logit"
+    public static let blockDoneDataset = "progress/block_done"
+    public static let blockConservationDataset = "progress/block_conservation"
+    static let keyPrefix = "resume_key:"
 
     private let file: H5WriteFile
+    private let isWriter: Bool      // rank 0 writes the per-block progress entries
     public var path: String { file.path }
     /// Writes that fell back from collective to independent I/O (0 expected).
     public var independentWrites: Int { file.independentWrites }
 
     /// Rank 0's check before anything is created: the output must not be the input or the
     /// model, and may replace an existing file only with output.overwrite.
-    public static func checkTarget(_ path: String, overwrite: Bool, inputPath: String, modelPath: String) throws {
+    public static func checkTarget(_ path: String, overwrite: Bool, resume: Bool = false,
+                                   inputPath: String, modelPath: String) throws {
         let canonical = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().path }
         if canonical(path) == canonical(inputPath) {
             throw StorageError("\(path): output file is the input file (output.file)")
@@ -29,7 +36,7 @@ public final class RelevanceOutput {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             if isDir.boolValue { throw StorageError("\(path): output file is a directory (output.file)") }
-            if !overwrite {
+            if !overwrite && !resume {
                 throw StorageError("\(path): output file exists; set output.overwrite to true to replace it")
             }
         }
@@ -42,16 +49,40 @@ public final class RelevanceOutput {
         }
     }
 
-    /// Creates the file and its datasets with status "incomplete" and the given attributes
-    /// (collective: every rank passes the same values).
+    /// Creates the file, its datasets and progress record with status "incomplete", the resume
+    /// key and the given attributes, and flushes that structure to disk (collective: every rank
+    /// passes the same values).
     public init(creating path: String, communicator: Communicator, rows: Int, features: Int,
-                element: ElementType, attributes: [(String, AttributeValue)]) throws {
+                element: ElementType, blocks: Int, key: [(String, String)],
+                attributes: [(String, AttributeValue)]) throws {
         file = try H5WriteFile(creating: path, communicator: communicator)
+        isWriter = communicator.isRoot
         try file.setAttribute("status", "incomplete")
         try file.createDataset(Self.relevanceDataset, element: element, rows: rows, columns: features)
         try file.createDataset(Self.assignmentDataset, element: .int64, rows: rows, columns: 0)
         try file.createDataset(Self.logitDataset, element: .float64, rows: rows, columns: 0)
+        try file.createDataset(Self.blockDoneDataset, element: .int64, rows: blocks, columns: 0)
+        try file.createDataset(Self.blockConservationDataset, element: .float64, rows: blocks, columns: 0)
+        let zeros = [Int64](repeating: 0, count: isWriter ? blocks : 0)
+        let nans = [Double](repeating: .nan, count: isWriter ? blocks : 0)
+        try file.write(Self.blockDoneDataset, rows: 0, count: zeros.count, from: zeros)
+        try file.write(Self.blockConservationDataset, rows: 0, count: nans.count, from: nans)
+        try file.setAttribute("blocks", blocks)
+        try file.setAttribute("blocks_done", 0)
+        for (name, value) in key { try file.setAttribute(Self.keyPrefix + name, value) }
         try set(attributes)
+        try file.flush()
+    }
+
+    /// Reopens a partial output to continue it (collective).
+    public init(resuming path: String, communicator: Communicator, element: ElementType) throws {
+        file = try H5WriteFile(opening: path, communicator: communicator)
+        isWriter = communicator.isRoot
+        try file.openDataset(Self.relevanceDataset, element: element)
+        try file.openDataset(Self.assignmentDataset, element: .int64)
+        try file.openDataset(Self.logitDataset, element: .float64)
+        try file.openDataset(Self.blockDoneDataset, element: .int64)
+        try file.openDataset(Self.blockConservationDataset, element: .float64)
     }
 
     /// Writes this rank's rows [start, start + count) of all three datasets (collective).
@@ -60,6 +91,21 @@ public final class RelevanceOutput {
         try file.write(Self.relevanceDataset, rows: start, count: count, from: relevance)
         try file.write(Self.assignmentDataset, rows: start, count: count, from: assignment)
         try file.write(Self.logitDataset, rows: start, count: count, from: logit)
+    }
+
+    /// Records a block as done, after its rows were written (collective; `conservation` is the
+    /// block's max |sum_i R_i - f_c| over all ranks).
+    public func markDone(block: Int, conservation: Double) throws {
+        var one: Int64 = 1, c = conservation
+        let n = isWriter ? 1 : 0
+        try file.write(Self.blockDoneDataset, rows: block, count: n, from: &one)
+        try file.write(Self.blockConservationDataset, rows: block, count: n, from: &c)
+    }
+
+    /// Makes everything written so far durable (MPI_File_sync) with the count of done blocks.
+    public func checkpoint(blocksDone: Int) throws {
+        try file.setAttribute("blocks_done", blocksDone)
+        try file.flush()
     }
 
     public func set(_ attributes: [(String, AttributeValue)]) throws {
@@ -81,12 +127,62 @@ public final class RelevanceOutput {
         try file.close()
     }
 
-    /// Closes without marking complete (after an error on some rank).
-    public func abandon() { try? file.close() }
+    /// Closes without marking complete (interrupted, or an error on some rank): status stays
+    /// "incomplete" and blocks_done says how far it got.
+    public func abandon(blocksDone: Int? = nil) {
+        if let n = blocksDone { try? file.setAttribute("blocks_done", n) }
+        try? file.close()
+    }
 }
 
 public enum AttributeValue: Equatable, Sendable {
     case string(String)
     case double(Double)
     case int(Int)
+}
+
+/// What a partial output says about itself, read by rank 0 before resuming.
+public struct PartialOutput: Sendable {
+    public let status: String
+    public let key: [(String, String)]
+    public let beta: Double?
+    public let blockDone: [Bool]
+    public let blockConservation: [Double]
+
+    /// Reads the status, resume key and progress of an existing output file.
+    public static func read(path: String) throws -> PartialOutput {
+        let f: StoredFile
+        do { f = try StoredFile(path: path) } catch {
+            throw StorageError("\(path): cannot resume: not a readable HDF5 output file")
+        }
+        guard let status = try? f.stringAttribute("status") else {
+            throw StorageError("\(path): cannot resume: no 'status' attribute (not a neon-batch output)")
+        }
+        if status == "complete" {
+            return PartialOutput(status: status, key: [], beta: nil, blockDone: [], blockConservation: [])
+        }
+        guard let done = try? f.int64s(RelevanceOutput.blockDoneDataset),
+              let cons = try? f.doubles(RelevanceOutput.blockConservationDataset) else {
+            throw StorageError("\(path): cannot resume: no progress record (dataset '\(RelevanceOutput.blockDoneDataset)')")
+        }
+        let key = f.attributeNames().filter { $0.hasPrefix(RelevanceOutput.keyPrefix) }.compactMap { name in
+            (try? f.stringAttribute(name)).flatMap { $0 }.map { (String(name.dropFirst(RelevanceOutput.keyPrefix.count)), $0) }
+        }
+        return PartialOutput(status: status, key: key, beta: f.numberAttribute("beta"),
+                             blockDone: done.map { $0 == 1 }, blockConservation: cons)
+    }
+
+    /// The first difference between this output's resume key and the job's, as a message.
+    public func mismatch(with key: [(String, String)], path: String) -> String? {
+        let mine = Dictionary(self.key, uniquingKeysWith: { a, _ in a })
+        for (name, value) in key {
+            guard let old = mine[name] else {
+                return "\(path): cannot resume: the partial output has no record of \(name)"
+            }
+            if old != value {
+                return "\(path): cannot resume: \(name) differs (the partial output was made with \(old), the job has \(value))"
+            }
+        }
+        return nil
+    }
 }

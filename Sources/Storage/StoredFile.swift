@@ -10,6 +10,19 @@ public final class StoredFile {
 
     public func stringAttribute(_ name: String) throws -> String? { try file.rootStringAttribute(name) }
 
+    /// The names of the root attributes.
+    public func attributeNames() -> [String] {
+        var info = H5O_info_t()
+        guard H5Oget_info2(file.id, &info, UInt32(H5O_INFO_NUM_ATTRS)) >= 0 else { return [] }
+        return (0..<info.num_attrs).compactMap { i in
+            let len = H5Aget_name_by_idx(file.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, neon_h5p_default())
+            guard len >= 0 else { return nil }
+            var buf = [CChar](repeating: 0, count: len + 1)
+            H5Aget_name_by_idx(file.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, len + 1, neon_h5p_default())
+            return String(cString: buf)
+        }
+    }
+
     /// A numeric scalar root attribute as float64, or nil if absent.
     public func numberAttribute(_ name: String) -> Double? {
         guard H5Aexists(file.id, name) > 0 else { return nil }

@@ -76,7 +76,7 @@ final class BlockStream<T: NeonScalar> {
 
     var blockCount: Int { (rows + blockRows - 1) / blockRows }
 
-    private func block(_ index: Int) -> Block {
+    func block(_ index: Int) -> Block {
         let start = index * blockRows
         let n = min(blockRows, rows - start)
         let part = RowPartition(rows: n, parts: comm.size, tile: tileRows)
@@ -107,46 +107,57 @@ final class BlockStream<T: NeonScalar> {
         }
     }
 
-    /// Runs every block through `compute` (on worker threads: no MPI or HDF5 calls there) and
-    /// then `finish` (on this thread, in block order; collective calls go here). `check` is the
-    /// collective error check (JobRunner.check); an error on any rank ends every rank's loop.
-    func pipeline(check: (String?) throws -> Void, compute: @escaping @Sendable (Block, Shard) -> Void,
-                  finish: (Block, Shard) throws -> Void) throws {
-        let n = blockCount
-        guard n > 0 else { return }
+    enum Outcome { case completed, stopped }
+
+    /// Runs the blocks `order` (indices, ascending) through `compute` (on worker threads: no MPI
+    /// or HDF5 calls there) and then `finish` (on this thread, in order; collective calls go
+    /// here). `decide` is the collective step before each scatter: it throws on every rank if any
+    /// rank saw an error and returns true if the job is to stop (the block in flight is finished
+    /// first, so every finished block is complete).
+    func pipeline(_ order: [Int], decide: (String?) throws -> Bool, compute: @escaping @Sendable (Block, Shard) -> Void,
+                  finish: (Block, Shard) throws -> Void) throws -> Outcome {
+        guard let first = order.first else { return .completed }
         let overlapCollectives = comm.size == 1
-        try check(read(block(0)))
-        scatter(block(0), into: shards[0])
+        if try decide(read(block(first))) { return .stopped }
+        scatter(block(first), into: shards[0])
         let done = DispatchSemaphore(value: 0)
         var running = false
         defer { if running { done.wait() } }       // never leave a worker writing into freed buffers
-        for i in 0..<n {
-            let b = block(i), shard = shards[i % 2]
+        func waitForCompute() {
+            timer.measure("wait") { done.wait() }
+            running = false
+        }
+        for (j, index) in order.enumerated() {
+            let b = block(index), shard = shards[j % 2]
+            let next = j + 1 < order.count ? block(order[j + 1]) : nil
             running = true
             DispatchQueue.global().async {
                 compute(b, shard)
                 done.signal()
             }
-            if overlapCollectives && i > 0 { try finish(block(i - 1), shards[(i - 1) % 2]) }
-            var readError: String?
-            if i + 1 < n {
-                readError = read(block(i + 1))                  // overlaps the computation
-                if overlapCollectives {
-                    try check(readError)
-                    scatter(block(i + 1), into: shards[(i + 1) % 2])
+            if overlapCollectives && j > 0 { try finish(block(order[j - 1]), shards[(j - 1) % 2]) }
+            let readError = next.flatMap { read($0) }           // overlaps the computation
+            if overlapCollectives {
+                if let next = next {
+                    if try decide(readError) {
+                        waitForCompute()
+                        try finish(b, shard)
+                        return .stopped
+                    }
+                    scatter(next, into: shards[(j + 1) % 2])
                 }
-            }
-            timer.measure("wait") { done.wait() }
-            running = false
-            if !overlapCollectives {
+                waitForCompute()
+            } else {
+                waitForCompute()
                 try finish(b, shard)
-                if i + 1 < n {
-                    try check(readError)
-                    scatter(block(i + 1), into: shards[(i + 1) % 2])
+                if let next = next {
+                    if try decide(readError) { return .stopped }
+                    scatter(next, into: shards[(j + 1) % 2])
                 }
             }
         }
-        if overlapCollectives { try finish(block(n - 1), shards[(n - 1) % 2]) }
+        if overlapCollectives { try finish(block(order[order.count - 1]), shards[(order.count - 1) % 2]) }
+        return .completed
     }
 
     /// Gathers every rank's `shard.logit` of a block to rank 0, which gets them in row order.

@@ -4,47 +4,72 @@ import NeonCore
 import Storage
 
 /// One job on all ranks: set-up on rank 0, the beta pass if beta is "auto", the explain pass
-/// writing the output collectively. Every step where a rank can fail ends in
-/// `Communicator.agree`, so an error on one rank ends every rank promptly; the rank that saw
-/// the error prints it, once.
+/// writing the output collectively (or continuing a partial output). Every step where a rank can
+/// fail or be asked to stop ends in a collective decision, so that an error on one rank ends every
+/// rank promptly (the rank that saw it prints it, once) and a signal stops every rank cleanly.
 final class JobRunner {
     let comm: Communicator
     let jobPath: String
     let quiet: Bool
+    let resume: Bool
     let progress: Progress
     let started = Date()
     let timer = PhaseTimer()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool) {
+    init(communicator: Communicator, jobPath: String, quiet: Bool, resume: Bool) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
+        self.resume = resume
         progress = Progress(enabled: !quiet && communicator.isRoot)
     }
 
     struct Failed: Error {}
+    struct Stopped: Error {}
 
     /// Returns the process exit status (the same on every rank).
     func run() -> Int32 {
         do {
             let shared = try timer.measure("setup") { try setUp() }
+            if shared.alreadyComplete {
+                say("neon-batch: \(shared.job.outputFile) is already complete; nothing to do")
+                return 0
+            }
             switch shared.element {
             case .float32: try execute(Float.self, shared)
             case .float64: try execute(Double.self, shared)
             case .int64: break
             }
             return 0
+        } catch is Stopped {
+            return ExitStatus.interrupted
         } catch {
             return ExitStatus.badInput
         }
     }
 
+    /// Rank 0 prints a line on stdout (unless quiet).
+    func say(_ line: String) {
+        if comm.isRoot && !quiet { print(line) }
+    }
+
     /// Collective check: throws on every rank if any rank saw an error (printed by that rank).
     func check(_ local: String?) throws {
-        if let e = comm.agree(local) {
-            if e.rank == comm.rank { FileHandle.standardError.write(Data("neon-batch: error: \(e.message)\n".utf8)) }
-            throw Failed()
+        if case .failed(let e) = comm.decide(error: local, stop: false) { throw report(e) }
+    }
+
+    /// Collective check that also agrees on stopping: true if the job is to stop cleanly.
+    func decide(_ local: String?) throws -> Bool {
+        switch comm.decide(error: local, stop: StopSignal.requested != nil) {
+        case .proceed: return false
+        case .stop: return true
+        case .failed(let e): throw report(e)
         }
+    }
+
+    private func report(_ e: RankError) -> Failed {
+        if e.rank == comm.rank { FileHandle.standardError.write(Data("neon-batch: error: \(e.message)\n".utf8)) }
+        return Failed()
     }
 
     func message(_ error: Error) -> String {
@@ -63,13 +88,20 @@ final class JobRunner {
         let features: Int
         let element: ElementType
         let input: InputDataset?        // rank 0 only
+        let resumeKey: [(String, String)]
+        /// Resuming: the blocks already done and the beta the output was started with.
+        let resuming: Bool
+        let blockDone: [Bool]
+        let blockConservation: [Double]
+        let storedBeta: Double?
+        let alreadyComplete: Bool
     }
 
     private func setUp() throws -> Shared {
         var setup: JobSetup?
         var err: String?
         if comm.isRoot {
-            do { setup = try JobSetup.load(jobPath: jobPath) } catch { err = message(error) }
+            do { setup = try JobSetup.load(jobPath: jobPath, resume: resume) } catch { err = message(error) }
         }
         try check(err)
         // Every rank parses the same job text (paths already resolved by rank 0's job path).
@@ -77,16 +109,33 @@ final class JobRunner {
         let path = comm.broadcast(setup?.job.jobPath ?? "")
         var job = setup?.job
         if !comm.isRoot {
-            do { job = try JobSpec.parse(text: text, jobPath: path) } catch { err = message(error) }
+            do {
+                var parsed = try JobSpec.parse(text: text, jobPath: path)
+                parsed.resume = parsed.resume || resume
+                job = parsed
+            } catch { err = message(error) }
         }
         try check(err)
         let dims = comm.broadcast(setup.map { [$0.model.clusters, $0.model.features, $0.rows, $0.features,
                                               $0.element == .float32 ? 4 : 8] } ?? [])
         let centroids = comm.broadcast(setup?.model.centroids ?? [])
+        let partial = setup?.partial
+        let state = comm.broadcast([partial == nil ? 0 : (partial!.status == "complete" ? 2 : 1)])[0]
+        let done = comm.broadcast((partial?.blockDone ?? []).map { $0 ? UInt8(1) : 0 })
+        let conservation = comm.broadcast(partial?.blockConservation ?? [])
+        let beta = comm.broadcast([partial?.beta ?? .nan])[0]
+        // The resume key goes into the output's attributes, which every rank writes alike.
+        let flatKey = comm.broadcast((setup?.resumeKey ?? []).map { "\($0.0)\u{1}\($0.1)" }.joined(separator: "\u{2}"))
+        let key = flatKey.split(separator: "\u{2}").map { item -> (String, String) in
+            let parts = item.split(separator: "\u{1}", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
         return Shared(job: job!,
                       model: KMeansModel(clusters: dims[0], features: dims[1], centroids: centroids),
                       rows: dims[2], features: dims[3], element: dims[4] == 4 ? .float32 : .float64,
-                      input: setup?.input)
+                      input: setup?.input, resumeKey: key,
+                      resuming: state == 1, blockDone: done.map { $0 == 1 }, blockConservation: conservation,
+                      storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
     }
 
     private func execute<T: NeonScalar>(_: T.Type, _ s: Shared) throws {
@@ -94,91 +143,56 @@ final class JobRunner {
         let blocks = BlockStream<T>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
                                     blockRows: s.job.blockRows, tileRows: KMeansFastPath<T>.tileRows, timer: timer)
         defer { blocks.deallocate() }
-
-        // Pass 1 (beta "auto" only): beta = 1 / mean f_c over the whole dataset (Eq. 3). The
-        // logits are gathered to rank 0 and summed in row order: the same beta for any P.
-        var beta = 0.0
-        var betaMode = "fixed"
-        switch s.job.beta {
-        case .fixed(let b): beta = b
-        case .auto:
-            betaMode = "auto"
-            progress.begin("beta pass", total: s.rows)
-            var sum = 0.0
-            try blocks.pipeline(check: check, compute: { block, shard in
-                engine.logits(shard.x, rows: block.myCount, assignment: shard.assignment, logit: shard.logit)
-            }, finish: { block, shard in
-                timer.measure("gather") {
-                    blocks.gatherLogits(block, from: shard) { for i in 0..<block.count { sum += $0[i] } }
-                }
-                progress.advance(block.count)
-            })
-            var err: String?
-            if comm.isRoot {
-                if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: s.rows) {
-                    beta = b
-                } else {
-                    err = "\(s.job.inputFile): dataset '\(s.job.inputDataset)': the mean logit is \(sum / Double(s.rows)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
-                }
-            }
-            try check(err)
-            beta = comm.broadcast(beta)
+        let tilesPerBlock = (min(s.job.blockRows, s.rows) + KMeansFastPath<T>.tileRows - 1) / KMeansFastPath<T>.tileRows
+        if comm.isRoot && !quiet && tilesPerBlock < comm.size && s.rows > s.job.blockRows {
+            FileHandle.standardError.write(Data("neon-batch: warning: execution.block_rows = \(s.job.blockRows) gives \(tilesPerBlock) tiles of \(KMeansFastPath<T>.tileRows) rows per block for \(comm.size) ranks; some ranks stay idle (use block_rows >= \(comm.size * KMeansFastPath<T>.tileRows))\n".utf8))
         }
+        let (beta, betaMode) = try stiffness(s, engine: engine, blocks: blocks)
+        try explainPass(s, engine: engine, blocks: blocks, beta: beta, betaMode: betaMode)
+    }
 
-        // Pass 2: explain and write.
-        var out: RelevanceOutput?
-        var err: String?
-        do {
-            out = try timer.measure("create") { try RelevanceOutput(creating: s.job.outputFile, communicator: comm, rows: s.rows,
-                                      features: s.features, element: T.self == Float.self ? .float32 : .float64,
-                                      attributes: provenance(s, beta: beta, betaMode: betaMode)) }
-        } catch { err = message(error) }
-        try check(err)
-        guard let output = out else { throw Failed() }
-        progress.begin("explain", total: s.rows)
-        var stats = ConservationStats()
-        do {
-            let betaUsed = beta
-            try blocks.pipeline(check: check, compute: { block, shard in
-                engine.explain(shard.x, rows: block.myCount, beta: betaUsed, relevance: shard.relevance,
-                               assignment: shard.assignment, logit: shard.logit)
-            }, finish: { block, shard in
-                timer.measure("stats") {
-                    stats.add(relevance: shard.relevance, logit: shard.logit, rows: block.myCount, features: s.features)
-                }
-                var werr: String?
-                do {
-                    try timer.measure("write") {
-                        try output.write(rows: block.myStart, count: block.myCount, relevance: shard.relevance,
-                                         assignment: shard.assignment, logit: shard.logit)
-                    }
-                } catch { werr = message(error) }
-                try check(werr)
-                progress.advance(block.count)
-            })
-            stats = stats.reduced(comm)
-            let elapsed = Date().timeIntervalSince(started)
-            var ferr: String?
-            do {
-                try timer.measure("finish") { try output.finish(attributes: [
-                    ("elapsed_seconds", .double(elapsed)),
-                    ("conservation_max_abs_error", .double(stats.maxAbsError)),
-                ]) }
-            } catch { ferr = message(error) }
-            try check(ferr)
-            let peak = comm.allreduceMax(peakResidentBytes())
-            if comm.isRoot && !quiet {
-                RunSummary(job: s.job, model: s.model, rows: s.rows, features: s.features, ranks: comm.size,
-                           beta: beta, betaMode: betaMode, elapsed: elapsed, stats: stats,
-                           peakResidentBytes: peak, phases: timer.description).print()
+    /// beta: fixed, stored in the partial output being resumed, or "auto" (Eq. 3): 1 / mean f_c
+    /// over the whole dataset, from a first pass computing only the logits. The logits are
+    /// gathered to rank 0 and summed in row order: the same beta for any number of ranks.
+    private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks: BlockStream<E.Scalar>) throws
+        -> (Double, String) {
+        if case .fixed(let b) = s.job.beta { return (b, "fixed") }
+        if s.resuming, let b = s.storedBeta { return (b, "auto") }
+        progress.begin("beta pass", total: s.rows)
+        var sum = 0.0
+        let outcome = try blocks.pipeline(Array(0..<blocks.blockCount), decide: decide, compute: { block, shard in
+            engine.logits(shard.x, rows: block.myCount, assignment: shard.assignment, logit: shard.logit)
+        }, finish: { block, shard in
+            timer.measure("gather") {
+                blocks.gatherLogits(block, from: shard) { for i in 0..<block.count { sum += $0[i] } }
             }
-        } catch {
-            output.abandon()
-            throw error
+            progress.advance(block.count)
+        })
+        if outcome == .stopped {
+            reportStop("during the beta pass; no output was written yet, run the job again")
+            throw Stopped()
+        }
+        var err: String?
+        var beta = 0.0
+        if comm.isRoot {
+            if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: s.rows) {
+                beta = b
+            } else {
+                err = "\(s.job.inputFile): dataset '\(s.job.inputDataset)': the mean logit is \(sum / Double(s.rows)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
+            }
+        }
+        try check(err)
+        return (comm.broadcast(beta), "auto")
+    }
+
+    func reportStop(_ detail: String) {
+        let sig = StopSignal.requested.map(StopSignal.name) ?? "a signal"
+        if comm.isRoot {
+            FileHandle.standardError.write(Data("neon-batch: stopped by \(sig) \(detail) (exit \(ExitStatus.interrupted))\n".utf8))
         }
     }
 
-    private func provenance(_ s: Shared, beta: Double, betaMode: String) -> [(String, AttributeValue)] {
+    func provenance(_ s: Shared, beta: Double, betaMode: String) -> [(String, AttributeValue)] {
         [
             ("beta", .double(beta)),
             ("beta_mode", .string(betaMode)),

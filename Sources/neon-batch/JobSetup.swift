@@ -1,18 +1,21 @@
 import Foundation
 import Storage
 
-/// Everything rank 0 checks before any output exists: the job, the model, the input's shape
-/// and type, and the output target.
+/// Everything rank 0 checks before any output is written: the job, the model, the input's shape
+/// and type, the output target and, when resuming, the partial output.
 struct JobSetup {
-    let job: JobSpec
+    var job: JobSpec
     let model: ModelFile.KMeans
     let input: InputDataset
+    /// The partial output to continue (resume), if there is one.
+    var partial: PartialOutput?
     var rows: Int { input.rows }
     var features: Int { input.features }
     var element: ElementType { input.element }
 
-    static func load(jobPath: String) throws -> JobSetup {
-        let job = try JobSpec.load(path: jobPath)
+    static func load(jobPath: String, resume: Bool = false) throws -> JobSetup {
+        var job = try JobSpec.load(path: jobPath)
+        if resume { job.resume = true }
         let model = try ModelFile.loadKMeans(path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
         guard model.features == input.features else {
@@ -22,9 +25,44 @@ struct JobSetup {
         guard job.blockRows * bytesPerRow <= Int(Int32.max) else {
             throw JobError(message: "\(job.jobPath): execution.block_rows \(job.blockRows) x \(input.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
         }
-        try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite,
+        try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite, resume: job.resume,
                                         inputPath: job.inputFile, modelPath: job.modelFile)
-        return JobSetup(job: job, model: model, input: input)
+        var setup = JobSetup(job: job, model: model, input: input, partial: nil)
+        if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
+            let partial = try PartialOutput.read(path: job.outputFile)
+            if partial.status != "complete", let why = partial.mismatch(with: setup.resumeKey, path: job.outputFile) {
+                throw StorageError(why)
+            }
+            if partial.status != "complete" && partial.blockDone.count != setup.blockCount {
+                throw StorageError("\(job.outputFile): cannot resume: the partial output has \(partial.blockDone.count) blocks, the job \(setup.blockCount)")
+            }
+            setup.partial = partial
+        }
+        return setup
+    }
+
+    var blockCount: Int { (rows + min(job.blockRows, rows) - 1) / min(job.blockRows, rows) }
+
+    /// What a resumed run must share with the run that started the output: everything the
+    /// numbers and the block layout depend on (not the file names, which may move).
+    var resumeKey: [(String, String)] {
+        var fp = Fingerprint()
+        fp.add(model.centroids)
+        return [
+            ("input.dataset", job.inputDataset),
+            ("input shape", "\(rows) x \(features) \(element.rawValue)"),
+            ("model", "kmeans K = \(model.clusters), d = \(model.features), fnv1a64 \(fp.hex)"),
+            ("explain.beta", betaKey),
+            ("explain.target", "assigned"),
+            ("execution.block_rows", "\(job.blockRows)"),
+        ]
+    }
+
+    private var betaKey: String {
+        switch job.beta {
+        case .auto: return "auto"
+        case .fixed(let b): return "\(b)"
+        }
     }
 
     var betaDescription: String {

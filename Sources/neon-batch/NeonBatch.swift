@@ -15,8 +15,9 @@ struct NeonBatch: ParsableCommand {
             Check a job:     neon-batch validate JOB.json
             Demo data:       neon-batch demo DIR
 
-            Exit codes: 0 success; 1 bad job, model, input or output (one line on stderr naming
-            the file, dataset or key); 2 bad command line.
+            Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line
+            on stderr naming the file, dataset or key); 2 bad command line; 75 stopped by SIGTERM
+            or SIGINT: the output is incomplete and resumable (output.resume / --resume).
             The job file format and the output layout are described in docs/.
             """,
         version: version,
@@ -33,4 +34,6 @@ func fail(_ message: String, code: Int32 = ExitStatus.badInput) -> Never {
 
 enum ExitStatus {
     static let badInput: Int32 = 1
+    /// EX_TEMPFAIL: stopped by a signal; run again with --resume.
+    static let interrupted: Int32 = 75
 }

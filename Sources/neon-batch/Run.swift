@@ -20,11 +20,16 @@ struct Run: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success (no progress, no summary).")
     var quiet = false
 
+    @Flag(help: "Continue a partial output from its first unfinished block (same as output.resume: true).")
+    var resume = false
+
     func run() throws {
         let comm = Communicator.world
         HDF5Library.silenceErrorStack()
         BLASThreads.useOneThread()
-        let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet).run()
+        StopSignal.install()
+        signal(SIGXFSZ, SIG_IGN)        // a file-size limit makes writes fail (reported), not kill
+        let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet, resume: resume).run()
         Communicator.finalize()
         if status != 0 { throw ExitCode(status) }
     }

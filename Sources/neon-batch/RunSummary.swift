@@ -10,15 +10,21 @@ struct ConservationStats {
     var positive = 0
     var count = 0
 
-    mutating func add<T: NeonScalar>(relevance: UnsafePointer<T>, logit: UnsafePointer<Double>, rows: Int, features: Int) {
+    /// Adds a block's rows; returns their max |sum_i R_i - f_c|.
+    @discardableResult
+    mutating func add<T: NeonScalar>(relevance: UnsafePointer<T>, logit: UnsafePointer<Double>, rows: Int,
+                                     features: Int) -> Double {
         var sums = [Double](repeating: 0, count: rows)
         T.rowSums(relevance, rows: rows, features: features, into: &sums)
+        var blockMax = 0.0
         for r in 0..<rows {
-            maxAbsError = max(maxAbsError, abs(sums[r] - logit[r]))
+            blockMax = max(blockMax, abs(sums[r] - logit[r]))
             logitSum += logit[r]
             if logit[r] > 0 { positive += 1 }
         }
         count += rows
+        maxAbsError = max(maxAbsError, blockMax)
+        return blockMax
     }
 
     func reduced(_ comm: Communicator) -> ConservationStats {

@@ -40,6 +40,9 @@ final class CommunicatorTests: XCTestCase {
         XCTAssertEqual(c.allreduceMin(7), 7)
         XCTAssertNil(c.agree(nil))
         XCTAssertEqual(c.agree("disk full"), RankError(rank: 0, message: "disk full"))
+        XCTAssertEqual(c.decide(error: nil, stop: false), .proceed)
+        XCTAssertEqual(c.decide(error: nil, stop: true), .stop)
+        XCTAssertEqual(c.decide(error: "bad", stop: true), .failed(RankError(rank: 0, message: "bad")))
         var src: [UInt8] = [1, 2, 3, 4]
         var dst = [UInt8](repeating: 0, count: 4)
         src.withUnsafeMutableBytes { s in

@@ -38,7 +38,7 @@ enum NeonBatchProcess {
     /// (a hang is a bug: every rank must end promptly).
     @discardableResult
     static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120,
-                    file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+                    file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {
         let p = Process()
         if let n = ranks {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -61,7 +61,10 @@ enum NeonBatchProcess {
         group.enter()
         DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
+        while p.isRunning && Date() < deadline {
+            whileRunning()
+            usleep(20_000)
+        }
         if p.isRunning {
             p.terminate()
             kill(-p.processIdentifier, SIGKILL)
@@ -71,6 +74,16 @@ enum NeonBatchProcess {
         group.wait()
         return Result(status: p.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
                       stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    /// PIDs of running neon-batch processes whose command line contains `argument`.
+    static func childPIDs(matching argument: String) -> [Int32] {
+        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return procs.compactMap(Int32.init).filter { pid in
+            guard let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let parts = cmd.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return parts.first?.hasSuffix("neon-batch") == true && parts.contains(argument)
+        }.sorted()
     }
 
     /// One pipe's bytes, filled by its reader thread (read after group.wait()).

@@ -140,7 +140,7 @@ final class HDF5FilesTests: XCTestCase {
         let comm = Communicator.world
         let out = path("rel.h5")
         let o = try RelevanceOutput(creating: out, communicator: comm, rows: 5, features: 2, element: .float32,
-                                    attributes: [("beta", .double(0.5)), ("model_kind", .string("kmeans"))])
+                                    blocks: 2, key: [("model", "m1")], attributes: [("beta", .double(0.5)), ("model_kind", .string("kmeans"))])
         let r: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
         let a: [Int64] = [0, 1, 0, 1, 2]
         let f: [Double] = [0.1, 0.2, 0.3, 0.4, 0.5]
@@ -150,7 +150,7 @@ final class HDF5FilesTests: XCTestCase {
         try r.withUnsafeBytes { rb in
             try o.write(rows: 3, count: 2, relevance: rb.baseAddress! + 6 * 4, assignment: Array(a[3...]), logit: Array(f[3...]))
         }
-        try o.write(rows: 5, count: 0, relevance: nil, assignment: nil, logit: nil)     // a rank with no rows
+        try o.write(rows: 5, count: 0, relevance: nil as UnsafeRawPointer?, assignment: nil, logit: nil)     // a rank with no rows
         XCTAssertEqual(o.independentWrites, 0, "memory type = file type keeps every transfer collective")
         try o.finish(attributes: [("elapsed_seconds", .double(1))])
         let s = try StoredFile(path: out)
@@ -165,11 +165,19 @@ final class HDF5FilesTests: XCTestCase {
         // A file that was abandoned (an error on some rank) never says "complete".
         let partial = path("partial.h5")
         let p = try RelevanceOutput(creating: partial, communicator: comm, rows: 5, features: 2, element: .float32,
-                                    attributes: [])
+                                    blocks: 2, key: [("model", "m1"), ("explain.beta", "auto")], attributes: [])
         try r.withUnsafeBytes { rb in
             try p.write(rows: 0, count: 3, relevance: rb.baseAddress, assignment: a, logit: f)
         }
-        p.abandon()
+        try p.markDone(block: 0, conservation: 0.25)
+        p.abandon(blocksDone: 1)
         XCTAssertEqual(try StoredFile(path: partial).stringAttribute("status"), "incomplete")
+        // ... and records what a resumed run needs
+        let state = try PartialOutput.read(path: partial)
+        XCTAssertEqual(state.blockDone, [true, false])
+        XCTAssertEqual(state.blockConservation.first, 0.25)
+        XCTAssertNil(state.mismatch(with: [("model", "m1"), ("explain.beta", "auto")], path: partial))
+        XCTAssertEqual(state.mismatch(with: [("model", "m2")], path: partial),
+                       "\(partial): cannot resume: model differs (the partial output was made with m1, the job has m2)")
     }
 }
