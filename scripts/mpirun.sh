@@ -13,6 +13,8 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 # On one node, the ob1 messaging layer over shared memory starts in 0.13 s instead of 0.33 s
 # (Open MPI otherwise probes network transports); a site may set its own.
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
+# mpirun answers SIGTERM by killing the ranks after 1 s; give them time to stop cleanly (exit 75).
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-30}
 # Containers without ptrace rights cannot use CMA single-copy between ranks.
 export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
 exec mpirun "$@"
