@@ -51,6 +51,46 @@ final class H5ReadFile {
         return String(cString: buf)
     }
 
+    /// A numeric scalar root attribute, or nil if absent or not numeric.
+    func rootNumberAttribute(_ name: String) -> Double? {
+        guard H5Aexists(id, name) > 0 else { return nil }
+        let attr = H5Aopen(id, name, neon_h5p_default())
+        guard attr >= 0 else { return nil }
+        defer { H5Aclose(attr) }
+        let type = H5Aget_type(attr)
+        defer { H5Tclose(type) }
+        let cls = H5Tget_class(type)
+        guard cls == H5T_FLOAT || cls == H5T_INTEGER else { return nil }
+        let space = H5Aget_space(attr)
+        defer { H5Sclose(space) }
+        guard H5Sget_simple_extent_npoints(space) == 1 else { return nil }
+        var v = 0.0
+        return H5Aread(attr, neon_h5t_native_double(), &v) >= 0 ? v : nil
+    }
+
+    /// A 1-D integer dataset, as int64.
+    func integerVector(_ name: String) throws -> [Int64] {
+        guard H5Lexists(id, name, neon_h5p_default()) > 0 else { throw StorageError("\(path): no dataset '\(name)'") }
+        let ds = H5Dopen2(id, name, neon_h5p_default())
+        guard ds >= 0 else { throw StorageError("\(path): '\(name)' is not a dataset") }
+        defer { H5Dclose(ds) }
+        let type = H5Dget_type(ds)
+        defer { H5Tclose(type) }
+        guard H5Tget_class(type) == H5T_INTEGER else {
+            throw StorageError("\(path): dataset '\(name)' has \(describeType(type).name) type; expected integers")
+        }
+        let space = H5Dget_space(ds)
+        defer { H5Sclose(space) }
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank == 1 else { throw StorageError("\(path): dataset '\(name)' has rank \(rank); expected 1") }
+        var out = [Int64](repeating: 0, count: Int(H5Sget_simple_extent_npoints(space)))
+        let status = out.withUnsafeMutableBytes {
+            H5Dread(ds, neon_h5t_native_int64(), neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
+        }
+        guard status >= 0 else { throw StorageError("\(path): cannot read dataset '\(name)'") }
+        return out
+    }
+
     /// Opens a 2-D floating-point dataset.
     func matrix(_ name: String, rowsName: String = "rows", featuresName: String = "features") throws -> H5Matrix {
         guard !name.isEmpty, H5Lexists(id, name, neon_h5p_default()) > 0 else {

@@ -43,6 +43,8 @@ public struct JobSpec: Equatable, Sendable {
     public var resume: Bool
     public var beta: Beta
     public var target: Target
+    /// Kernel k-means only: "paper" (Eq. 10, the default) or "conservative".
+    public var kernelRule: String
     public var blockRows: Int
 
     public static let defaultBlockRows = 8192
@@ -63,6 +65,7 @@ public struct JobSpec: Equatable, Sendable {
         self.resume = resume
         self.beta = beta
         self.target = target
+        self.kernelRule = "paper"
         self.blockRows = blockRows
     }
 
@@ -168,6 +171,14 @@ public struct JobSpec: Equatable, Sendable {
             }
         }
 
+        var kernelRule = "paper"
+        if let raw = value("explain", "kernel_rule") {
+            guard case .string(let text) = raw, text == "paper" || text == "conservative" else {
+                throw failure("explain.kernel_rule must be \"paper\" or \"conservative\"")
+            }
+            kernelRule = text
+        }
+
         var blockRows = defaultBlockRows
         if let raw = value("execution", "block_rows") {
             guard case .number(let number) = raw, number.rounded(.towardZero) == number,
@@ -177,9 +188,11 @@ public struct JobSpec: Equatable, Sendable {
             blockRows = Int(number)
         }
 
-        return JobSpec(jobPath: absoluteJobPath, jobText: text, inputFile: inputFile, inputDataset: inputDataset,
+        var spec = JobSpec(jobPath: absoluteJobPath, jobText: text, inputFile: inputFile, inputDataset: inputDataset,
                        modelFile: modelFile, outputFile: outputFile, overwrite: overwrite, resume: resume,
                        beta: beta, target: target, blockRows: blockRows)
+        spec.kernelRule = kernelRule
+        return spec
     }
 
     // MARK: - Schema
@@ -189,7 +202,7 @@ public struct JobSpec: Equatable, Sendable {
         ("input", ["file", "dataset"]),
         ("model", ["file"]),
         ("output", ["file", "overwrite", "resume"]),
-        ("explain", ["beta", "target"]),
+        ("explain", ["beta", "target", "kernel_rule"]),
         ("execution", ["block_rows"]),
     ]
 

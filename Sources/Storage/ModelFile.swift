@@ -17,7 +17,7 @@ public enum ModelFile {
             throw StorageError("\(path): root attribute 'kind' is missing")
         }
         guard supportedKinds.contains(kind) else {
-            throw StorageError("\(path): model kind '\(kind)' is not supported (expected \"kmeans\")")
+            throw StorageError("\(path): model kind '\(kind)' is not supported (expected \"kmeans\" or \"kernel_kmeans\")")
         }
         let m = try file.matrix("centroids")
         guard m.rows >= 2 else {
@@ -29,5 +29,69 @@ public enum ModelFile {
             throw StorageError("\(path): dataset 'centroids' row \(bad / m.columns) holds NaN or Inf")
         }
         return KMeans(clusters: m.rows, features: m.columns, centroids: values)
+    }
+}
+
+extension ModelFile {
+    /// kernel k-means: root attribute `kind` = "kernel_kmeans", dataset `support_vectors`
+    /// (M x d, float32/64), dataset `support_cluster` (M, integer 0..K-1), root attribute `gamma`.
+    /// The values are returned as stored; the model's own checks name what is wrong.
+    public struct KernelKMeans: Equatable, Sendable {
+        public let features: Int
+        public let supportVectors: [Double]
+        public let supportCluster: [Int]
+        public let gamma: Double
+    }
+
+    public enum Model: Equatable, Sendable {
+        case kmeans(KMeans)
+        case kernelKMeans(KernelKMeans)
+
+        public var kind: String {
+            switch self {
+            case .kmeans: return "kmeans"
+            case .kernelKMeans: return "kernel_kmeans"
+            }
+        }
+
+        public var features: Int {
+            switch self {
+            case .kmeans(let m): return m.features
+            case .kernelKMeans(let m): return m.features
+            }
+        }
+
+        /// The dataset whose columns are the features (for messages).
+        public var featureDataset: String {
+            switch self {
+            case .kmeans: return "centroids"
+            case .kernelKMeans: return "support_vectors"
+            }
+        }
+    }
+
+    /// Reads a model file of any supported kind.
+    public static func load(path: String) throws -> Model {
+        let file = try H5ReadFile(path: path, role: "model")
+        guard let kind = try file.rootStringAttribute("kind") else {
+            throw StorageError("\(path): root attribute 'kind' is missing")
+        }
+        switch kind {
+        case "kmeans": return .kmeans(try loadKMeans(path: path))
+        case "kernel_kmeans":
+            let m = try file.matrix("support_vectors")
+            let values = try m.readAllAsDouble()
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw StorageError("\(path): dataset 'support_vectors' row \(bad / m.columns) holds NaN or Inf")
+            }
+            let clusters = try file.integerVector("support_cluster")
+            guard let gamma = file.rootNumberAttribute("gamma") else {
+                throw StorageError("\(path): root attribute 'gamma' is missing or not a number")
+            }
+            return .kernelKMeans(KernelKMeans(features: m.columns, supportVectors: values,
+                                              supportCluster: clusters.map { Int($0) }, gamma: gamma))
+        default:
+            throw StorageError("\(path): model kind '\(kind)' is not supported (expected \"kmeans\" or \"kernel_kmeans\")")
+        }
     }
 }

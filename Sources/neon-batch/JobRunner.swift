@@ -35,10 +35,14 @@ final class JobRunner {
                 say("neon-batch: \(shared.job.outputFile) is already complete; nothing to do")
                 return 0
             }
-            switch shared.element {
-            case .float32: try execute(Float.self, shared)
-            case .float64: try execute(Double.self, shared)
-            case .int64: break
+            let rule = KernelRule(rawValue: shared.job.kernelRule) ?? .paper
+            switch (shared.model, shared.element) {
+            case (.kmeans(let m), .float32): try execute(timer.measure("model") { KMeansFastPath<Float>(model: m) }, shared)
+            case (.kmeans(let m), _): try execute(timer.measure("model") { KMeansFastPath<Double>(model: m) }, shared)
+            case (.kernelKMeans(let m), .float32):
+                try execute(timer.measure("model") { KernelKMeansFastPath<Float>(model: m, rule: rule) }, shared)
+            case (.kernelKMeans(let m), _):
+                try execute(timer.measure("model") { KernelKMeansFastPath<Double>(model: m, rule: rule) }, shared)
             }
             return 0
         } catch is Stopped {
@@ -83,7 +87,7 @@ final class JobRunner {
     /// What every rank knows after set-up.
     struct Shared {
         let job: JobSpec
-        let model: KMeansModel
+        let model: NeonModel
         let rows: Int
         let features: Int
         let element: ElementType
@@ -116,9 +120,8 @@ final class JobRunner {
             } catch { err = message(error) }
         }
         try check(err)
-        let dims = comm.broadcast(setup.map { [$0.model.clusters, $0.model.features, $0.rows, $0.features,
-                                              $0.element == .float32 ? 4 : 8] } ?? [])
-        let centroids = comm.broadcast(setup?.model.centroids ?? [])
+        let dims = comm.broadcast(setup.map { [$0.rows, $0.features, $0.element == .float32 ? 4 : 8] } ?? [])
+        let model = NeonModel.broadcast(setup?.model, comm)
         let partial = setup?.partial
         let state = comm.broadcast([partial == nil ? 0 : (partial!.status == "complete" ? 2 : 1)])[0]
         let done = comm.broadcast((partial?.blockDone ?? []).map { $0 ? UInt8(1) : 0 })
@@ -131,21 +134,20 @@ final class JobRunner {
             return (parts[0], parts.count > 1 ? parts[1] : "")
         }
         return Shared(job: job!,
-                      model: KMeansModel(clusters: dims[0], features: dims[1], centroids: centroids),
-                      rows: dims[2], features: dims[3], element: dims[4] == 4 ? .float32 : .float64,
+                      model: model, rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
                       input: setup?.input, resumeKey: key,
                       resuming: state == 1, blockDone: done.map { $0 == 1 }, blockConservation: conservation,
                       storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
     }
 
-    private func execute<T: NeonScalar>(_: T.Type, _ s: Shared) throws {
-        let engine = timer.measure("model") { KMeansFastPath<T>(model: s.model) }
-        let blocks = BlockStream<T>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
-                                    blockRows: s.job.blockRows, tileRows: KMeansFastPath<T>.tileRows, timer: timer)
+    private func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
+        let tile = E.tileRows
+        let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
+                                           blockRows: s.job.blockRows, tileRows: tile, timer: timer)
         defer { blocks.deallocate() }
-        let tilesPerBlock = (min(s.job.blockRows, s.rows) + KMeansFastPath<T>.tileRows - 1) / KMeansFastPath<T>.tileRows
+        let tilesPerBlock = (min(s.job.blockRows, s.rows) + tile - 1) / tile
         if comm.isRoot && !quiet && tilesPerBlock < comm.size && s.rows > s.job.blockRows {
-            FileHandle.standardError.write(Data("neon-batch: warning: execution.block_rows = \(s.job.blockRows) gives \(tilesPerBlock) tiles of \(KMeansFastPath<T>.tileRows) rows per block for \(comm.size) ranks; some ranks stay idle (use block_rows >= \(comm.size * KMeansFastPath<T>.tileRows))\n".utf8))
+            FileHandle.standardError.write(Data("neon-batch: warning: execution.block_rows = \(s.job.blockRows) gives \(tilesPerBlock) tiles of \(tile) rows per block for \(comm.size) ranks; some ranks stay idle (use block_rows >= \(comm.size * tile))\n".utf8))
         }
         let (beta, betaMode) = try stiffness(s, engine: engine, blocks: blocks)
         try explainPass(s, engine: engine, blocks: blocks, beta: beta, betaMode: betaMode)
@@ -192,13 +194,21 @@ final class JobRunner {
         }
     }
 
+    func rules(_ s: Shared) -> String {
+        switch s.model {
+        case .kmeans: return "min-take-most (Eq. 2), midpoint (Eq. 4)"
+        case .kernelKMeans:
+            return "min-take-most (Eq. 2), soft pooling (footnote 1), reassignment Eq. 10 (\(s.job.kernelRule)), midpoint (Eq. 4)"
+        }
+    }
+
     func provenance(_ s: Shared, beta: Double, betaMode: String) -> [(String, AttributeValue)] {
         [
             ("beta", .double(beta)),
             ("beta_mode", .string(betaMode)),
             ("target", .string("assigned")),
-            ("rules", .string("min-take-most (Eq. 2), midpoint (Eq. 4)")),
-            ("model_kind", .string("kmeans")),
+            ("rules", .string(rules(s))),
+            ("model_kind", .string(s.model.kind)),
             ("clusters", .int(s.model.clusters)),
             ("model_file", .string(s.job.modelFile)),
             ("input_file", .string(s.job.inputFile)),

@@ -5,7 +5,7 @@ import Storage
 /// and type, the output target and, when resuming, the partial output.
 struct JobSetup {
     var job: JobSpec
-    let model: ModelFile.KMeans
+    let model: NeonModel
     let input: InputDataset
     /// The partial output to continue (resume), if there is one.
     var partial: PartialOutput?
@@ -16,10 +16,11 @@ struct JobSetup {
     static func load(jobPath: String, resume: Bool = false) throws -> JobSetup {
         var job = try JobSpec.load(path: jobPath)
         if resume { job.resume = true }
-        let model = try ModelFile.loadKMeans(path: job.modelFile)
+        let stored = try ModelFile.load(path: job.modelFile)
+        let model = try NeonModel(stored, path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
         guard model.features == input.features else {
-            throw StorageError("\(job.modelFile): dataset 'centroids' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
+            throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
         }
         let bytesPerRow = input.features * input.element.byteCount
         guard job.blockRows * bytesPerRow <= Int(Int32.max) else {
@@ -46,16 +47,16 @@ struct JobSetup {
     /// What a resumed run must share with the run that started the output: everything the
     /// numbers and the block layout depend on (not the file names, which may move).
     var resumeKey: [(String, String)] {
-        var fp = Fingerprint()
-        fp.add(model.centroids)
-        return [
+        var key = [
             ("input.dataset", job.inputDataset),
             ("input shape", "\(rows) x \(features) \(element.rawValue)"),
-            ("model", "kmeans K = \(model.clusters), d = \(model.features), fnv1a64 \(fp.hex)"),
+            ("model", model.fingerprint),
             ("explain.beta", betaKey),
             ("explain.target", "assigned"),
             ("execution.block_rows", "\(job.blockRows)"),
         ]
+        if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
+        return key
     }
 
     private var betaKey: String {

@@ -40,7 +40,7 @@ struct ConservationStats {
 /// The few lines rank 0 prints after a run.
 struct RunSummary {
     let job: JobSpec
-    let model: KMeansModel
+    let model: NeonModel
     let rows: Int, features: Int, ranks: Int
     let beta: Double
     let betaMode: String
@@ -52,8 +52,8 @@ struct RunSummary {
     func print() {
         let meanF = stats.logitSum / Double(max(stats.count, 1))
         let lines = [
-            String(format: "neon-batch: explained %d samples x %d features (kmeans, K = %d) on %d rank%@ in %.2f s (%.0f samples/s)",
-                   rows, features, model.clusters, ranks, ranks == 1 ? "" : "s", elapsed, Double(rows) / max(elapsed, 1e-9)),
+            String(format: "neon-batch: explained %d samples x %d features (%@) on %d rank%@ in %.2f s (%.0f samples/s)",
+                   rows, features, model.summary, ranks, ranks == 1 ? "" : "s", elapsed, Double(rows) / max(elapsed, 1e-9)),
             "  output:       \(job.outputFile) (status complete)",
             String(format: "  beta:         %.6g (%@)", beta, betaMode == "auto" ? "auto: 1 / mean f_c, Eq. 3" : "fixed"),
             String(format: "  logits:       mean f_c %.6g; %d of %d samples strictly inside their cluster (f_c > 0)",

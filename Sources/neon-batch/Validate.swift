@@ -20,7 +20,7 @@ struct Validate: ParsableCommand {
             print("""
                 \(setup.job.jobPath): valid
                   input:  \(setup.job.inputFile) dataset '\(setup.job.inputDataset)': \(setup.rows) x \(setup.features) \(setup.element.rawValue)
-                  model:  \(setup.job.modelFile): kmeans, K = \(setup.model.clusters)
+                  model:  \(setup.job.modelFile): \(setup.model.summary)
                   output: \(setup.job.outputFile)\(setup.job.overwrite ? " (overwrite)" : "")
                   beta:   \(setup.betaDescription)
                 """)

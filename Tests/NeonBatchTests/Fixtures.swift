@@ -56,13 +56,15 @@ struct Fixture {
     @discardableResult
     func writeJob(_ name: String = "job.json", input: String = "data.h5", dataset: String = "features",
                   model: String = "model.h5", output: String = "out.h5", overwrite: Bool = false,
-                  beta: String = "\"auto\"", blockRows: Int = 300, extra: String = "") throws -> String {
+                  beta: String = "\"auto\"", blockRows: Int = 300, extra: String = "",
+                  kernelRule: String? = nil) throws -> String {
+        let rule = kernelRule.map { ", \"kernel_rule\": \"\($0)\"" } ?? ""
         let text = """
             {
               "input": {"file": "\(input)", "dataset": "\(dataset)"},
               "model": {"file": "\(model)"},
               "output": {"file": "\(output)", "overwrite": \(overwrite)},
-              "explain": {"beta": \(beta), "target": "assigned"},
+              "explain": {"beta": \(beta), "target": "assigned"\(rule)},
               "execution": {"block_rows": \(blockRows)}\(extra)
             }
             """

@@ -95,7 +95,7 @@ final class HDF5FilesTests: XCTestCase {
         XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: noKind) }, "\(noKind): root attribute 'kind' is missing")
         let otherKind = try writeFile("other.h5") { f in try f.setAttribute("kind", "gmm") }
         XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: otherKind) },
-                       "\(otherKind): model kind 'gmm' is not supported (expected \"kmeans\")")
+                       "\(otherKind): model kind 'gmm' is not supported (expected \"kmeans\" or \"kernel_kmeans\")")
         let one = try writeFile("one.h5") { f in
             try f.setAttribute("kind", "kmeans")
             try f.write("centroids", element: .float64, rows: 1, columns: 2, values: [0.0, 1])
