@@ -27,13 +27,21 @@ let threads = ProcessInfo.processInfo.activeProcessorCount
 // Data: the benchmark files, or generated blobs of the same shape.
 var x: [Float]
 var model: KMeansModel
+var kernel: KernelKMeansModel?
 if args.count >= 2 {
     let input = try InputDataset(path: args[0], dataset: "features")
-    let m = try ModelFile.loadKMeans(path: args[1])
     let n = min(rowsWanted, input.rows)
     x = [Float](repeating: 0, count: n * input.features)
     try x.withUnsafeMutableBytes { try input.read(rows: 0, count: n, into: $0.baseAddress!) }
-    model = KMeansModel(clusters: m.clusters, features: m.features, centroids: m.centroids)
+    switch try ModelFile.load(path: args[1]) {
+    case .kmeans(let m):
+        model = KMeansModel(clusters: m.clusters, features: m.features, centroids: m.centroids)
+    case .kernelKMeans(let m):
+        let k = try KernelKMeansModel(features: m.features, supportVectors: m.supportVectors,
+                                      supportCluster: m.supportCluster, gamma: m.gamma)
+        kernel = k
+        model = KMeansModel(clusters: 2, features: m.features, centroids: [Double](repeating: 0, count: 2 * m.features))
+    }
 } else {
     var rng = SplitMix64(seed: 1)
     let (d, K) = (256, 1000)
@@ -41,7 +49,7 @@ if args.count >= 2 {
     model = KMeansModel(clusters: K, features: d, centroids: c)
     x = (0..<(rowsWanted * d)).map { i in Float(max(0, c[(i / d % K) * d + i % d] + 0.5 * rng.normal())) }
 }
-let d = model.features, K = model.clusters, N = x.count / d
+let d = model.features, K = kernel.map { $0.count } ?? model.clusters, N = x.count / d
 
 func best(_ reps: Int, _ body: () -> Void) -> Double {
     var t = Double.infinity
@@ -54,45 +62,64 @@ func best(_ reps: Int, _ body: () -> Void) -> Double {
 }
 
 // 1. The ceiling: every thread runs its own sgemm (4096 x d) @ (d x K), as numpy's ceiling does.
+let gK = min(K, 1000)
 let gm = 4096
-let a = [Float](repeating: 0.5, count: gm * d), b = [Float](repeating: 0.25, count: d * K)
-let cBuffers = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: gm * K) }
+let a = [Float](repeating: 0.5, count: gm * d), b = [Float](repeating: 0.25, count: d * gK)
+let cBuffers = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: gm * gK) }
 let gemmReps = 5
 func measureCeiling() -> Double { best(5) {
     DispatchQueue.concurrentPerform(iterations: threads) { t in
         for _ in 0..<gemmReps {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(gm), Int32(K), Int32(d), 1, a, Int32(d),
-                        b, Int32(d), 0, cBuffers[t], Int32(K))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(gm), Int32(gK), Int32(d), 1, a, Int32(d),
+                        b, Int32(d), 0, cBuffers[t], Int32(gK))
         }
     }
 } }
 let tCeilBefore = measureCeiling()
 
 // 2. The fast path: the beta pass (logits) and the explain pass, as a beta "auto" job does.
-let engine = KMeansFastPath<Float>(model: model)
+let engine: any ExplainerEngine = kernel.map { KernelKMeansFastPath<Float>(model: $0) as any ExplainerEngine }
+    ?? KMeansFastPath<Float>(model: model)
+func logitsAny<E: ExplainerEngine>(_ e: E, _ x: [Float], _ n: Int, _ a: inout [Int64], _ l: inout [Double]) {
+    x.withUnsafeBufferPointer { xp in
+        xp.baseAddress!.withMemoryRebound(to: E.Scalar.self, capacity: x.count) { e.logits($0, rows: n, assignment: &a, logit: &l) }
+    }
+}
+func explainAny<E: ExplainerEngine>(_ e: E, _ x: [Float], _ n: Int, _ beta: Double, _ r: inout [Float],
+                                    _ a: inout [Int64], _ l: inout [Double]) {
+    x.withUnsafeBufferPointer { xp in
+        r.withUnsafeMutableBufferPointer { rp in
+            xp.baseAddress!.withMemoryRebound(to: E.Scalar.self, capacity: x.count) { xq in
+                rp.baseAddress!.withMemoryRebound(to: E.Scalar.self, capacity: rp.count) { rq in
+                    e.explain(xq, rows: n, beta: beta, relevance: rq, assignment: &a, logit: &l)
+                }
+            }
+        }
+    }
+}
 var rel = [Float](repeating: 0, count: N * d)
 var asg = [Int64](repeating: 0, count: N)
 var lg = [Double](repeating: 0, count: N)
 var beta = 0.0
 let tLogits = best(repeats) {
-    engine.logits(x, rows: N, assignment: &asg, logit: &lg)
+    logitsAny(engine, x, N, &asg, &lg)
     beta = 1 / (lg.reduce(0, +) / Double(N))
 }
 let tExplain = best(repeats) {
-    engine.explain(x, rows: N, beta: beta, relevance: &rel, assignment: &asg, logit: &lg)
+    explainAny(engine, x, N, beta, &rel, &asg, &lg)
 }
 // The ceiling again after the work: the better of the two counts (the machine is noisy).
 let tCeil = min(tCeilBefore, measureCeiling())
-let ceiling = Double(threads * gemmReps) * 2 * Double(gm * d * K) / tCeil / 1e9
+let ceiling = Double(threads * gemmReps) * 2 * Double(gm * d * gK) / tCeil / 1e9
 let flops = Double(N) * (engine.logitFlopsPerSample + engine.explainFlopsPerSample)
 let gflops = flops / (tLogits + tExplain) / 1e9
 
-print(String(format: "neon-bench: N=%d d=%d K=%d float32, %d threads (Dispatch tiles of %d rows, 1 BLAS thread each)",
-             N, d, K, threads, KMeansFastPath<Float>.tileRows))
-print(String(format: "  sgemm ceiling (%d x %d @ %d x %d per thread): %.1f GFLOP/s", gm, d, d, K, ceiling))
-print(String(format: "  beta pass (2dK/sample):    %.3f s  %.1f GFLOP/s", tLogits,
+print(String(format: "neon-bench: %@ N=%d d=%d %@=%d float32, %d threads (Dispatch tiles of 256 rows, 1 BLAS thread each)",
+             kernel == nil ? "kmeans" : "kernel_kmeans", N, d, kernel == nil ? "K" : "M", K, threads))
+print(String(format: "  sgemm ceiling (%d x %d @ %d x %d per thread): %.1f GFLOP/s", gm, d, d, gK, ceiling))
+print(String(format: "  beta pass (2d x K/sample):    %.3f s  %.1f GFLOP/s", tLogits,
              Double(N) * engine.logitFlopsPerSample / tLogits / 1e9))
-print(String(format: "  explain pass (6dK/sample): %.3f s  %.1f GFLOP/s", tExplain,
+print(String(format: "  explain pass (6d x K/sample): %.3f s  %.1f GFLOP/s", tExplain,
              Double(N) * engine.explainFlopsPerSample / tExplain / 1e9))
-print(String(format: "  compute (8dK/sample): %.3f s, %.0f samples/s, %.1f GFLOP/s = %.1f%% of the sgemm ceiling",
+print(String(format: "  compute (8d x K/sample): %.3f s, %.0f samples/s, %.1f GFLOP/s = %.1f%% of the sgemm ceiling",
              tLogits + tExplain, Double(N) / (tLogits + tExplain), gflops, 100 * gflops / ceiling))
