@@ -29,6 +29,10 @@ struct JobSetup {
         try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite, resume: job.resume,
                                         inputPath: job.inputFile, modelPath: job.modelFile)
         var setup = JobSetup(job: job, model: model, input: input, partial: nil)
+        if !(job.resume && FileManager.default.fileExists(atPath: job.outputFile)) {
+            try RelevanceOutput.checkSpace(job.outputFile, bytes: RelevanceOutput.expectedBytes(
+                rows: input.rows, features: input.features, element: input.element, blocks: setup.blockCount))
+        }
         if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
             let partial = try PartialOutput.read(path: job.outputFile)
             if partial.status != "complete", let why = partial.mismatch(with: setup.resumeKey, path: job.outputFile) {
