@@ -118,13 +118,14 @@ public final class RelevanceOutput {
         }
     }
 
-    /// Flushes every dataset, then marks the file "complete" (with the final attributes) and
-    /// closes it. Only a file that went through here says "complete".
+    /// Writes the final attributes and closes the file (collective), then rank 0 alone names
+    /// the axes (dimension scales) and marks it "complete". Only a file that went through here
+    /// says "complete"; a throw on rank 0 leaves it "incomplete" (and resumable).
     public func finish(attributes: [(String, AttributeValue)]) throws {
         try set(attributes)
         try file.flush()                           // data and attributes reach the file first
-        try file.setAttribute("status", "complete")
         try file.close()
+        if isWriter { try Self.complete(path: file.path) }
     }
 
     /// Closes without marking complete (interrupted, or an error on some rank): status stays
