@@ -23,12 +23,11 @@ public struct BarChart {
     public var height: Int { Int(Self.top + Double(bars.count) * (Self.barHeight + 4) + 10) }
 
     public func svg() -> String {
-        let peak = bars.reduce(0) { max($0, abs($1.value)) }
-        let anyNegative = bars.contains { $0.value < 0 }, anyPositive = bars.contains { $0.value > 0 }
-        // Zero line: at the left if all bars are positive, at the right if all are negative.
-        let zeroFraction = anyNegative && anyPositive ? 0.5 : (anyNegative ? 1.0 : 0.0)
-        let zeroX = Self.labelWidth + zeroFraction * Self.plotWidth
-        let span = (anyNegative && anyPositive ? 0.5 : 1.0) * Self.plotWidth
+        // The plot spans [-(largest negative), largest positive] with the zero line between.
+        let maxPositive = bars.reduce(0) { max($0, $1.value) }, maxNegative = bars.reduce(0) { max($0, -$1.value) }
+        let range = maxPositive + maxNegative
+        let span = range > 0 ? Self.plotWidth / range : 0        // pixels per unit of relevance
+        let zeroX = Self.labelWidth + maxNegative * span
         var s = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
@@ -37,7 +36,7 @@ public struct BarChart {
             """
         for (i, bar) in bars.enumerated() {
             let y = Self.top + Double(i) * (Self.barHeight + 4)
-            let length = peak > 0 ? abs(bar.value) / peak * span : 0
+            let length = abs(bar.value) * span
             let x = bar.value < 0 ? zeroX - length : zeroX
             let color = bar.value < 0 ? DivergingColormap.color(-0.8) : DivergingColormap.color(0.8)
             s += "<text x=\"\(fmt(Self.labelWidth - 6))\" y=\"\(fmt(y + 13))\" text-anchor=\"end\">\(xmlEscape(bar.label))</text>"
