@@ -9,7 +9,7 @@ public enum DivergingColormap {
 
     /// The colour of v in [-1, 1] (clamped; NaN maps to the centre).
     public static func color(_ v: Double) -> RGB {
-        let t = v.isNaN ? 0.5 : (min(max(v, -1), 1) + 1) / 2 * Double(stops.count - 1)
+        let t = (v.isNaN ? 0.5 : (min(max(v, -1), 1) + 1) / 2) * Double(stops.count - 1)
         let i = min(Int(t), stops.count - 2)
         let f = t - Double(i)
         let a = stops[i], b = stops[i + 1]

@@ -224,7 +224,7 @@ struct InspectReport: Encodable {
         lines.append("  beta:          \(g(beta))\(betaMode.map { " (\($0))" } ?? "")")
         lines.append("  rules:         \(rules ?? "-")")
         lines.append("  ranks:         \(ranks.map(String.init) ?? "-")")
-        lines.append("  time taken:    \(elapsedSeconds.map { String(format: "%.2f s", $0) } ?? "- (not finished)")\(created.map { ", started \($0)" } ?? "")")
+        lines.append("  time taken:    \(elapsedSeconds.map { String(format: "%.2f s", $0) } ?? (status == "complete" ? "- (not recorded)" : "- (not finished)"))\(created.map { ", started \($0)" } ?? "")")
         lines.append("  logits:        mean f_c \(g(meanLogit)); \(positiveLogits) of \(rowsSummarised) samples strictly inside their cluster (f_c > 0)")
         if conservation.applies, let m = conservation.maxAbsError {
             lines.append("  conservation:  max |sum_i R_i - f_c| = \(String(format: "%.3g", m)), mean \(String(format: "%.3g", conservation.meanAbsError ?? 0)), max / mean f_c = \(String(format: "%.3g", conservation.maxRelativeToMeanLogit ?? 0)) (\(conservation.reason))")

@@ -139,6 +139,7 @@ final class RenderTests: XCTestCase {
         XCTAssertGreaterThan(DivergingColormap.positive.r, DivergingColormap.positive.b, "positive relevance is red")
         XCTAssertGreaterThan(DivergingColormap.negative.b, DivergingColormap.negative.r, "negative relevance is blue")
         XCTAssertGreaterThan(Int(DivergingColormap.centre.g), 240, "zero is near white")
+        XCTAssertEqual(DivergingColormap.color(.nan), DivergingColormap.centre)
         let m1 = try RGBImage.readPNG(dir + "/sample-1.png")
         XCTAssertEqual(pixel(m1, 0, 0), DivergingColormap.negative, "sample 1 = -sample 0")
         // Cluster 0's mean is 2 x sample 0 (same colours); cluster 1 is sample 1.
