@@ -150,6 +150,28 @@ final class InspectTests: XCTestCase {
         }
     }
 
+    func testKernelRuleOfARealRunDecidesWhetherConservationIsChecked() throws {
+        let d = 3
+        let u: [Double] = [0, 0, 0, 1, 0, 0, 5, 5, 5, 6, 5, 5]
+        let m = try H5WriteFile(creating: fx.path("model.h5"), communicator: nil)
+        try m.setAttribute("kind", "kernel_kmeans")
+        try m.setAttribute("gamma", 0.2)
+        try m.write("support_vectors", element: .float64, rows: 4, columns: d, values: u)
+        try m.write("support_cluster", element: .int64, dims: [4], values: [Int64]([0, 0, 1, 1]))
+        try m.close()
+        let x = (0..<(40 * d)).map { Double(($0 * 7) % 13) / 2 }
+        try fx.writeInput(rows: 40, features: d, values: x, float32: false)
+        for rule in ["paper", "conservative"] {
+            let job = try fx.writeJob("\(rule).json", output: "\(rule).h5", kernelRule: rule)
+            XCTAssertEqual(try NeonBatchProcess.run([job, "-q"], ranks: 1).status, 0)
+            let j = try inspectJSON([fx.path("\(rule).h5")])
+            XCTAssertEqual(j["kernelRule"] as? String, rule)
+            let cons = j["conservation"] as! [String: Any]
+            XCTAssertEqual(cons["applies"] as? Bool, rule == "conservative")
+            if rule == "conservative" { XCTAssertLessThan(cons["maxAbsError"] as! Double, 1e-9) }
+        }
+    }
+
     func testIncompleteOutputIsSummarisedOverItsDoneBlocks() throws {
         try writeOutput(fx, "part.h5", shape: [5, 1], relevance: [1, 2, 3, 4, 5], assignment: [0, 0, 1, 1, 1],
                         logit: [1, 2, 3, 4, 5], status: "incomplete",
