@@ -71,8 +71,10 @@ enum SampleList {
                   bounds.count == 1 || bounds[0]! <= bounds[1]! else {
                 throw ValidationError("--samples: '\(part)' is not an index or a range a-b (e.g. 0,5,10-12)")
             }
+            guard bounds.last!! - bounds[0]! < 10_000 - out.count else {
+                throw ValidationError("--samples: more than 10000 samples")
+            }
             out += Array(bounds[0]!...bounds.last!!)
-            guard out.count <= 10_000 else { throw ValidationError("--samples: more than 10000 samples") }
         }
         var seen = Set<Int>()
         return out.filter { seen.insert($0).inserted }

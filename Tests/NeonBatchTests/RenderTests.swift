@@ -198,6 +198,9 @@ final class RenderTests: XCTestCase {
         r = try NeonBatchProcess.run(["render", out, "--out", dir, "--samples", "2-1"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--samples: '2-1' is not an index or a range a-b"), r.stderr)
+        r = try NeonBatchProcess.run(["render", out, "--out", dir, "--samples", "0-99999999999"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--samples: more than 10000 samples"), r.stderr)
 
         try writeOutput(fx, "part.h5", shape: [3, 2], relevance: [1, 1, 2, 0, 0, 2], assignment: [0, 1, 1], logit: [2, 2, 2],
                         status: "incomplete")
