@@ -108,6 +108,43 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), before, "inspect never writes")
     }
 
+    func testInspectAndRenderOfTheDemoOutput() throws {
+        let dir = fx.path("demo")
+        XCTAssertEqual(try NeonBatchProcess.run(["demo", dir, "--rows", "2000", "--clusters", "5"]).status, 0)
+        let run = try NeonBatchProcess.run([dir + "/job.json", "-q"], ranks: 2)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let out = dir + "/out.h5"
+        let r = try NeonBatchProcess.run(["inspect", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let s = try StoredFile(path: out)
+        let assignment = try s.int64s("assignment"), logit = try s.doubles("logit"), rel = try s.doubles("relevance")
+        let d = 32
+        var counts = [Int64: Int]()
+        for c in assignment { counts[c, default: 0] += 1 }
+        let maxErr = (0..<assignment.count).map { i in abs(rel[(i * d)..<((i + 1) * d)].reduce(0, +) - logit[i]) }.max()!
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines[0], out)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("    cluster ") }.count, counts.count)
+        for (c, k) in counts {
+            XCTAssertTrue(lines.contains { $0.hasPrefix(String(format: "    cluster %3d: %8d samples, mean f_c ", c, k)) }, "cluster \(c): \(k)\n\(r.stdout)")
+        }
+        for prefix in ["  status:        complete", "  relevance:     2000 x 32 float32 (sample x feature)", "  model:         kmeans, K = 5",
+                       "  beta:          ", "  rules:         min-take-most (Eq. 2), midpoint (Eq. 4)", "  ranks:         2",
+                       "  time taken:    ", String(format: "  conservation:  max |sum_i R_i - f_c| = %.3g,", maxErr),
+                       "  features:      the input has no feature_names; features are numbered"] {
+            XCTAssertTrue(lines.contains { $0.hasPrefix(prefix) }, "no line \(prefix)\n\(r.stdout)")
+        }
+
+        // render without --samples: the first member of each cluster, and every cluster.
+        let figures = dir + "/figures"
+        let rr = try NeonBatchProcess.run(["render", out, "--out", figures])
+        XCTAssertEqual(rr.status, 0, rr.stderr)
+        let firsts = counts.keys.sorted().map { c in assignment.firstIndex(of: c)! }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: figures).sorted()
+        XCTAssertEqual(files, (["index.html"] + firsts.map { "sample-\($0).svg" } + counts.keys.map { "cluster-\($0).svg" }).sorted())
+        XCTAssertEqual(rr.stdout, "neon-batch: wrote \(firsts.count + counts.count) figures and \(figures)/index.html\n")
+    }
+
     func testFeatureNamesFromAttributesAndTheirLength() throws {
         let (n, d) = (4, 3)
         try fx.writeInput(rows: n, features: d, values: (0..<(n * d)).map(Double.init))
