@@ -17,7 +17,7 @@ public struct BarChart {
             .prefix(count).map { (names[$0], values[$0]) }
     }
 
-    static let labelWidth = 200.0, plotWidth = 360.0, valueWidth = 80.0, barHeight = 18.0, top = 34.0
+    static let labelWidth = 170.0, plotWidth = 300.0, valueWidth = 70.0, barHeight = 18.0, top = 34.0
 
     public var width: Int { Int(Self.labelWidth + Self.plotWidth + Self.valueWidth) }
     public var height: Int { Int(Self.top + Double(bars.count) * (Self.barHeight + 4) + 10) }
