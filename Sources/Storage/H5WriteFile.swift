@@ -181,6 +181,28 @@ public final class H5WriteFile {
         }
     }
 
+    /// Sets a 1-D UTF-8 string-array attribute of an object ("/": the root group), e.g. an
+    /// input's `feature_names` (serial files).
+    public func setAttribute(_ name: String, strings values: [String], on object: String = "/") throws {
+        let type = H5Tcopy(neon_h5t_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        var dims = [hsize_t(values.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        if H5Aexists_by_name(id, object, name, neon_h5p_default()) > 0 {
+            H5Adelete_by_name(id, object, name, neon_h5p_default())
+        }
+        let attr = H5Acreate_by_name(id, object, name, type, space, neon_h5p_default(), neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+        defer { H5Aclose(attr) }
+        let cstrings = values.map { strdup($0) }
+        defer { cstrings.forEach { free($0) } }
+        var ptrs = cstrings.map { UnsafePointer<CChar>($0) }
+        guard H5Awrite(attr, type, &ptrs) >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+    }
+
     public func setAttribute(_ name: String, _ value: Double) throws {
         var v = value
         try writeAttribute(name, type: neon_h5t_native_double()) { H5Awrite($0, neon_h5t_native_double(), &v) }

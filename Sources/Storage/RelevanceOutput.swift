@@ -134,8 +134,9 @@ public final class RelevanceOutput {
         if let e = first { throw e }
     }
 
-    /// Flushes every dataset, then marks the file "complete" (with the final attributes) and
-    /// closes it. Only a file that went through here says "complete".
+    /// Writes the final attributes and closes the file (collective), then rank 0 alone names
+    /// the axes (dimension scales) and marks it "complete". Only a file that went through here
+    /// says "complete"; a throw on rank 0 leaves it "incomplete" (and resumable).
     public func finish(attributes: [(String, AttributeValue)]) throws {
         do {
             try collectively({ try self.set(attributes) }, { try self.file.flush() })  // data and attributes first
@@ -143,7 +144,8 @@ public final class RelevanceOutput {
             try? file.close()
             throw error
         }
-        try collectively({ try self.file.setAttribute("status", "complete") }, { try self.file.close() })
+        try file.close()
+        if isWriter { try Self.complete(path: file.path) }
     }
 
     /// Closes without marking complete (interrupted, or an error on some rank): status stays
