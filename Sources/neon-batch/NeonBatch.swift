@@ -17,7 +17,7 @@ struct NeonBatch: ParsableCommand {
             Look at output:  neon-batch inspect OUT.h5;  neon-batch render OUT.h5 --out DIR
 
             Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line
-            on stderr naming the file, dataset or key); 2 bad command line; 75 stopped by SIGTERM
+            on stderr naming the file, dataset or key); 64 bad command line (EX_USAGE); 75 stopped by SIGTERM
             or SIGINT: the output is incomplete and resumable (output.resume / --resume).
             The job file format and the output layout are described in docs/.
             """,
