@@ -9,6 +9,9 @@ public protocol ExplainerEngine: AnyObject, Sendable {
     static var tileRows: Int { get }
     var features: Int { get }
     var clusters: Int { get }
+    /// Targets explained per sample (explain.target): relevance is rows x targetCount x features
+    /// and logit rows x targetCount. 1 for engines that explain the assigned cluster only.
+    var targetCount: Int { get }
     /// Dense FLOPs per sample of `logits` and of `explain` (for throughput figures).
     var logitFlopsPerSample: Double { get }
     var explainFlopsPerSample: Double { get }
@@ -19,4 +22,8 @@ public protocol ExplainerEngine: AnyObject, Sendable {
     /// Relevance (rows x features), assignment and logit with min-take-most stiffness beta.
     func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
                  assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>)
+}
+
+extension ExplainerEngine {
+    public var targetCount: Int { 1 }
 }
