@@ -22,14 +22,7 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
 
     /// Checks that the layers chain from `input`; the error names the first layer that does not fit.
     public init(layers: [PsiLayer], input: TensorShape, rules: LRPRules = LRPRules()) throws {
-        var shapes = [input]
-        for (i, layer) in layers.enumerated() {
-            let source = i == 0 ? "the input samples" : "psi layer \(i - 1) (\(layers[i - 1].typeName))"
-            switch layer.outputShape(shapes[i], index: i, source: source) {
-            case .success(let s): shapes.append(s)
-            case .failure(let e): throw e
-            }
-        }
+        let shapes = try Self.shapes(layers: layers, input: input)
         self.layers = layers
         self.shapes = shapes
         self.rules = rules
@@ -61,6 +54,19 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
         }
         prepared = prep
         colsCount = cols
+    }
+
+    /// The input and every layer's output shape; the error names the first layer that does not fit.
+    public static func shapes(layers: [PsiLayer], input: TensorShape) throws -> [TensorShape] {
+        var shapes = [input]
+        for (i, layer) in layers.enumerated() {
+            let source = i == 0 ? "the input samples" : "psi layer \(i - 1) (\(layers[i - 1].typeName))"
+            switch layer.outputShape(shapes[i], index: i, source: source) {
+            case .success(let s): shapes.append(s)
+            case .failure(let e): throw e
+            }
+        }
+        return shapes
     }
 
     private static func prepare(_ p: inout Prepared, weight: [Double], bias: [Double], rows: Int, gamma: Double) {

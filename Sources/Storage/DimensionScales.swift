@@ -12,6 +12,10 @@ enum DimensionScales {
     static func axes(of dataset: String, rank: Int) -> [String]? {
         switch (dataset, rank) {
         case (RelevanceOutput.relevanceDataset, 2): return ["sample", "feature"]
+        case (RelevanceOutput.relevanceDataset, 3): return ["sample", "target", "feature"]
+        case (RelevanceOutput.logitDataset, 2): return ["sample", "target"]
+        case (RelevanceOutput.channelsDataset, 2): return ["sample", "channel"]
+        case (RelevanceOutput.channelsDataset, 3): return ["sample", "target", "channel"]
         case (RelevanceOutput.relevanceDataset, 4): return ["sample", "channel", "y", "x"]
         case (RelevanceOutput.relevanceDataset, 5): return ["sample", "target", "channel", "y", "x"]
         case (RelevanceOutput.assignmentDataset, 1), (RelevanceOutput.logitDataset, 1): return ["sample"]
@@ -23,7 +27,8 @@ enum DimensionScales {
     /// Safe to repeat (scales that exist are reused, attached ones left as they are).
     static func attach(_ file: H5WriteFile) throws {
         var sizes: [String: Int] = [:]
-        for name in [RelevanceOutput.relevanceDataset, RelevanceOutput.assignmentDataset, RelevanceOutput.logitDataset] {
+        for name in [RelevanceOutput.relevanceDataset, RelevanceOutput.assignmentDataset, RelevanceOutput.logitDataset,
+                     RelevanceOutput.channelsDataset] {
             guard H5Lexists(file.id, name, neon_h5p_default()) > 0 else { continue }
             let ds = H5Dopen2(file.id, name, neon_h5p_default())
             guard ds >= 0 else { throw StorageError("\(file.path): cannot open dataset '\(name)'") }

@@ -106,7 +106,8 @@ final class H5ReadFile {
     }
 
     /// Opens a 2-D floating-point dataset.
-    func matrix(_ name: String, rowsName: String = "rows", featuresName: String = "features") throws -> H5Matrix {
+    func matrix(_ name: String, rowsName: String = "rows", featuresName: String = "features",
+                allowSamples4D: Bool = false) throws -> H5Matrix {
         guard !name.isEmpty, H5Lexists(id, name, neon_h5p_default()) > 0 else {
             throw StorageError("\(path): no dataset '\(name)'")
         }
@@ -117,7 +118,7 @@ final class H5ReadFile {
         }
         let ds = H5Dopen2(id, name, neon_h5p_default())
         guard ds >= 0 else { throw StorageError("\(path): cannot open dataset '\(name)'") }
-        return try H5Matrix(file: self, dataset: ds, name: name)
+        return try H5Matrix(file: self, dataset: ds, name: name, allowSamples4D: allowSamples4D)
     }
 }
 
@@ -129,8 +130,10 @@ final class H5Matrix {
     let rows: Int
     let columns: Int
     let element: ElementType
+    /// The shape of one row: [columns] for a 2-D dataset, [C, H, W] for a 4-D one (N, C, H, W).
+    let sampleShape: [Int]
 
-    init(file: H5ReadFile, dataset: hid_t, name: String) throws {
+    init(file: H5ReadFile, dataset: hid_t, name: String, allowSamples4D: Bool = false) throws {
         self.file = file
         id = dataset
         self.name = name
@@ -141,16 +144,18 @@ final class H5Matrix {
         let type = H5Dget_type(dataset)
         defer { H5Tclose(type) }
         let t = describeType(type)
-        guard rank == 2 else {
+        guard rank == 2 || (allowSamples4D && rank == 4) else {
             H5Dclose(dataset)
-            throw StorageError("\(where_) has rank \(rank); expected 2 (rows x features)")
+            throw StorageError("\(where_) has rank \(rank); expected 2 (rows x features)\(allowSamples4D ? " or 4 (N, C, H, W)" : "")")
         }
         guard let el = t.element else {
             H5Dclose(dataset)
             throw StorageError("\(where_) has \(t.name) type; expected float32 or float64")
         }
-        var dims = [hsize_t](repeating: 0, count: 2)
-        H5Sget_simple_extent_dims(space, &dims, nil)
+        var all = [hsize_t](repeating: 0, count: Int(rank))
+        H5Sget_simple_extent_dims(space, &all, nil)
+        let tail = all.dropFirst().reduce(hsize_t(1)) { $0 &* $1 }
+        let dims = [all[0], tail]
         // Addressable sizes: rows * columns elements must fit in memory indexing.
         guard dims[0] < UInt64(Int32.max) * 64, dims[1] < 1 << 24, dims[0] &* dims[1] < 1 << 50 else {
             H5Dclose(dataset)
@@ -159,6 +164,7 @@ final class H5Matrix {
         rows = Int(dims[0])
         columns = Int(dims[1])
         element = el
+        sampleShape = all.dropFirst().map { Int($0) }
     }
 
     deinit { H5Dclose(id) }
@@ -168,9 +174,10 @@ final class H5Matrix {
         guard count > 0 else { return }
         let fspace = H5Dget_space(id)
         defer { H5Sclose(fspace) }
-        var off: [hsize_t] = [hsize_t(start), 0], cnt: [hsize_t] = [hsize_t(count), hsize_t(columns)]
+        var off = [hsize_t(start)] + sampleShape.map { _ in hsize_t(0) }
+        var cnt = [hsize_t(count)] + sampleShape.map { hsize_t($0) }
         H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
-        let mspace = H5Screate_simple(2, &cnt, nil)
+        let mspace = H5Screate_simple(Int32(cnt.count), &cnt, nil)
         defer { H5Sclose(mspace) }
         guard H5Dread(id, element.nativeType, mspace, fspace, neon_h5p_default(), buffer) >= 0 else {
             throw StorageError("\(file.path): dataset '\(name)': cannot read rows \(start)..<\(start + count)")

@@ -11,6 +11,8 @@ public final class H5WriteFile {
     let id: hid_t
     private let parallel: Bool
     private var datasets: [String: (id: hid_t, element: ElementType, columns: Int)] = [:]  // columns: elements per row
+    /// Dimensions after the first of datasets of rank > 2 (rows are written as whole hyperslabs).
+    private var rowShapes: [String: [Int]] = [:]
     private var closed = false
     /// Parallel writes that HDF5 did not do as collective MPI-IO (e.g. after a type conversion);
     /// it stays 0 when memory and file types agree.
@@ -62,6 +64,7 @@ public final class H5WriteFile {
         let rank = H5Sget_simple_extent_ndims(space)
         H5Sget_simple_extent_dims(space, &dims, nil)
         datasets[name] = (ds, element, rank > 1 ? dims[1..<Int(rank)].reduce(1) { $0 * Int($1) } : 0)
+        if rank > 2 { rowShapes[name] = dims[1..<Int(rank)].map { Int($0) } }
     }
 
     deinit {
@@ -94,6 +97,7 @@ public final class H5WriteFile {
         let ds = H5Dcreate2(id, name, element.nativeType, space, linkCreation, dcpl, neon_h5p_default())
         guard ds >= 0 else { throw WriteFailure.error(path: path, "cannot create dataset '\(name)'") }
         datasets[name] = (ds, element, shape.dropFirst().reduce(1, *))
+        if shape.count > 2 { rowShapes[name] = Array(shape.dropFirst()) }
     }
 
     /// Writes a whole dataset of any shape from one process (serial files; generated data, tests).
@@ -137,7 +141,11 @@ public final class H5WriteFile {
         var mdims: [hsize_t] = ds.columns > 0 ? [hsize_t(max(count, 1)), hsize_t(width)] : [hsize_t(max(count, 1))]
         let mspace = H5Screate_simple(Int32(mdims.count), &mdims, nil)
         defer { H5Sclose(mspace) }
-        if count > 0 {
+        if count > 0, let tail = rowShapes[name] {
+            var off = [hsize_t(start)] + tail.map { _ in hsize_t(0) }
+            var cnt = [hsize_t(count)] + tail.map { hsize_t($0) }
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
+        } else if count > 0 {
             var off: [hsize_t] = ds.columns > 0 ? [hsize_t(start), 0] : [hsize_t(start)]
             var cnt: [hsize_t] = ds.columns > 0 ? [hsize_t(count), hsize_t(width)] : [hsize_t(count)]
             H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)

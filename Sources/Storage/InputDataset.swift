@@ -1,16 +1,19 @@
-/// The input samples: a 2-D dataset (N, d) of float32 or float64, read by rank 0 in row blocks.
+/// The input samples: a 2-D dataset (N, d) or a 4-D one (N, C, H, W) of float32 or float64, read by
+/// rank 0 in row blocks (a row is one sample: d = C H W values, row-major).
 public final class InputDataset {
     public let path: String
     public let datasetName: String
     public var rows: Int { matrix.rows }
     public var features: Int { matrix.columns }
     public var element: ElementType { matrix.element }
+    /// [d] or [C, H, W].
+    public var sampleShape: [Int] { matrix.sampleShape }
     private let file: H5ReadFile
     private let matrix: H5Matrix
 
     public init(path: String, dataset: String) throws {
         file = try H5ReadFile(path: path, role: "input")
-        matrix = try file.matrix(dataset)
+        matrix = try file.matrix(dataset, allowSamples4D: true)
         self.path = path
         datasetName = dataset
         guard matrix.rows > 0 else { throw StorageError("\(path): dataset '\(dataset)' has no rows") }

@@ -25,6 +25,38 @@ public struct JobSpec: Equatable, Sendable {
 
     public enum Target: Equatable, Sendable {
         case assigned
+        case all
+        /// Cluster indices (distinct, >= 0; checked against K when the model is known).
+        case clusters([Int])
+
+        /// Whether the outputs get a target axis (every selection but "assigned").
+        public var hasAxis: Bool { self != .assigned }
+
+        /// "assigned", "all" or "[0, 3, 5]" (for the resume key and provenance).
+        public var text: String {
+            switch self {
+            case .assigned: return "assigned"
+            case .all: return "all"
+            case .clusters(let c): return "[" + c.map(String.init).joined(separator: ", ") + "]"
+            }
+        }
+    }
+
+    /// Soft clustering (soft_kmeans, deep_soft): Prop. 6 / Lemma 3 or Prop. 7 / Lemma 4.
+    public enum Mode: Equatable, Sendable {
+        case relative
+        case absolute(theta: Double)
+    }
+
+    /// The LRP rules through Psi (explain.lrp).
+    public struct LRP: Equatable, Sendable {
+        /// "gamma" or "zero" (LRP-0 = gamma 0).
+        public var conv2d = "gamma"
+        /// "epsilon", "gamma" or "zero".
+        public var linear = "epsilon"
+        public var gamma = 0.1
+        public var epsilon = 1e-6
+        public init() {}
     }
 
     /// Absolute, standardized path of the job file ("" when parsed from text without a path).
@@ -46,6 +78,12 @@ public struct JobSpec: Equatable, Sendable {
     /// Kernel k-means only: "paper" (Eq. 10, the default) or "conservative".
     public var kernelRule: String
     public var blockRows: Int
+    public var mode: Mode = .relative
+    public var lrp = LRP()
+    /// The largest output file a job may create (output.max_bytes).
+    public var maxOutputBytes: UInt64 = JobSpec.defaultMaxOutputBytes
+
+    public static let defaultMaxOutputBytes: UInt64 = 64 << 30
 
     public static let defaultBlockRows = 8192
     public static let maxBlockRows = 1 << 20
@@ -164,11 +202,69 @@ public struct JobSpec: Equatable, Sendable {
             }
         }
 
-        let target = Target.assigned
+        var target = Target.assigned
         if let raw = value("explain", "target") {
-            guard case .string(let text) = raw, same(text, "assigned") else {
-                throw failure("explain.target must be \"assigned\"")
+            let message = "explain.target must be \"assigned\", \"all\" or a non-empty list of distinct cluster indices"
+            switch raw {
+            case .string(let text) where same(text, "assigned"): target = .assigned
+            case .string(let text) where same(text, "all"): target = .all
+            case .array(let items):
+                let list = try items.map { item -> Int in
+                    guard case .number(let n) = item, n >= 0, n == n.rounded(), n < 1e9 else { throw failure(message) }
+                    return Int(n)
+                }
+                guard !list.isEmpty, Set(list).count == list.count else { throw failure(message) }
+                target = .clusters(list)
+            default: throw failure(message)
             }
+        }
+
+        var mode = Mode.relative
+        if let raw = value("explain", "mode") {
+            guard case .string(let text) = raw, text == "relative" || text == "absolute" else {
+                throw failure("explain.mode must be \"relative\" or \"absolute\"")
+            }
+            if text == "absolute" { mode = .absolute(theta: 0.5) }
+        }
+        if let raw = value("explain", "theta") {
+            guard case .number(let theta) = raw, theta > 0, theta < 1 else {
+                throw failure("explain.theta must be a number in (0, 1)")
+            }
+            if case .absolute = mode { mode = .absolute(theta: theta) }
+        }
+
+        var lrp = LRP()
+        if let raw = value("explain", "lrp") {
+            guard case .object(let members) = raw else { throw failure("'explain.lrp' must be an object") }
+            for member in members {
+                switch member.key {
+                case "conv2d":
+                    guard case .string(let t) = member.value, t == "gamma" || t == "zero" else {
+                        throw failure("explain.lrp.conv2d must be \"gamma\" or \"zero\"")
+                    }
+                    lrp.conv2d = t
+                case "linear":
+                    guard case .string(let t) = member.value, ["epsilon", "gamma", "zero"].contains(t) else {
+                        throw failure("explain.lrp.linear must be \"epsilon\", \"gamma\" or \"zero\"")
+                    }
+                    lrp.linear = t
+                case "gamma", "epsilon":
+                    guard case .number(let n) = member.value, n >= 0, n.isFinite else {
+                        throw failure("explain.lrp.\(member.key) must be a number >= 0")
+                    }
+                    if member.key == "gamma" { lrp.gamma = n } else { lrp.epsilon = n }
+                default:
+                    throw failure("unknown key 'explain.lrp.\(quoted(member.key))'")
+                }
+            }
+        }
+
+        var maxBytes = defaultMaxOutputBytes
+        if let raw = value("output", "max_bytes") {
+            guard case .number(let n) = raw, n >= 1, n == n.rounded(), n < 9e18 else {
+                throw failure("output.max_bytes must be a positive integer (bytes)")
+            }
+            maxBytes = UInt64(n)
         }
 
         var kernelRule = "paper"
@@ -192,6 +288,9 @@ public struct JobSpec: Equatable, Sendable {
                        modelFile: modelFile, outputFile: outputFile, overwrite: overwrite, resume: resume,
                        beta: beta, target: target, blockRows: blockRows)
         spec.kernelRule = kernelRule
+        spec.mode = mode
+        spec.lrp = lrp
+        spec.maxOutputBytes = maxBytes
         return spec
     }
 
@@ -201,8 +300,8 @@ public struct JobSpec: Equatable, Sendable {
     private static let schema: [(section: String, keys: [String])] = [
         ("input", ["file", "dataset"]),
         ("model", ["file"]),
-        ("output", ["file", "overwrite", "resume"]),
-        ("explain", ["beta", "target", "kernel_rule"]),
+        ("output", ["file", "overwrite", "resume", "max_bytes"]),
+        ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp"]),
         ("execution", ["block_rows"]),
     ]
 

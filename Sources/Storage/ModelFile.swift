@@ -46,11 +46,14 @@ extension ModelFile {
     public enum Model: Equatable, Sendable {
         case kmeans(KMeans)
         case kernelKMeans(KernelKMeans)
+        /// soft_kmeans, deep_kmeans, deep_soft (ModelFile+Deep.swift)
+        case head(HeadModel)
 
         public var kind: String {
             switch self {
             case .kmeans: return "kmeans"
             case .kernelKMeans: return "kernel_kmeans"
+            case .head(let m): return m.kind
             }
         }
 
@@ -58,6 +61,7 @@ extension ModelFile {
             switch self {
             case .kmeans(let m): return m.features
             case .kernelKMeans(let m): return m.features
+            case .head(let m): return m.features
             }
         }
 
@@ -66,6 +70,7 @@ extension ModelFile {
             switch self {
             case .kmeans: return "centroids"
             case .kernelKMeans: return "support_vectors"
+            case .head: return "centroids"
             }
         }
     }
@@ -90,8 +95,10 @@ extension ModelFile {
             }
             return .kernelKMeans(KernelKMeans(features: m.columns, supportVectors: values,
                                               supportCluster: clusters.map { Int($0) }, gamma: gamma))
+        case "soft_kmeans", "deep_kmeans", "deep_soft":
+            return .head(try loadHead(file, kind: kind))
         default:
-            throw StorageError("\(path): model kind '\(kind)' is not supported (expected \"kmeans\" or \"kernel_kmeans\")")
+            throw StorageError("\(path): model kind '\(kind)' is not supported (expected \(ModelFile.kindList))")
         }
     }
 }

@@ -12,12 +12,15 @@ public final class RelevanceOutput {
     public static let relevanceDataset = "relevance"
     public static let assignmentDataset = "assignment"
     public static let logitDataset = "logit"
+    /// Tensor inputs: relevance summed over positions, (N[, T], C) (the paper's explanation in R^C).
+    public static let channelsDataset = "relevance_channels"
     public static let blockDoneDataset = "progress/block_done"
     public static let blockConservationDataset = "progress/block_conservation"
     static let keyPrefix = "resume_key:"
 
     private let file: H5WriteFile
     private let isWriter: Bool      // rank 0 writes the per-block progress entries
+    private let hasChannels: Bool
     public var path: String { file.path }
     /// Writes that fell back from collective to independent I/O (0 expected).
     public var independentWrites: Int { file.independentWrites }
@@ -52,18 +55,23 @@ public final class RelevanceOutput {
     /// Creates the file, its datasets and progress record with status "incomplete", the resume
     /// key and the given attributes, and flushes that structure to disk (collective: every rank
     /// passes the same values).
+    /// `layout` gives the per-row shapes of relevance, logit and relevance_channels (targets,
+    /// spatial samples); the default is the 2-D layout (N, d), (N).
     public init(creating path: String, communicator: Communicator, rows: Int, features: Int,
                 element: ElementType, blocks: Int, key: [(String, String)],
-                attributes: [(String, AttributeValue)]) throws {
+                attributes: [(String, AttributeValue)], layout: OutputLayout? = nil) throws {
+        let layout = layout ?? OutputLayout(sampleShape: [features], targets: nil)
+        hasChannels = layout.channelShape != nil
         file = try H5WriteFile(creating: path, communicator: communicator)
         isWriter = communicator.isRoot
         let zeros = [Int64](repeating: 0, count: isWriter ? blocks : 0)
         let nans = [Double](repeating: .nan, count: isWriter ? blocks : 0)
         try collectively(
             { try self.file.setAttribute("status", "incomplete") },
-            { try self.file.createDataset(Self.relevanceDataset, element: element, rows: rows, columns: features) },
+            { try self.file.createDataset(Self.relevanceDataset, element: element, dims: [rows] + layout.relevanceShape) },
             { try self.file.createDataset(Self.assignmentDataset, element: .int64, rows: rows, columns: 0) },
-            { try self.file.createDataset(Self.logitDataset, element: .float64, rows: rows, columns: 0) },
+            { try self.file.createDataset(Self.logitDataset, element: .float64, dims: [rows] + layout.logitShape) },
+            { if let c = layout.channelShape { try self.file.createDataset(Self.channelsDataset, element: element, dims: [rows] + c) } },
             { try self.file.createDataset(Self.blockDoneDataset, element: .int64, rows: blocks, columns: 0) },
             { try self.file.createDataset(Self.blockConservationDataset, element: .float64, rows: blocks, columns: 0) },
             { try self.file.write(Self.blockDoneDataset, rows: 0, count: zeros.count, from: zeros) },
@@ -76,9 +84,11 @@ public final class RelevanceOutput {
     }
 
     /// Reopens a partial output to continue it (collective).
-    public init(resuming path: String, communicator: Communicator, element: ElementType) throws {
+    public init(resuming path: String, communicator: Communicator, element: ElementType, channels: Bool = false) throws {
         file = try H5WriteFile(opening: path, communicator: communicator)
         isWriter = communicator.isRoot
+        hasChannels = channels
+        if channels { try file.openDataset(Self.channelsDataset, element: element) }
         try file.openDataset(Self.relevanceDataset, element: element)
         try file.openDataset(Self.assignmentDataset, element: .int64)
         try file.openDataset(Self.logitDataset, element: .float64)
@@ -88,11 +98,13 @@ public final class RelevanceOutput {
 
     /// Writes this rank's rows [start, start + count) of all three datasets (collective).
     public func write(rows start: Int, count: Int, relevance: UnsafeRawPointer?,
-                      assignment: UnsafePointer<Int64>?, logit: UnsafePointer<Double>?) throws {
+                      assignment: UnsafePointer<Int64>?, logit: UnsafePointer<Double>?,
+                      channels: UnsafeRawPointer? = nil) throws {
         try collectively(
             { try self.file.write(Self.relevanceDataset, rows: start, count: count, from: relevance) },
             { try self.file.write(Self.assignmentDataset, rows: start, count: count, from: assignment) },
-            { try self.file.write(Self.logitDataset, rows: start, count: count, from: logit) })
+            { try self.file.write(Self.logitDataset, rows: start, count: count, from: logit) },
+            { if self.hasChannels { try self.file.write(Self.channelsDataset, rows: start, count: count, from: channels) } })
     }
 
     /// Runs every step of a collective sequence even after one fails on this rank, then throws
@@ -153,6 +165,33 @@ public final class RelevanceOutput {
     public func abandon(blocksDone: Int? = nil) {
         if let n = blocksDone { try? file.setAttribute("blocks_done", n) }
         try? file.close()
+    }
+}
+
+/// Per-row shapes of the output datasets: relevance is one input sample ([d] or [C, H, W]) per
+/// target, with a target axis ([T, ...]) unless only the assigned cluster is explained; logit is
+/// [T] or scalar; relevance_channels ([T,] C) exists for (C, H, W) samples.
+public struct OutputLayout: Equatable, Sendable {
+    public let sampleShape: [Int]
+    /// nil: the assigned cluster only (no target axis).
+    public let targets: Int?
+
+    public init(sampleShape: [Int], targets: Int?) {
+        self.sampleShape = sampleShape
+        self.targets = targets
+    }
+
+    public var relevanceShape: [Int] { (targets.map { [$0] } ?? []) + sampleShape }
+    public var logitShape: [Int] { targets.map { [$0] } ?? [] }
+    public var channelShape: [Int]? { sampleShape.count == 3 ? (targets.map { [$0] } ?? []) + [sampleShape[0]] : nil }
+    /// Values per row of relevance and of relevance_channels.
+    public var relevancePerRow: Int { relevanceShape.reduce(1, *) }
+    public var channelsPerRow: Int { channelShape?.reduce(1, *) ?? 0 }
+
+    /// Bytes of the output file (relevance, channels, assignment, logit, progress, metadata).
+    public func expectedBytes(rows: Int, element: ElementType, blocks: Int) -> UInt64 {
+        let perRow = UInt64(relevancePerRow + channelsPerRow) * UInt64(element.byteCount) + 8 + 8 * UInt64(targets ?? 1)
+        return UInt64(rows) * perRow + UInt64(blocks) * 16 + (1 << 20)
     }
 }
 

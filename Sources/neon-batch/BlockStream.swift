@@ -29,15 +29,19 @@ final class BlockStream<T: NeonScalar> {
         let relevance: UnsafeMutablePointer<T>
         let assignment: UnsafeMutablePointer<Int64>
         let logit: UnsafeMutablePointer<Double>
+        /// Tensor inputs: relevance summed over positions (rows x targets x channels).
+        let channels: UnsafeMutablePointer<T>
 
-        init(capacity: Int, features: Int) {
+        init(capacity: Int, features: Int, layout: OutputLayout) {
             x = .allocate(capacity: capacity * features)
-            relevance = .allocate(capacity: capacity * features)
+            relevance = .allocate(capacity: capacity * layout.relevancePerRow)
             assignment = .allocate(capacity: capacity)
-            logit = .allocate(capacity: capacity)
+            logit = .allocate(capacity: capacity * (layout.targets ?? 1))
+            channels = .allocate(capacity: max(1, capacity * layout.channelsPerRow))
         }
 
         func deallocate() {
+            channels.deallocate()
             x.deallocate()
             relevance.deallocate()
             assignment.deallocate()
@@ -50,11 +54,14 @@ final class BlockStream<T: NeonScalar> {
     let rows: Int, features: Int, blockRows: Int, tileRows: Int
     let timer: PhaseTimer
     private let shards: [Shard]
+    /// Rows a shard holds (this rank's largest share of a block).
+    let shardCapacity: Int
     private let blockBuffer: UnsafeMutablePointer<T>?      // rank 0: one block of input
     private let logitBuffer: UnsafeMutablePointer<Double>?  // rank 0: one block of gathered logits
 
     init(communicator: Communicator, input: InputDataset?, rows: Int, features: Int, blockRows: Int, tileRows: Int,
-         timer: PhaseTimer) {
+         timer: PhaseTimer, layout: OutputLayout? = nil) {
+        let layout = layout ?? OutputLayout(sampleShape: [features], targets: nil)
         comm = communicator
         self.input = input
         self.rows = rows
@@ -63,7 +70,8 @@ final class BlockStream<T: NeonScalar> {
         self.tileRows = tileRows
         self.timer = timer
         let cap = max(1, RowPartition(rows: self.blockRows, parts: comm.size, tile: tileRows).ranges.map(\.count).max()!)
-        shards = [Shard(capacity: cap, features: features), Shard(capacity: cap, features: features)]
+        shardCapacity = cap
+        shards = [Shard(capacity: cap, features: features, layout: layout), Shard(capacity: cap, features: features, layout: layout)]
         blockBuffer = comm.isRoot ? .allocate(capacity: self.blockRows * features) : nil
         logitBuffer = comm.isRoot ? .allocate(capacity: self.blockRows) : nil
     }

@@ -18,10 +18,12 @@ extension JobRunner {
         do {
             out = try timer.measure("create") {
                 s.resuming
-                    ? try RelevanceOutput(resuming: s.job.outputFile, communicator: comm, element: element)
+                    ? try RelevanceOutput(resuming: s.job.outputFile, communicator: comm, element: element,
+                                          channels: s.layout.channelShape != nil)
                     : try RelevanceOutput(creating: s.job.outputFile, communicator: comm, rows: s.rows,
                                           features: s.features, element: element, blocks: blocks.blockCount,
-                                          key: s.resumeKey, attributes: provenance(s, beta: beta, betaMode: betaMode))
+                                          key: s.resumeKey, attributes: provenance(s, beta: beta, betaMode: betaMode),
+                                          layout: s.layout)
             }
         } catch { err = message(error) }
         try check(err)
@@ -35,20 +37,31 @@ extension JobRunner {
         }
         progress.begin("explain", total: order.reduce(0) { $0 + blocks.block($1).count })
         var stats = ConservationStats()
+        let targets = engine.targetCount
+        let channels = s.layout.channelShape.map { _ in
+            ChannelSums(maps: targets * s.sampleShape[0], positions: s.sampleShape[1] * s.sampleShape[2],
+                        rows: blocks.shardCapacity)
+        }
+        defer { channels?.scratch.deallocate() }
         var sinceCheckpoint = 0
         do {
             let outcome = try blocks.pipeline(order, decide: decide, compute: { block, shard in
                 engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
                                assignment: shard.assignment, logit: shard.logit)
+                if let c = channels {
+                    // relevance_channels: sum over the H x W positions of every (row, target, channel)
+                    E.Scalar.rowSums(shard.relevance, rows: block.myCount * c.maps, features: c.positions, into: c.scratch)
+                    for i in 0..<(block.myCount * c.maps) { shard.channels[i] = E.Scalar(c.scratch[i]) }
+                }
             }, finish: { block, shard in
                 let blockError = timer.measure("stats") {
-                    stats.add(relevance: shard.relevance, logit: shard.logit, rows: block.myCount, features: s.features)
+                    stats.add(relevance: shard.relevance, logit: shard.logit, rows: block.myCount * targets, features: s.features)
                 }
                 var werr: String?
                 do {
                     try timer.measure("write") {
                         try output.write(rows: block.myStart, count: block.myCount, relevance: shard.relevance,
-                                         assignment: shard.assignment, logit: shard.logit)
+                                         assignment: shard.assignment, logit: shard.logit, channels: shard.channels)
                     }
                 } catch { werr = message(error) }
                 try check(werr)
@@ -85,7 +98,7 @@ extension JobRunner {
             try check(ferr)
             let peak = comm.allreduceMax(peakResidentBytes())
             if comm.isRoot && !quiet {
-                RunSummary(job: s.job, model: s.model, rows: stats.count, features: s.features, ranks: comm.size,
+                RunSummary(job: s.job, model: s.model, rows: stats.count / targets, features: s.features, ranks: comm.size,
                            beta: beta, betaMode: betaMode, elapsed: elapsed, stats: stats,
                            peakResidentBytes: peak, phases: timer.description).print()
             }
@@ -95,5 +108,17 @@ extension JobRunner {
             output.abandon()
             throw error
         }
+    }
+}
+
+/// Scratch for relevance_channels: (rows x targets x channels) sums over H x W positions.
+struct ChannelSums: @unchecked Sendable {
+    let maps: Int, positions: Int
+    let scratch: UnsafeMutablePointer<Double>
+
+    init(maps: Int, positions: Int, rows: Int) {
+        self.maps = maps
+        self.positions = positions
+        scratch = .allocate(capacity: max(1, rows * maps))
     }
 }

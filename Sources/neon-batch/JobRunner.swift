@@ -36,7 +36,41 @@ final class JobRunner {
                 return 0
             }
             let rule = KernelRule(rawValue: shared.job.kernelRule) ?? .paper
+            let targets = JobSetup.resolve(shared.job.target, clusters: shared.model.clusters)
+            let f32 = shared.element == .float32
+            switch shared.model {
+            case .head(let m):
+                let head = NeonModel.clusterHead(m, mode: shared.job.mode)
+                if m.psi.isEmpty {
+                    try f32 ? execute(timer.measure("model") { HeadEngine<Float>(head: head, targets: targets) }, shared)
+                            : execute(timer.measure("model") { HeadEngine<Double>(head: head, targets: targets) }, shared)
+                } else {
+                    let layers = NeonModel.psiLayers(m.psi), rules = NeonModel.lrpRules(shared.job.lrp)
+                    let shape = shared.inputShape
+                    if f32 {
+                        try execute(timer.measure("model") {
+                            DeepEngine<Float>(psi: try! PsiNetwork<Float>(layers: layers, input: shape, rules: rules), head: head, targets: targets)
+                        }, shared)
+                    } else {
+                        try execute(timer.measure("model") {
+                            DeepEngine<Double>(psi: try! PsiNetwork<Double>(layers: layers, input: shape, rules: rules), head: head, targets: targets)
+                        }, shared)
+                    }
+                }
+                return 0
+            case .kmeans(let m) where shared.job.target.hasAxis:
+                let head = ClusterHead(clusters: m.clusters, features: m.features, centroids: m.centroids, logits: .distance(stiffness: 1))
+                try f32 ? execute(timer.measure("model") { HeadEngine<Float>(head: head, targets: targets) }, shared)
+                        : execute(timer.measure("model") { HeadEngine<Double>(head: head, targets: targets) }, shared)
+                return 0
+            case .kernelKMeans(let m) where shared.job.target.hasAxis:
+                try f32 ? execute(timer.measure("model") { KernelTargetsEngine<Float>(model: m, rule: rule, targets: targets) }, shared)
+                        : execute(timer.measure("model") { KernelTargetsEngine<Double>(model: m, rule: rule, targets: targets) }, shared)
+                return 0
+            default: break
+            }
             switch (shared.model, shared.element) {
+            case (.head, _): break
             case (.kmeans(let m), .float32): try execute(timer.measure("model") { KMeansFastPath<Float>(model: m) }, shared)
             case (.kmeans(let m), _): try execute(timer.measure("model") { KMeansFastPath<Double>(model: m) }, shared)
             case (.kernelKMeans(let m), .float32):
@@ -91,6 +125,9 @@ final class JobRunner {
         let rows: Int
         let features: Int
         let element: ElementType
+        /// One sample's shape ([d] or [C, H, W]) and the output's per-row shapes.
+        let sampleShape: [Int]
+        let layout: OutputLayout
         let input: InputDataset?        // rank 0 only
         let resumeKey: [(String, String)]
         /// Resuming: the blocks already done and the beta the output was started with.
@@ -121,6 +158,7 @@ final class JobRunner {
         }
         try check(err)
         let dims = comm.broadcast(setup.map { [$0.rows, $0.features, $0.element == .float32 ? 4 : 8] } ?? [])
+        let sampleShape = comm.broadcast((setup?.input.sampleShape ?? []).map { Int64($0) }).map { Int($0) }
         let model = NeonModel.broadcast(setup?.model, comm)
         let partial = setup?.partial
         let state = comm.broadcast([partial == nil ? 0 : (partial!.status == "complete" ? 2 : 1)])[0]
@@ -136,13 +174,18 @@ final class JobRunner {
         if state == 0 {
             // Rank 0 checked its own limits and the device; the others check their own limit.
             let br = min(job!.blockRows, dims[0])
-            let bytes = RelevanceOutput.expectedBytes(rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
-                                                      blocks: (dims[0] + br - 1) / br)
+            let layout = OutputLayout(sampleShape: sampleShape, targets: job!.target.hasAxis
+                ? JobSetup.resolve(job!.target, clusters: model.clusters).count : nil)
+            let bytes = layout.expectedBytes(rows: dims[0], element: dims[2] == 4 ? .float32 : .float64,
+                                             blocks: (dims[0] + br - 1) / br)
             do { try RelevanceOutput.checkFileSizeLimit(job!.outputFile, bytes: bytes) } catch { err = message(error) }
             try check(err)
         }
         return Shared(job: job!,
                       model: model, rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
+                      sampleShape: sampleShape,
+                      layout: OutputLayout(sampleShape: sampleShape, targets: job!.target.hasAxis
+                          ? JobSetup.resolve(job!.target, clusters: model.clusters).count : nil),
                       input: setup?.input, resumeKey: key,
                       resuming: state == 1, blockDone: done.map { $0 == 1 }, blockConservation: conservation,
                       storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
@@ -151,7 +194,7 @@ final class JobRunner {
     private func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
         let tile = E.tileRows
         let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
-                                           blockRows: s.job.blockRows, tileRows: tile, timer: timer)
+                                           blockRows: s.job.blockRows, tileRows: tile, timer: timer, layout: s.layout)
         defer { blocks.deallocate() }
         let tilesPerBlock = (min(s.job.blockRows, s.rows) + tile - 1) / tile
         if comm.isRoot && !quiet && tilesPerBlock < comm.size && s.rows > s.job.blockRows {
@@ -210,6 +253,14 @@ final class JobRunner {
         case .kmeans: return "min-take-most (Eq. 2), midpoint (Eq. 4)"
         case .kernelKMeans:
             return "min-take-most (Eq. 2), soft pooling (footnote 1), reassignment Eq. 10 (\(s.job.kernelRule)), midpoint (Eq. 4)"
+        case .head(let m):
+            var head: String
+            switch s.job.mode {
+            case .relative: head = "relative (Prop. 6 / Lemma 3): min-take-most (Eq. 2)"
+            case .absolute(let t): head = "absolute (Prop. 7 / Lemma 4, theta = \(t)): LME^-1 pooling, soft-min redistribution with beta, reassignment R_k <- R_k h_k / f_c"
+            }
+            head += m.kind == "deep_soft" ? ", bias-free midpoint rule (root 0)" : ", midpoint rule (Eq. 4)"
+            return m.psi.isEmpty ? head : head + "; psi: " + NeonModel.lrpRules(s.job.lrp).summary
         }
     }
 
@@ -217,8 +268,9 @@ final class JobRunner {
         [
             ("beta", .double(beta)),
             ("beta_mode", .string(betaMode)),
-            ("target", .string("assigned")),
+            ("target", .string(s.job.target.text)),
             ("rules", .string(rules(s))),
+        ] + headAttributes(s) + [
             ("model_kind", .string(s.model.kind)),
             ("clusters", .int(s.model.clusters)),
             ("model_file", .string(s.job.modelFile)),
@@ -243,4 +295,38 @@ func peakResidentBytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024
+}
+
+extension JobRunner {
+    /// Attributes only soft/deep models and target lists have (nothing for the older kinds, so
+    /// their outputs stay as they were).
+    func headAttributes(_ s: Shared) -> [(String, AttributeValue)] {
+        var out: [(String, AttributeValue)] = []
+        if s.job.target.hasAxis {
+            let t = JobSetup.resolve(s.job.target, clusters: s.model.clusters).map { String($0!) }.joined(separator: ",")
+            out.append(("targets", .string(t)))
+        }
+        guard case .head(let m) = s.model else { return out }
+        switch s.job.mode {
+        case .relative: out.append(("mode", .string("relative")))
+        case .absolute(let theta):
+            out.append(("mode", .string("absolute")))
+            out.append(("theta", .double(theta)))
+        }
+        if let tau = m.stiffness { out.append(("stiffness", .double(tau))) }
+        if !m.psi.isEmpty {
+            let r = NeonModel.lrpRules(s.job.lrp)
+            out += [("lrp_conv2d", .string(s.job.lrp.conv2d)), ("lrp_linear", .string(s.job.lrp.linear)),
+                    ("lrp_gamma", .double(r.convGamma)), ("lrp_epsilon", .double(r.epsilon)),
+                    ("psi_layers", .string(m.psi.map(\.type).joined(separator: ",")))]
+        }
+        return out
+    }
+}
+
+extension JobRunner.Shared {
+    var inputShape: TensorShape {
+        sampleShape.count == 3 ? .image(channels: sampleShape[0], height: sampleShape[1], width: sampleShape[2])
+                               : .vector(sampleShape[0])
+    }
 }

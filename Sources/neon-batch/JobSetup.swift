@@ -1,4 +1,5 @@
 import Foundation
+import NeonCore
 import Storage
 
 /// Everything rank 0 checks before any output is written: the job, the model, the input's shape
@@ -19,9 +20,14 @@ struct JobSetup {
         let stored = try ModelFile.load(path: job.modelFile)
         let model = try NeonModel(stored, path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
-        guard model.features == input.features else {
-            throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
+        if case .head(let m) = model, !m.psi.isEmpty {
+            try checkPsi(m, job: job, input: input)
+        } else {
+            guard model.features == input.features else {
+                throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
+            }
         }
+        try checkExplainSettings(job: job, model: model)
         let bytesPerRow = input.features * input.element.byteCount
         guard job.blockRows * bytesPerRow <= Int(Int32.max) else {
             throw JobError(message: "\(job.jobPath): execution.block_rows \(job.blockRows) x \(input.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
@@ -30,8 +36,11 @@ struct JobSetup {
                                         inputPath: job.inputFile, modelPath: job.modelFile)
         var setup = JobSetup(job: job, model: model, input: input, partial: nil)
         if !(job.resume && FileManager.default.fileExists(atPath: job.outputFile)) {
-            try RelevanceOutput.checkSpace(job.outputFile, bytes: RelevanceOutput.expectedBytes(
-                rows: input.rows, features: input.features, element: input.element, blocks: setup.blockCount))
+            let bytes = setup.layout.expectedBytes(rows: input.rows, element: input.element, blocks: setup.blockCount)
+            guard bytes <= job.maxOutputBytes else {
+                throw JobError(message: "\(job.jobPath): the output would take \(bytes) bytes (\(input.rows) samples x \(setup.layout.relevancePerRow) relevance values), more than output.max_bytes = \(job.maxOutputBytes); raise output.max_bytes to allow it")
+            }
+            try RelevanceOutput.checkSpace(job.outputFile, bytes: bytes)
         }
         if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
             let partial = try PartialOutput.read(path: job.outputFile)
@@ -56,10 +65,15 @@ struct JobSetup {
             ("input shape", "\(rows) x \(features) \(element.rawValue)"),
             ("model", model.fingerprint),
             ("explain.beta", betaKey),
-            ("explain.target", "assigned"),
+            ("explain.target", job.target.text),
             ("execution.block_rows", "\(job.blockRows)"),
         ]
         if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
+        if case .head(let m) = model {
+            key[1] = ("input shape", "\(rows) x \(input.sampleShape.map(String.init).joined(separator: " x ")) \(element.rawValue)")
+            key.append(("explain.mode", JobSetup.modeText(job.mode)))
+            if !m.psi.isEmpty { key.append(("explain.lrp", NeonModel.lrpRules(job.lrp).summary)) }
+        }
         return key
     }
 
@@ -74,6 +88,56 @@ struct JobSetup {
         switch job.beta {
         case .auto: return "auto (1 / mean f_c over the dataset, Eq. 3)"
         case .fixed(let b): return "\(b)"
+        }
+    }
+}
+
+extension JobSetup {
+    /// The per-row shapes of the output (relevance like one sample, per target).
+    var layout: OutputLayout {
+        OutputLayout(sampleShape: input.sampleShape, targets: job.target.hasAxis ? targets.count : nil)
+    }
+
+    var targets: [Int?] { JobSetup.resolve(job.target, clusters: model.clusters) }
+
+    static func resolve(_ t: JobSpec.Target, clusters K: Int) -> [Int?] {
+        switch t {
+        case .assigned: return [nil]
+        case .all: return (0..<K).map { $0 }
+        case .clusters(let c): return c.map { $0 }
+        }
+    }
+
+    static func modeText(_ m: JobSpec.Mode) -> String {
+        switch m {
+        case .relative: return "relative"
+        case .absolute(let t): return "absolute (theta = \(t))"
+        }
+    }
+
+    /// Psi must chain from the input samples to the head's dimension.
+    static func checkPsi(_ m: ModelFile.HeadModel, job: JobSpec, input: InputDataset) throws {
+        let s = input.sampleShape
+        let shape: TensorShape = s.count == 3 ? .image(channels: s[0], height: s[1], width: s[2]) : .vector(s[0])
+        let shapes: [TensorShape]
+        do {
+            shapes = try PsiNetwork<Double>.shapes(layers: NeonModel.psiLayers(m.psi), input: shape)
+        } catch let e as PsiShapeError {
+            let whose = e.layer == 0 ? " (dataset '\(job.inputDataset)' of \(job.inputFile))" : ""
+            throw StorageError("\(job.modelFile): \(e.reason)\(whose)")
+        }
+        guard shapes.last!.count == m.features else {
+            throw StorageError("\(job.modelFile): dataset 'centroids' has \(m.features) features but psi gives \(shapes.last!) on samples \(shape)")
+        }
+    }
+
+    /// Mode and targets against the model.
+    static func checkExplainSettings(job: JobSpec, model: NeonModel) throws {
+        if case .absolute = job.mode, !["soft_kmeans", "deep_soft"].contains(model.kind) {
+            throw JobError(message: "\(job.jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans or deep_soft); \(job.modelFile) is \(model.kind)")
+        }
+        if case .clusters(let list) = job.target, let bad = list.first(where: { $0 >= model.clusters }) {
+            throw JobError(message: "\(job.jobPath): explain.target cluster \(bad) is out of range (the model has \(model.clusters) clusters, 0..\(model.clusters - 1))")
         }
     }
 }

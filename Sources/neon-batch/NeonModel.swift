@@ -6,6 +6,8 @@ import Storage
 enum NeonModel {
     case kmeans(KMeansModel)
     case kernelKMeans(KernelKMeansModel)
+    /// soft_kmeans, deep_kmeans, deep_soft (NeonModel+Head.swift).
+    case head(ModelFile.HeadModel)
 
     /// Checks a model file's contents with the model's own rules; problems name the file.
     init(_ stored: ModelFile.Model, path: String) throws {
@@ -19,6 +21,8 @@ enum NeonModel {
             } catch let e as KernelKMeansModel.Invalid {
                 throw StorageError("\(path): \(e.description)")
             }
+        case .head(let m):
+            self = .head(m)
         }
     }
 
@@ -26,6 +30,7 @@ enum NeonModel {
         switch self {
         case .kmeans: return "kmeans"
         case .kernelKMeans: return "kernel_kmeans"
+        case .head(let m): return m.kind
         }
     }
 
@@ -33,6 +38,7 @@ enum NeonModel {
         switch self {
         case .kmeans(let m): return m.clusters
         case .kernelKMeans(let m): return m.clusters
+        case .head(let m): return m.clusters
         }
     }
 
@@ -40,6 +46,7 @@ enum NeonModel {
         switch self {
         case .kmeans(let m): return m.features
         case .kernelKMeans(let m): return m.features
+        case .head(let m): return m.features
         }
     }
 
@@ -48,6 +55,10 @@ enum NeonModel {
         switch self {
         case .kmeans(let m): return "kmeans, K = \(m.clusters)"
         case .kernelKMeans(let m): return "kernel_kmeans, K = \(m.clusters), M = \(m.count), gamma = \(m.gamma)"
+        case .head(let m):
+            let tau = m.stiffness.map { ", tau = \($0)" } ?? ""
+            let psi = m.psi.isEmpty ? "" : ", psi = " + m.psi.map(\.type).joined(separator: "-")
+            return "\(m.kind), K = \(m.clusters)\(tau)\(psi)"
         }
     }
 
@@ -60,6 +71,7 @@ enum NeonModel {
             fp.add(m.supportVectors)
             fp.add(m.supportCluster.map(Double.init))
             fp.add([m.gamma])
+        case .head(let m): fp.add(NeonModel.encode(m))
         }
         return "\(summary), d = \(features), fnv1a64 \(fp.hex)"
     }
@@ -77,12 +89,16 @@ enum NeonModel {
             head = [1, Double(m.clusters), Double(m.features), m.gamma]
             values = m.supportVectors
             ids = m.supportCluster.map { Int64($0) }
+        case .head(let m)?:
+            head = [2]
+            values = NeonModel.encode(m)
         case nil: break
         }
         head = comm.broadcast(head)
         values = comm.broadcast(values)
         ids = comm.broadcast(ids)
         if comm.isRoot, let m = model { return m }
+        if head[0] == 2 { return .head(NeonModel.decode(values)) }
         if head[0] == 0 {
             return .kmeans(KMeansModel(clusters: Int(head[1]), features: Int(head[2]), centroids: values))
         }

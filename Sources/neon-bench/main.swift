@@ -41,6 +41,9 @@ if args.count >= 2 {
                                       supportCluster: m.supportCluster, gamma: m.gamma)
         kernel = k
         model = KMeansModel(clusters: 2, features: m.features, centroids: [Double](repeating: 0, count: 2 * m.features))
+    case .head:
+        print("neon-bench: soft/deep clustering models: run neon-bench --vgg (generated VGG-16 blocks 4-5 workload)")
+        exit(2)
     }
 } else {
     var rng = SplitMix64(seed: 1)

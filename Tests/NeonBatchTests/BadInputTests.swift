@@ -59,7 +59,7 @@ final class BadInputTests: XCTestCase {
         try assertFails(try fx.writeJob(input: "typed.h5", dataset: "ints"),
                         "\(fx.path("typed.h5")): dataset 'ints' has integer type; expected float32 or float64")
         try assertFails(try fx.writeJob(input: "typed.h5", dataset: "names"),
-                        "\(fx.path("typed.h5")): dataset 'names' has rank 1; expected 2 (rows x features)")
+                        "\(fx.path("typed.h5")): dataset 'names' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W)")
     }
 
     func testNonFiniteDataNamesTheFirstBadRow() throws {

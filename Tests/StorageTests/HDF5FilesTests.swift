@@ -71,11 +71,11 @@ final class HDF5FilesTests: XCTestCase {
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "ints") },
                        "\(p): dataset 'ints' has integer type; expected float32 or float64")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "names") },
-                       "\(p): dataset 'names' has rank 1; expected 2 (rows x features)")
+                       "\(p): dataset 'names' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W)")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "vec") },
-                       "\(p): dataset 'vec' has rank 1; expected 2 (rows x features)")
+                       "\(p): dataset 'vec' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W)")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "cube") },
-                       "\(p): dataset 'cube' has rank 3; expected 2 (rows x features)")
+                       "\(p): dataset 'cube' has rank 3; expected 2 (rows x features) or 4 (N, C, H, W)")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "empty") }, "\(p): dataset 'empty' has no rows")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "nofeat") }, "\(p): dataset 'nofeat' has no features")
     }

@@ -343,9 +343,35 @@ final class JobSpecTests: XCTestCase {
     }
 
     func testTarget() throws {
-        for bad in ["\"predicted\"", "\"Assigned\"", "1", "null", "true", "[\"assigned\"]"] {
-            try assertLoadFails(job(explain: #"{"target": \#(bad)}"#), #"explain.target must be "assigned""#)
+        for bad in ["\"predicted\"", "\"Assigned\"", "1", "null", "true", "[\"assigned\"]", "[]", "[1, 1]", "[-1]", "[1.5]", "\"ALL\""] {
+            try assertLoadFails(job(explain: #"{"target": \#(bad)}"#), #"explain.target must be "assigned", "all" or a non-empty list of distinct cluster indices"#)
         }
+        XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"target": "all"}"#), jobPath: jobPath).target, .all)
+        XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"target": [3, 0, 7]}"#), jobPath: jobPath).target,
+                       .clusters([3, 0, 7]))
+        XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"target": "assigned"}"#), jobPath: jobPath).target, .assigned)
+    }
+
+    func testModeThetaLRPAndMaxBytes() throws {
+        for bad in ["0", "1", "-0.5", "1.5", "\"0.5\"", "null"] {
+            try assertLoadFails(job(explain: #"{"mode": "absolute", "theta": \#(bad)}"#), "explain.theta must be a number in (0, 1)")
+        }
+        try assertLoadFails(job(explain: #"{"mode": "Absolute"}"#), #"explain.mode must be "relative" or "absolute""#)
+        XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"mode": "absolute", "theta": 0.9}"#), jobPath: jobPath).mode,
+                       .absolute(theta: 0.9))
+        XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"mode": "absolute"}"#), jobPath: jobPath).mode, .absolute(theta: 0.5))
+        XCTAssertEqual(try JobSpec.parse(text: job(explain: "{}"), jobPath: jobPath).mode, .relative)
+        try assertLoadFails(job(explain: #"{"lrp": 1}"#), "'explain.lrp' must be an object")
+        try assertLoadFails(job(explain: #"{"lrp": {"conv": "gamma"}}"#), "unknown key 'explain.lrp.conv'")
+        try assertLoadFails(job(explain: #"{"lrp": {"conv2d": "alpha-beta"}}"#), #"explain.lrp.conv2d must be "gamma" or "zero""#)
+        try assertLoadFails(job(explain: #"{"lrp": {"linear": "z+"}}"#), #"explain.lrp.linear must be "epsilon", "gamma" or "zero""#)
+        try assertLoadFails(job(explain: #"{"lrp": {"gamma": -0.1}}"#), "explain.lrp.gamma must be a number >= 0")
+        let lrp = try JobSpec.parse(text: job(explain: #"{"lrp": {"conv2d": "zero", "linear": "gamma", "gamma": 0.25, "epsilon": 0.01}}"#),
+                                    jobPath: jobPath).lrp
+        XCTAssertEqual([lrp.conv2d, lrp.linear], ["zero", "gamma"])
+        XCTAssertEqual([lrp.gamma, lrp.epsilon], [0.25, 0.01])
+        try assertLoadFails(job(output: #"{"file": "o.h5", "max_bytes": 0}"#), "output.max_bytes must be a positive integer (bytes)")
+        XCTAssertEqual(try JobSpec.parse(text: job(output: #"{"file": "o.h5", "max_bytes": 1000}"#), jobPath: jobPath).maxOutputBytes, 1000)
     }
 
     func testBlockRows() throws {
@@ -372,7 +398,7 @@ final class JobSpecTests: XCTestCase {
             (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"file": "o"}"#,
              #"explain.beta must be "auto" or a positive finite number"#),
             (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"file": "o"}, "explain": {"target": 1}"#,
-             #"explain.target must be "assigned""#),
+             #"explain.target must be "assigned", "all" or a non-empty list of distinct cluster indices"#),
             (#""input": {"dataset": "d", "file": "f"}, "model": {"file": "m"}, "output": {"file": "o"}, "explain": {}"#,
              "execution.block_rows must be an integer from 1 to 1048576"),
         ]

@@ -1,0 +1,93 @@
+import CHDF5
+
+/// Reading nested objects of a model file: groups, attributes of any object, N-D datasets.
+extension H5ReadFile {
+    /// Whether a link of that path exists (every parent too).
+    func exists(_ path: String) -> Bool {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += prefix.isEmpty ? String(part) : "/" + part
+            guard H5Lexists(id, prefix, neon_h5p_default()) > 0 else { return false }
+        }
+        return !path.isEmpty
+    }
+
+    /// A string attribute of an object (group or dataset), or nil if absent.
+    func stringAttribute(_ name: String, of object: String) throws -> String? {
+        guard exists(object), H5Aexists_by_name(id, object, name, neon_h5p_default()) > 0 else { return nil }
+        let attr = H5Aopen_by_name(id, object, name, neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot read attribute '\(name)' of '\(object)'") }
+        defer { H5Aclose(attr) }
+        let ftype = H5Aget_type(attr)
+        defer { H5Tclose(ftype) }
+        guard H5Tget_class(ftype) == H5T_STRING else {
+            throw StorageError("\(path): attribute '\(name)' of '\(object)' must be a string")
+        }
+        if H5Tis_variable_str(ftype) > 0 {
+            let mtype = H5Tcopy(neon_h5t_c_s1())
+            defer { H5Tclose(mtype) }
+            H5Tset_size(mtype, Int(bitPattern: UInt(bitPattern: -1)))
+            H5Tset_cset(mtype, H5Tget_cset(ftype))
+            var ptr: UnsafeMutablePointer<CChar>? = nil
+            guard H5Aread(attr, mtype, &ptr) >= 0, let p = ptr else {
+                throw StorageError("\(path): cannot read attribute '\(name)' of '\(object)'")
+            }
+            defer { H5free_memory(p) }
+            return String(cString: p)
+        }
+        var buf = [CChar](repeating: 0, count: H5Tget_size(ftype) + 1)
+        guard H5Aread(attr, ftype, &buf) >= 0 else { throw StorageError("\(path): cannot read attribute '\(name)' of '\(object)'") }
+        return String(cString: buf)
+    }
+
+    /// A numeric scalar attribute of an object; nil if absent; an error if not a number.
+    func numberAttribute(_ name: String, of object: String) throws -> Double? {
+        guard exists(object), H5Aexists_by_name(id, object, name, neon_h5p_default()) > 0 else { return nil }
+        let attr = H5Aopen_by_name(id, object, name, neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot read attribute '\(name)' of '\(object)'") }
+        defer { H5Aclose(attr) }
+        let type = H5Aget_type(attr)
+        defer { H5Tclose(type) }
+        let space = H5Aget_space(attr)
+        defer { H5Sclose(space) }
+        let cls = H5Tget_class(type)
+        var v = 0.0
+        guard cls == H5T_FLOAT || cls == H5T_INTEGER, H5Sget_simple_extent_npoints(space) == 1,
+              H5Aread(attr, neon_h5t_native_double(), &v) >= 0 else {
+            throw StorageError("\(path): attribute '\(name)' of '\(object)' must be a single number")
+        }
+        return v
+    }
+
+    /// A whole floating-point dataset of any rank as float64, with its shape.
+    func array(_ name: String) throws -> (shape: [Int], values: [Double]) {
+        guard exists(name) else { throw StorageError("\(path): no dataset '\(name)'") }
+        var info = H5O_info_t()
+        guard H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC), neon_h5p_default()) >= 0,
+              info.type == H5O_TYPE_DATASET else { throw StorageError("\(path): '\(name)' is not a dataset") }
+        let ds = H5Dopen2(id, name, neon_h5p_default())
+        guard ds >= 0 else { throw StorageError("\(path): cannot open dataset '\(name)'") }
+        defer { H5Dclose(ds) }
+        let type = H5Dget_type(ds)
+        defer { H5Tclose(type) }
+        guard describeType(type).element != nil else {
+            throw StorageError("\(path): dataset '\(name)' has \(describeType(type).name) type; expected float32 or float64")
+        }
+        let space = H5Dget_space(ds)
+        defer { H5Sclose(space) }
+        var dims = [hsize_t](repeating: 0, count: 32)
+        let rank = Int(H5Sget_simple_extent_dims(space, &dims, nil))
+        let shape = dims.prefix(max(rank, 0)).map { Int($0) }
+        let count = shape.reduce(1, *)
+        try checkFitsInMemory(name, elements: count, bytesPerElement: 8, shape: shape.map(String.init).joined(separator: " x "))
+        var out = [Double](repeating: 0, count: count)
+        let status = out.withUnsafeMutableBytes {
+            H5Dread(ds, neon_h5t_native_double(), neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
+        }
+        guard status >= 0 else { throw StorageError("\(path): cannot read dataset '\(name)'") }
+        if let bad = out.firstIndex(where: { !$0.isFinite }) {
+            throw StorageError("\(path): dataset '\(name)' element \(bad) is NaN or Inf")
+        }
+        return (shape, out)
+    }
+}

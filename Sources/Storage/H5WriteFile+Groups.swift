@@ -1,0 +1,45 @@
+import CHDF5
+
+/// Groups and attributes of nested objects (model files with a `psi` group; serial files).
+extension H5WriteFile {
+    /// Creates a group (and its parents) unless it exists.
+    public func createGroup(_ path: String) throws {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += prefix.isEmpty ? String(part) : "/" + part
+            if H5Lexists(id, prefix, neon_h5p_default()) > 0 { continue }
+            let g = H5Gcreate2(id, prefix, neon_h5p_default(), neon_h5p_default(), neon_h5p_default())
+            guard g >= 0 else { throw StorageError("\(self.path): cannot create group '\(prefix)'") }
+            H5Gclose(g)
+        }
+    }
+
+    /// A scalar UTF-8 string attribute of an object (created as a group if it does not exist).
+    public func setAttribute(_ name: String, _ value: String, on object: String) throws {
+        let type = H5Tcopy(neon_h5t_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        try value.withCString { cs in
+            var p: UnsafePointer<CChar>? = cs
+            try objectAttribute(name, on: object, type: type) { H5Awrite($0, type, &p) }
+        }
+    }
+
+    /// A scalar float64 attribute of an object (created as a group if it does not exist).
+    public func setAttribute(_ name: String, _ value: Double, on object: String) throws {
+        var v = value
+        try objectAttribute(name, on: object, type: neon_h5t_native_double()) { H5Awrite($0, neon_h5t_native_double(), &v) }
+    }
+
+    private func objectAttribute(_ name: String, on object: String, type: hid_t, _ write: (hid_t) -> herr_t) throws {
+        if object != "/" && H5Lexists(id, object, neon_h5p_default()) <= 0 { try createGroup(object) }
+        if H5Aexists_by_name(id, object, name, neon_h5p_default()) > 0 { H5Adelete_by_name(id, object, name, neon_h5p_default()) }
+        let space = H5Screate(H5S_SCALAR)
+        defer { H5Sclose(space) }
+        let attr = H5Acreate_by_name(id, object, name, type, space, neon_h5p_default(), neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+        defer { H5Aclose(attr) }
+        guard write(attr) >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+    }
+}
