@@ -11,8 +11,10 @@ enum Im2col {
     }
 
     /// cols[(c kh + i) kw + j, oy Wo + ox] = x[c, oy s + i - p, ox s + j - p] (0 outside).
-    static func im2col<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, _ g: Geometry, into cols: UnsafeMutablePointer<T>) {
-        let P = g.columns
+    /// `ld`: the row stride of cols (several samples side by side: ld = samples x Ho Wo).
+    static func im2col<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, _ g: Geometry, into cols: UnsafeMutablePointer<T>,
+                                               ld: Int? = nil) {
+        let P = ld ?? g.columns
         for c in 0..<g.channels {
             let plane = x + c * g.height * g.width
             for i in 0..<g.kh {
@@ -45,8 +47,9 @@ enum Im2col {
     }
 
     /// The adjoint of im2col: image[c, y, x] = sum of the cols entries that im2col copied from it.
-    static func col2im<T: BinaryFloatingPoint>(_ cols: UnsafePointer<T>, _ g: Geometry, into image: UnsafeMutablePointer<T>) {
-        let P = g.columns
+    static func col2im<T: BinaryFloatingPoint>(_ cols: UnsafePointer<T>, _ g: Geometry, into image: UnsafeMutablePointer<T>,
+                                               ld: Int? = nil) {
+        let P = ld ?? g.columns
         image.update(repeating: 0, count: g.channels * g.height * g.width)
         for c in 0..<g.channels {
             let plane = image + c * g.height * g.width

@@ -9,7 +9,7 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     public let shapes: [TensorShape]
     public let rules: LRPRules
     private let prepared: [Prepared]
-    private let offsets: [Int]
+    let offsets: [Int]
     let activationCount: Int, maxCount: Int, colsCount: Int
 
     /// Weights in T: w (rows x cols), w' (modified, or the same), w'^T, biases b and b'.
@@ -289,6 +289,25 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
                 for j in 0..<n { rIn[ch * n + j] = sum != 0 ? plane[j] / sum * rj : rj / T(n) }
             }
         }
+    }
+
+    // Accessors for the batched path (PsiNetwork+Batch.swift).
+    func preparedGeometry(_ i: Int) -> Im2col.Geometry { prepared[i].geometry! }
+    func preparedBias(_ i: Int, modified: Bool) -> [T] { modified ? prepared[i].bMod : prepared[i].b }
+    func preparedStabiliser(_ i: Int) -> T { prepared[i].stabiliser }
+    func isModified(_ i: Int) -> Bool { prepared[i].modified }
+    func withWeights(_ i: Int, modified: Bool, _ body: (UnsafePointer<T>) -> Void) {
+        (modified ? prepared[i].wMod : prepared[i].w).withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+    func withTransposedWeights(_ i: Int, _ body: (UnsafePointer<T>) -> Void) {
+        prepared[i].wModT.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+    func applyLayer(_ i: Int, _ input: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ ws: Workspace) {
+        apply(i, input, out, ws, modified: false)
+    }
+    func propagateLayer(_ i: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafePointer<T>, _ rOut: UnsafePointer<T>,
+                        _ rIn: UnsafeMutablePointer<T>, _ ws: Workspace) {
+        propagate(i, x, y, rOut, rIn, ws)
     }
 
     /// z[j] <- r[j] / (z[j] + eps sign z[j]), sign(0) = +1.

@@ -2,6 +2,7 @@
 // measured in this process on the same threads (a ratio, robust to machine noise).
 //
 //   neon-bench [DATA.h5 MODEL.h5] [--rows N] [--repeats R]
+//   neon-bench --vgg [--rows 256] [--clusters 100] [--targets T] [--repeats 2]   (deep clustering, VGGBench.swift)
 //
 // Without files it generates N x 256 float32 samples and K = 1000 centroids.
 import CBLAS
@@ -19,6 +20,13 @@ func option(_ name: String, _ def: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return def }
     args.removeSubrange(i...(i + 1))
     return v
+}
+if let i = args.firstIndex(of: "--vgg") {
+    // neon-bench --vgg [--rows 256] [--clusters 100] [--targets 1] [--repeats 2]
+    args.remove(at: i)
+    VGGBench.run(rows: option("--rows", 256), clusters: option("--clusters", 100), repeats: option("--repeats", 2),
+                 targets: option("--targets", 1))
+    exit(0)
 }
 let rowsWanted = option("--rows", 100_000)
 let repeats = option("--repeats", 3)

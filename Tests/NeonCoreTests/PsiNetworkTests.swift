@@ -171,6 +171,33 @@ final class PsiNetworkTests: XCTestCase {
         } } }
     }
 
+    /// The batched path (one GEMM per conv layer for several samples) equals the per-sample path.
+    func testBatchedPassesEqualPerSamplePasses() throws {
+        var rng = SplitMix(seed: 8)
+        let c1 = randomConv(4, 3, 3, stride: 2, padding: 1, rng: &rng), c2 = randomConv(5, 4, 3, padding: 1, rng: &rng)
+        let psi = try PsiNetwork<Double>(layers: [.conv2d(c1), .relu, .conv2d(c2), .relu, .maxPool2d(kernel: 2, stride: 2), .flatten],
+                                         input: .image(channels: 3, height: 9, width: 9), rules: LRPRules(convGamma: 0.2))
+        let n = 3
+        let xs = (0..<n).map { _ in (0..<psi.inputCount).map { _ in abs(rng.normal()) } }
+        let rs = (0..<n).map { _ in (0..<psi.outputCount).map { _ in rng.normal() } }
+        let ws = (0..<n).map { _ in psi.makeWorkspace() }, scratch = (0..<n).map { _ in psi.makeScratch() }
+        let batch = psi.makeBatch(samples: n)
+        let xp = xs.map { x -> UnsafeMutablePointer<Double> in
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: x.count); p.initialize(from: x, count: x.count); return p }
+        let rp = rs.map { r -> UnsafeMutablePointer<Double> in
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: r.count); p.initialize(from: r, count: r.count); return p }
+        let outs = (0..<n).map { _ in UnsafeMutablePointer<Double>.allocate(capacity: psi.inputCount) }
+        defer { (xp + rp + outs).forEach { $0.deallocate() } }
+        psi.forward(batch: xp.map { UnsafePointer($0) }, ws, batch)
+        psi.backward(batch: rp.map { UnsafePointer($0) }, activations: ws, scratch: scratch, into: outs, batch)
+        for s in 0..<n {
+            let a = Array(UnsafeBufferPointer(start: psi.activation(psi.layers.count, in: ws[s]), count: psi.outputCount))
+            XCTAssertLessThan(relativeError(a, run(psi, xs[s])), 1e-12)
+            XCTAssertLessThan(relativeError(Array(UnsafeBufferPointer(start: outs[s], count: psi.inputCount)),
+                                            lrp(psi, xs[s], relevance: rs[s])), 1e-12)
+        }
+    }
+
     func testShapesThatDoNotChainAreRefused() {
         var rng = SplitMix(seed: 7)
         let c1 = randomConv(4, 3, 3, rng: &rng), c2 = randomConv(4, 5, 3, rng: &rng)
