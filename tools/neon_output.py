@@ -21,7 +21,7 @@ import sys
 import h5py
 import numpy as np
 
-DATASETS = ("relevance", "assignment", "logit")
+DATASETS = ("relevance", "relevance_channels", "assignment", "logit")
 
 
 def _text(v):

@@ -35,4 +35,7 @@ final class PythonToolsTests: XCTestCase {
     func testSklearnKMeansConvertedAndExplained() throws { try runToolTest("test_sklearn_to_model.py") }
 
     func testOutputLoadsWithNamedDimensions() throws { try runToolTest("test_neon_output.py") }
+
+    /// Needs torch (skipped without it); compares with zennit when that is installed too.
+    func testTorchFeatureExtractorExportedAndExplained() throws { try runToolTest("test_vgg_to_model.py") }
 }
