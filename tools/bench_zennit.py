@@ -26,6 +26,7 @@ p.add_argument("--rows", type=int, default=256)
 p.add_argument("--clusters", type=int, default=100)
 p.add_argument("--threads", type=int, default=os.cpu_count())
 p.add_argument("--batch", type=int, default=16)
+p.add_argument("--float64", action="store_true", help="inputs, weights and both computations in float64")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 here = os.path.dirname(os.path.abspath(__file__))
@@ -34,7 +35,10 @@ exe = os.environ.get("NEON_BATCH") or os.path.join(here, "..", ".build", "releas
 features = vgg_to_model.vgg16_features(seed=0)
 psi = torch.nn.Sequential(*list(features[17:31]), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval()
 rng = np.random.default_rng(0)
-X = np.maximum(rng.normal(size=(a.rows, 256, 12, 12)), 0).astype(np.float32)
+dtype = np.float64 if a.float64 else np.float32
+if a.float64:
+    psi = psi.double()
+X = np.maximum(rng.normal(size=(a.rows, 256, 12, 12)), 0).astype(dtype)
 with torch.no_grad():
     A = psi(torch.from_numpy(X)).numpy().astype(np.float64)
 mu = A[np.arange(a.clusters) % a.rows] * (1 + 0.05 * rng.normal(size=(a.clusters, A.shape[1])))
@@ -84,14 +88,16 @@ t0 = time.perf_counter()
 with Gradient(model=psi, composite=composite) as attributor:
     for s in range(0, a.rows, a.batch):
         x = torch.from_numpy(X[s:s + a.batch]).requires_grad_()
-        _, rel = attributor(x, attr_output=torch.from_numpy(Ra[s:s + a.batch].astype(np.float32)))
+        _, rel = attributor(x, attr_output=torch.from_numpy(Ra[s:s + a.batch].astype(dtype)))
         R_z[s:s + a.batch] = rel.numpy()
 t_zennit = time.perf_counter() - t0
 err = np.abs(R_neon - R_z).max() / np.abs(R_z).max()
+per_sample = np.abs(R_neon - R_z).reshape(a.rows, -1).max(1) / np.abs(R_z).reshape(a.rows, -1).max(1)
 print(f"bench_zennit: VGG-16 blocks 4-5 + GAP + deep k-means K={a.clusters}, N={a.rows}, {a.threads} threads")
 print(f"  neon-batch (mpirun -n 1, whole job incl. start-up and I/O): {t_neon:.1f} s = {1000 * t_neon / a.rows:.0f} ms/image"
       f" (elapsed_seconds {elapsed:.1f} s = {1000 * elapsed / a.rows:.0f} ms/image)")
 print(f"  zennit {torch.__version__} Gamma composite (forward + attribution, batches of {a.batch}): {t_zennit:.1f} s"
       f" = {1000 * t_zennit / a.rows:.0f} ms/image")
 print(f"  neon-batch / zennit time per image: {elapsed / t_zennit:.2f}")
-print(f"  max |R_neon - R_zennit| / max |R_zennit| = {err:.2e}")
+print(f"  max |R_neon - R_zennit| / max |R_zennit| = {err:.2e} ({'float64' if a.float64 else 'float32'});"
+      f" per sample: median {np.median(per_sample):.2e}, max {per_sample.max():.2e}")

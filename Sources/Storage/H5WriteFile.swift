@@ -87,13 +87,22 @@ public final class H5WriteFile {
     }
 
     /// Creates a dataset of any shape (rows are along the first dimension).
-    public func createDataset(_ name: String, element: ElementType, dims shape: [Int]) throws {
+    /// `compression` 1-9: chunks of whole rows (about 1 MiB each), byte shuffle and deflate at
+    /// that level (parallel HDF5 writes filtered chunks collectively); 0: contiguous.
+    public func createDataset(_ name: String, element: ElementType, dims shape: [Int], compression: Int = 0) throws {
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
         defer { H5Sclose(space) }
         let dcpl = H5Pcreate(neon_h5p_dataset_create())
         defer { H5Pclose(dcpl) }
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER)
+        if compression > 0, let rows = shape.first, rows > 0 {
+            let rowBytes = max(1, shape.dropFirst().reduce(1, *) * element.byteCount)
+            var chunk = [hsize_t(max(1, min(rows, (1 << 20) / rowBytes)))] + shape.dropFirst().map { hsize_t(max($0, 1)) }
+            H5Pset_chunk(dcpl, Int32(chunk.count), &chunk)
+            H5Pset_shuffle(dcpl)
+            H5Pset_deflate(dcpl, UInt32(compression))
+        }
         let ds = H5Dcreate2(id, name, element.nativeType, space, linkCreation, dcpl, neon_h5p_default())
         guard ds >= 0 else { throw WriteFailure.error(path: path, "cannot create dataset '\(name)'") }
         datasets[name] = (ds, element, shape.dropFirst().reduce(1, *))

@@ -82,6 +82,8 @@ public struct JobSpec: Equatable, Sendable {
     public var lrp = LRP()
     /// The largest output file a job may create (output.max_bytes).
     public var maxOutputBytes: UInt64 = JobSpec.defaultMaxOutputBytes
+    /// output.compression: 0 (contiguous) or 1-9 (chunked, shuffle + deflate at that level).
+    public var compression = 0
 
     public static let defaultMaxOutputBytes: UInt64 = 64 << 30
 
@@ -259,6 +261,14 @@ public struct JobSpec: Equatable, Sendable {
             }
         }
 
+        var compression = 0
+        if let raw = value("output", "compression") {
+            guard case .number(let n) = raw, n >= 0, n <= 9, n == n.rounded() else {
+                throw failure("output.compression must be an integer from 0 to 9")
+            }
+            compression = Int(n)
+        }
+
         var maxBytes = defaultMaxOutputBytes
         if let raw = value("output", "max_bytes") {
             guard case .number(let n) = raw, n >= 1, n == n.rounded(), n < 9e18 else {
@@ -291,6 +301,7 @@ public struct JobSpec: Equatable, Sendable {
         spec.mode = mode
         spec.lrp = lrp
         spec.maxOutputBytes = maxBytes
+        spec.compression = compression
         return spec
     }
 
@@ -300,7 +311,7 @@ public struct JobSpec: Equatable, Sendable {
     private static let schema: [(section: String, keys: [String])] = [
         ("input", ["file", "dataset"]),
         ("model", ["file"]),
-        ("output", ["file", "overwrite", "resume", "max_bytes"]),
+        ("output", ["file", "overwrite", "resume", "max_bytes", "compression"]),
         ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp"]),
         ("execution", ["block_rows"]),
     ]

@@ -59,7 +59,7 @@ public final class RelevanceOutput {
     /// spatial samples); the default is the 2-D layout (N, d), (N).
     public init(creating path: String, communicator: Communicator, rows: Int, features: Int,
                 element: ElementType, blocks: Int, key: [(String, String)],
-                attributes: [(String, AttributeValue)], layout: OutputLayout? = nil) throws {
+                attributes: [(String, AttributeValue)], layout: OutputLayout? = nil, compression: Int = 0) throws {
         let layout = layout ?? OutputLayout(sampleShape: [features], targets: nil)
         hasChannels = layout.channelShape != nil
         file = try H5WriteFile(creating: path, communicator: communicator)
@@ -68,10 +68,10 @@ public final class RelevanceOutput {
         let nans = [Double](repeating: .nan, count: isWriter ? blocks : 0)
         try collectively(
             { try self.file.setAttribute("status", "incomplete") },
-            { try self.file.createDataset(Self.relevanceDataset, element: element, dims: [rows] + layout.relevanceShape) },
+            { try self.file.createDataset(Self.relevanceDataset, element: element, dims: [rows] + layout.relevanceShape, compression: compression) },
             { try self.file.createDataset(Self.assignmentDataset, element: .int64, rows: rows, columns: 0) },
             { try self.file.createDataset(Self.logitDataset, element: .float64, dims: [rows] + layout.logitShape) },
-            { if let c = layout.channelShape { try self.file.createDataset(Self.channelsDataset, element: element, dims: [rows] + c) } },
+            { if let c = layout.channelShape { try self.file.createDataset(Self.channelsDataset, element: element, dims: [rows] + c, compression: compression) } },
             { try self.file.createDataset(Self.blockDoneDataset, element: .int64, rows: blocks, columns: 0) },
             { try self.file.createDataset(Self.blockConservationDataset, element: .float64, rows: blocks, columns: 0) },
             { try self.file.write(Self.blockDoneDataset, rows: 0, count: zeros.count, from: zeros) },

@@ -137,3 +137,16 @@ extension StoredFile {
         return describeType(type).name
     }
 }
+
+extension StoredFile {
+    /// The number of filters (e.g. shuffle and deflate) of a dataset's storage, or nil if there is no such dataset.
+    public func filterCount(_ dataset: String) -> Int? {
+        guard exists(dataset) else { return nil }
+        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
+        guard ds >= 0 else { return nil }
+        defer { H5Dclose(ds) }
+        let dcpl = H5Dget_create_plist(ds)
+        defer { H5Pclose(dcpl) }
+        return Int(H5Pget_nfilters(dcpl))
+    }
+}

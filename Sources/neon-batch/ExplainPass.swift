@@ -23,7 +23,7 @@ extension JobRunner {
                     : try RelevanceOutput(creating: s.job.outputFile, communicator: comm, rows: s.rows,
                                           features: s.features, element: element, blocks: blocks.blockCount,
                                           key: s.resumeKey, attributes: provenance(s, beta: beta, betaMode: betaMode),
-                                          layout: s.layout)
+                                          layout: s.layout, compression: s.job.compression)
             }
         } catch { err = message(error) }
         try check(err)

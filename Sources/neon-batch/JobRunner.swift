@@ -302,6 +302,7 @@ extension JobRunner {
     /// their outputs stay as they were).
     func headAttributes(_ s: Shared) -> [(String, AttributeValue)] {
         var out: [(String, AttributeValue)] = []
+        if s.job.compression > 0 { out.append(("compression", .int(s.job.compression))) }
         if s.job.target.hasAxis {
             let t = JobSetup.resolve(s.job.target, clusters: s.model.clusters).map { String($0!) }.joined(separator: ",")
             out.append(("targets", .string(t)))

@@ -235,6 +235,32 @@ final class DeepClusteringEndToEndTests: XCTestCase {
         }
     }
 
+    /// output.compression: chunked, shuffle + deflate, still written collectively; same numbers.
+    func testCompressedOutputEqualsUncompressed() throws {
+        let n = 50, K = 3, D = 5
+        let net = Self.net(seed: 81)
+        _ = try writeImages(rows: n, seed: 82)
+        var rng = SplitMix64(seed: 83)
+        try writeDeepModel(kind: "deep_soft", net: net, centroids: (0..<(K * D)).map { _ in rng.normal() }, clusters: K, features: D)
+        let plain = try NeonBatchProcess.run([try job("p.json", output: "p.h5", explain: #"{"target": "all"}"#), "-q"], ranks: 2)
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let reference = try read("p.h5")
+        XCTAssertEqual(reference.s.filterCount("relevance"), 0)
+        for p in [1, 3] {
+            let r = try NeonBatchProcess.run([try job("z\(p).json", output: "z\(p).h5", explain: #"{"target": "all"}"#, blockRows: 24,
+                                                  extra: #", "compression": 6"#), "-q"], ranks: p)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let z = try read("z\(p).h5")
+            XCTAssertEqual(z.s.filterCount("relevance"), 2)
+            XCTAssertEqual(z.s.filterCount("relevance_channels"), 2)
+            XCTAssertEqual(z.s.numberAttribute("compression"), 6)
+            XCTAssertEqual(z.r, reference.r)
+            XCTAssertEqual(z.f, reference.f)
+            XCTAssertEqual(z.c, reference.c)
+            XCTAssertEqual(z.ch, reference.ch)
+        }
+    }
+
     func testBadDeepInputs() throws {
         let net = Self.net(seed: 71)
         _ = try writeImages(rows: 10, seed: 72)

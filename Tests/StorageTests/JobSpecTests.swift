@@ -371,6 +371,10 @@ final class JobSpecTests: XCTestCase {
         XCTAssertEqual([lrp.conv2d, lrp.linear], ["zero", "gamma"])
         XCTAssertEqual([lrp.gamma, lrp.epsilon], [0.25, 0.01])
         try assertLoadFails(job(output: #"{"file": "o.h5", "max_bytes": 0}"#), "output.max_bytes must be a positive integer (bytes)")
+        for bad in ["10", "-1", "1.5", "true", "\"6\""] {
+            try assertLoadFails(job(output: #"{"file": "o.h5", "compression": \#(bad)}"#), "output.compression must be an integer from 0 to 9")
+        }
+        XCTAssertEqual(try JobSpec.parse(text: job(output: #"{"file": "o.h5", "compression": 9}"#), jobPath: jobPath).compression, 9)
         XCTAssertEqual(try JobSpec.parse(text: job(output: #"{"file": "o.h5", "max_bytes": 1000}"#), jobPath: jobPath).maxOutputBytes, 1000)
     }
 
