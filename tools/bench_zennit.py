@@ -93,6 +93,10 @@ with Gradient(model=psi, composite=composite) as attributor:
 t_zennit = time.perf_counter() - t0
 err = np.abs(R_neon - R_z).max() / np.abs(R_z).max()
 per_sample = np.abs(R_neon - R_z).reshape(a.rows, -1).max(1) / np.abs(R_z).reshape(a.rows, -1).max(1)
+# Aggregates are insensitive to float32 max-pool winner / ReLU flips between the two implementations.
+l1 = np.abs(R_neon - R_z).reshape(a.rows, -1).sum(1) / np.abs(R_z).reshape(a.rows, -1).sum(1)
+ch_n, ch_z = R_neon.sum(axis=(2, 3)), R_z.sum(axis=(2, 3))
+ch = np.abs(ch_n - ch_z).max(1) / np.abs(ch_z).max(1)
 print(f"bench_zennit: VGG-16 blocks 4-5 + GAP + deep k-means K={a.clusters}, N={a.rows}, {a.threads} threads")
 print(f"  neon-batch (mpirun -n 1, whole job incl. start-up and I/O): {t_neon:.1f} s = {1000 * t_neon / a.rows:.0f} ms/image"
       f" (elapsed_seconds {elapsed:.1f} s = {1000 * elapsed / a.rows:.0f} ms/image)")
@@ -101,3 +105,5 @@ print(f"  zennit {torch.__version__} Gamma composite (forward + attribution, bat
 print(f"  neon-batch / zennit time per image: {elapsed / t_zennit:.2f}")
 print(f"  max |R_neon - R_zennit| / max |R_zennit| = {err:.2e} ({'float64' if a.float64 else 'float32'});"
       f" per sample: median {np.median(per_sample):.2e}, max {per_sample.max():.2e}")
+print(f"  per sample L1 |R_neon - R_zennit|_1 / |R_zennit|_1: median {np.median(l1):.2e}, max {l1.max():.2e};"
+      f" channel relevance (sum over positions) max rel. diff: median {np.median(ch):.2e}, max {ch.max():.2e}")

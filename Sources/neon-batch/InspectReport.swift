@@ -80,9 +80,13 @@ struct InspectReport: Encodable {
             throw StorageError("\(path): no dataset '\(rel)' of rank 2 or more; not a neon-batch output")
         }
         let n = shape[0], width = shape.dropFirst().reduce(1, *)
+        // With explain.target "all" or a list, logit is (N, T): one f_c per target (attribute `targets`).
+        let targetList = ((try? f.stringAttribute("targets")) ?? nil)?.split(separator: ",").compactMap { Int($0) }
+        let logitWidth = targetList.map { $0.count } ?? 1
         for name in [RelevanceOutput.assignmentDataset, RelevanceOutput.logitDataset] {
-            guard f.shape(name) == [n] else {
-                throw StorageError("\(path): dataset '\(name)' is missing or not of shape (\(n)); not a neon-batch output")
+            let expected = name == RelevanceOutput.logitDataset && targetList != nil ? [n, logitWidth] : [n]
+            guard f.shape(name) == expected else {
+                throw StorageError("\(path): dataset '\(name)' is missing or not of shape (\(expected.map(String.init).joined(separator: ", "))); not a neon-batch output")
             }
         }
         let datasets = [rel, RelevanceOutput.assignmentDataset, RelevanceOutput.logitDataset].map {
@@ -107,7 +111,9 @@ struct InspectReport: Encodable {
         case ("kernel_kmeans"?, let r): conserves = (false, "kernel k-means with kernel_rule \(r ?? "paper"): Eq. 10 divides by h_k, so sum_i R_i is not f_c")
         default: conserves = (false, "unknown model kind; conservation not checked")
         }
-        let spatialTargets = shape.count == 5    // (N, T, C, H, W): one map per target, logit per sample
+        // A target axis (N, T, ...): conservation is per target; the logit summarised is the assigned
+        // cluster's (0 for a row whose assigned cluster is not among the targets).
+        let spatialTargets = shape.count == 5 || targetList != nil
 
         var counts: [Int: Int] = [:], logitSums: [Int: Double] = [:], sums: [Int: [Double]] = [:]
         var maxErr = 0.0, sumErr = 0.0, logitTotal = 0.0, positive = 0, rowsSeen = 0
@@ -122,9 +128,10 @@ struct InspectReport: Encodable {
                 for i in 0..<count {
                     let c = Int(a[i])
                     counts[c, default: 0] += 1
-                    logitSums[c, default: 0] += l[i]
-                    logitTotal += l[i]
-                    if l[i] > 0 { positive += 1 }
+                    let fc = targetList.map { t in t.firstIndex(of: c).map { l[i * logitWidth + $0] } ?? 0 } ?? l[i]
+                    logitSums[c, default: 0] += fc
+                    logitTotal += fc
+                    if fc > 0 { positive += 1 }
                     let row = r[(i * width)..<((i + 1) * width)]
                     sums[c, default: [Double](repeating: 0, count: width)].withUnsafeMutableBufferPointer { s in
                         for (j, v) in row.enumerated() { s[j] += v }

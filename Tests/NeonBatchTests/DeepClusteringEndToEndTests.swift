@@ -178,6 +178,13 @@ final class DeepClusteringEndToEndTests: XCTestCase {
             XCTAssertEqual(r2.status, 0, r2.stderr)
         }
         let a = try read("a.h5"), b = try read("b1.h5"), b3 = try read("b3.h5")
+        // inspect summarises a target-axis output with the assigned cluster's logit
+        let ia = try NeonBatchProcess.run(["inspect", fx.path("a.h5")]), ib = try NeonBatchProcess.run(["inspect", fx.path("b1.h5")])
+        XCTAssertEqual(ia.status, 0, ia.stderr)
+        XCTAssertEqual(ib.status, 0, ib.stderr)
+        let meanLine = { (t: String) in t.split(separator: "\n").filter { $0.hasPrefix("  logits:") }.map(String.init) }
+        XCTAssertEqual(meanLine(ia.stdout).count, 1, ia.stdout)
+        XCTAssertEqual(meanLine(ib.stdout), meanLine(ia.stdout), ib.stdout)
         XCTAssertEqual(b3.r, b.r)
         XCTAssertEqual(b3.f, b.f)
         XCTAssertEqual(b.s.shape("relevance"), [n, K, d])
