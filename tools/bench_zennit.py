@@ -9,6 +9,7 @@ same cores; prints the time per image of both and the largest relevance differen
     /path/to/python-with-torch tools/bench_zennit.py [--rows 256] [--threads 2]
 """
 import argparse
+import copy
 import json
 import os
 import subprocess
@@ -27,6 +28,8 @@ p.add_argument("--clusters", type=int, default=100)
 p.add_argument("--threads", type=int, default=os.cpu_count())
 p.add_argument("--batch", type=int, default=16)
 p.add_argument("--float64", action="store_true", help="inputs, weights and both computations in float64")
+p.add_argument("--reference64", action="store_true",
+               help="also run zennit in float64 on the same inputs and report both float32 results' errors against it")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 here = os.path.dirname(os.path.abspath(__file__))
@@ -38,10 +41,15 @@ rng = np.random.default_rng(0)
 dtype = np.float64 if a.float64 else np.float32
 if a.float64:
     psi = psi.double()
-X = np.maximum(rng.normal(size=(a.rows, 256, 12, 12)), 0).astype(dtype)
+# The centroids are the activations of the first K generated samples (the same model for any --rows).
+Xall = np.maximum(rng.normal(size=(max(a.rows, a.clusters), 256, 12, 12)), 0).astype(dtype)
+# The head's inputs a = Psi(x) in float64 (float32 activations would move the k-means logits
+# |a - mu_k|^2 - |a - mu_c|^2 of samples near a boundary by more than the LRP differences measured).
+psi64 = copy.deepcopy(psi).double()
 with torch.no_grad():
-    A = psi(torch.from_numpy(X)).numpy().astype(np.float64)
-mu = A[np.arange(a.clusters) % a.rows] * (1 + 0.05 * rng.normal(size=(a.clusters, A.shape[1])))
+    Aall = psi64(torch.from_numpy(Xall.astype(np.float64))).numpy()
+mu = Aall[:a.clusters] * (1 + 0.05 * rng.normal(size=(a.clusters, Aall.shape[1])))
+X, A = Xall[:a.rows], Aall[:a.rows]
 D2 = ((A[:, None, :] - mu[None]) ** 2).sum(-1)
 assign = D2.argmin(1)
 f = np.array([np.delete(D2[n], assign[n]).min() - D2[n, assign[n]] for n in range(a.rows)])
@@ -74,6 +82,7 @@ with tempfile.TemporaryDirectory() as d:
     assert r.returncode == 0, r.stderr
     with h5py.File(f"{d}/out.h5", "r") as fh:
         R_neon = fh["relevance"][()]
+        logit_neon = fh["logit"][()]
         assert (fh["assignment"][()] == assign).all()
         elapsed = float(fh.attrs["elapsed_seconds"])
 
@@ -103,7 +112,20 @@ print(f"  neon-batch (mpirun -n 1, whole job incl. start-up and I/O): {t_neon:.1
 print(f"  zennit {torch.__version__} Gamma composite (forward + attribution, batches of {a.batch}): {t_zennit:.1f} s"
       f" = {1000 * t_zennit / a.rows:.0f} ms/image")
 print(f"  neon-batch / zennit time per image: {elapsed / t_zennit:.2f}")
+print(f"  f_c: max relative difference neon-batch / float64 head {np.abs(logit_neon - f).max() / np.abs(f).max():.2e}")
 print(f"  max |R_neon - R_zennit| / max |R_zennit| = {err:.2e} ({'float64' if a.float64 else 'float32'});"
       f" per sample: median {np.median(per_sample):.2e}, max {per_sample.max():.2e}")
 print(f"  per sample L1 |R_neon - R_zennit|_1 / |R_zennit|_1: median {np.median(l1):.2e}, max {l1.max():.2e};"
       f" channel relevance (sum over positions) max rel. diff: median {np.median(ch):.2e}, max {ch.max():.2e}")
+
+if a.reference64 and not a.float64:
+    R_64 = np.zeros(X.shape, dtype=np.float64)
+    with Gradient(model=psi64, composite=composite) as attributor:
+        for s in range(0, a.rows, a.batch):
+            x = torch.from_numpy(X[s:s + a.batch].astype(np.float64)).requires_grad_()
+            _, rel = attributor(x, attr_output=torch.from_numpy(Ra[s:s + a.batch]))
+            R_64[s:s + a.batch] = rel.numpy()
+    def l1(R):
+        e = np.abs(R - R_64).reshape(a.rows, -1).sum(1) / np.abs(R_64).reshape(a.rows, -1).sum(1)
+        return f"median {np.median(e):.2e}, max {e.max():.2e}"
+    print(f"  against zennit in float64 (per sample L1): neon-batch float32 {l1(R_neon)}; zennit float32 {l1(R_z)}")

@@ -12,7 +12,9 @@ public final class DeepEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendab
     public typealias Scalar = T
     public static var tileRows: Int { 8 }
     public let psi: PsiNetwork<T>
-    public let path: HeadFastPath<T>
+    /// The head runs in float64 whatever T is: it is cheap next to Psi (O(K D) per sample), and
+    /// deep k-means logits |a - mu_k|^2 - |a - mu_c|^2 lose digits to cancellation in float32.
+    public let path: HeadFastPath<Double>
     private let pool: ResourcePool<T>
 
     /// Everything one thread needs for a tile.
@@ -20,27 +22,33 @@ public final class DeepEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendab
         let forward: [PsiNetwork<T>.Workspace]
         let scratch: [PsiNetwork<T>.Workspace]
         let batch: PsiNetwork<T>.Batch
-        let head: [UnsafeMutablePointer<T>]
+        let head: [UnsafeMutablePointer<Double>]
+        /// The head's relevance on a, in T, for the backward pass.
+        let relevanceA: UnsafeMutablePointer<T>
 
-        init(psi: PsiNetwork<T>, headSizes: [Int]) {
+        init(psi: PsiNetwork<T>, headSizes: [Int], relevanceA: Int) {
             let n = DeepEngine.tileRows
             forward = (0..<n).map { _ in psi.makeWorkspace() }
             scratch = (0..<n).map { _ in psi.makeScratch() }
             batch = psi.makeBatch(samples: n)
-            head = headSizes.map { UnsafeMutablePointer<T>.allocate(capacity: max(1, $0)) }
+            head = headSizes.map { UnsafeMutablePointer<Double>.allocate(capacity: max(1, $0)) }
+            self.relevanceA = .allocate(capacity: max(1, relevanceA))
         }
 
-        deinit { head.forEach { $0.deallocate() } }
+        deinit {
+            head.forEach { $0.deallocate() }
+            relevanceA.deallocate()
+        }
     }
 
     public init(psi: PsiNetwork<T>, head: ClusterHead, targets: [Int?] = [nil]) {
         precondition(psi.outputCount == head.features)
         self.psi = psi
-        let path = HeadFastPath<T>(head: head, targets: targets)
+        let path = HeadFastPath<Double>(head: head, targets: targets)
         self.path = path
-        let sizes = path.scratchSizes(rows: Self.tileRows) + [Self.tileRows * head.features,
-                                                              Self.tileRows * targets.count * head.features]
-        pool = ResourcePool { Resources(psi: psi, headSizes: sizes) }
+        let ra = Self.tileRows * targets.count * head.features
+        let sizes = path.scratchSizes(rows: Self.tileRows) + [Self.tileRows * head.features, ra]
+        pool = ResourcePool { Resources(psi: psi, headSizes: sizes, relevanceA: ra) }
     }
 
     public var features: Int { psi.inputCount }
@@ -65,9 +73,10 @@ public final class DeepEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendab
         let t = targetCount, d = features, D = path.D
         forEachTile(rows: rows) { r0, n, res in
             self.forward(x + r0 * d, rows: n, res)
-            let ra = res.head[5]
-            self.path.explain(res.head[4], rows: n, beta: beta, buf: res.head, relevance: ra, assignment: assignment + r0,
-                              logit: logit + r0 * t)
+            self.path.explain(res.head[4], rows: n, beta: beta, buf: res.head, relevance: res.head[5],
+                              assignment: assignment + r0, logit: logit + r0 * t)
+            let ra = res.relevanceA
+            for j in 0..<(n * t * D) { ra[j] = T(res.head[5][j]) }
             let out = relevance + r0 * t * d
             var p0 = 0
             while p0 < n * t {
@@ -79,12 +88,13 @@ public final class DeepEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendab
         }
     }
 
-    /// Batched forward of n samples; a (n x D) into res.head[4].
+    /// Batched forward of n samples; a (n x D, as float64) into res.head[4].
     private func forward(_ x: UnsafePointer<T>, rows n: Int, _ res: Resources) {
         let d = features, D = path.D
         psi.forward(batch: (0..<n).map { x + $0 * d }, res.forward, res.batch)
         for r in 0..<n {
-            (res.head[4] + r * D).update(from: psi.activation(psi.layers.count, in: res.forward[r]), count: D)
+            let a = psi.activation(psi.layers.count, in: res.forward[r]), dst = res.head[4] + r * D
+            for i in 0..<D { dst[i] = Double(a[i]) }
         }
     }
 

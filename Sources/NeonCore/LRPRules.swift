@@ -4,7 +4,9 @@
 ///            z'_j = sum_i x_i w'_ij + b_j + gamma b_j^+ (gamma = 0 is LRP-0)
 ///   linear   LRP-epsilon (w' = w, z' = z, eps = `epsilon`) or LRP-gamma as for conv2d
 ///   maxpool  winner-take-all (the first maximum of each window gets R_j)
-///   avgpool, global average pool: proportional, R_i = x_i / sum_window x R_j (uniform if the sum is 0)
+///   avgpool, global average pool: proportional, R_i = x_i / sum_window x R_j; a window whose inputs
+///            sum to 0 (an all-zero ReLU map) passes no relevance down (as zennit's Norm rule): spreading
+///            it over switched-off units would feed it to the gamma rule's negative denominators
 ///   relu, flatten: pass relevance through unchanged.
 /// The formulas are used as written for inputs of any sign (as zennit's basic Gamma rule): in a
 /// VGG-style Psi every conv input but the first is a ReLU output (non-negative), and block-3

@@ -272,7 +272,7 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
                         for dy in 0..<k {
                             for dx in 0..<k {
                                 let idx = (oy * s + dy) * w + ox * s + dx
-                                rp[idx] += sum != 0 ? plane[idx] / sum * rj : rj / T(k * k)
+                                if sum != 0 { rp[idx] += plane[idx] / sum * rj }
                             }
                         }
                     }
@@ -286,7 +286,7 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
                 var sum: T = 0
                 for j in 0..<n { sum += plane[j] }
                 let rj = rOut[ch]
-                for j in 0..<n { rIn[ch * n + j] = sum != 0 ? plane[j] / sum * rj : rj / T(n) }
+                for j in 0..<n { rIn[ch * n + j] = sum != 0 ? plane[j] / sum * rj : 0 }
             }
         }
     }

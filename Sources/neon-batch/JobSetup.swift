@@ -29,7 +29,7 @@ struct JobSetup {
         }
         try checkExplainSettings(job: job, model: model)
         let bytesPerRow = input.features * input.element.byteCount
-        guard job.blockRows * bytesPerRow <= Int(Int32.max) else {
+        guard min(job.blockRows, input.rows) * bytesPerRow <= Int(Int32.max) else {
             throw JobError(message: "\(job.jobPath): execution.block_rows \(job.blockRows) x \(input.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
         }
         try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite, resume: job.resume,
