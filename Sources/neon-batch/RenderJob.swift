@@ -44,7 +44,7 @@ struct RenderJob {
             for i in samples {
                 let row = try file.rows(RelevanceOutput.relevanceDataset, start: i, count: 1)
                 let c = Int(try file.rows(RelevanceOutput.assignmentDataset, start: i, count: 1)[0])
-                let f = try file.rows(RelevanceOutput.logitDataset, start: i, count: 1)[0]
+                let f = assignedLogit(try file.rows(RelevanceOutput.logitDataset, start: i, count: 1), cluster: c, file: file)
                 let title = "sample \(i): cluster \(c), f_c = \(shortNumber(f)), sum R_i = \(shortNumber(row.reduce(0, +)))"
                 figures.append(try write(BarChart(title: title, bars: BarChart.strongest(row, names: names, count: options.top)),
                                          "sample-\(i).svg", dir: dir, caption: title))
@@ -167,7 +167,7 @@ struct HeatmapFigures {
     func sample(_ i: Int, dir: String) throws -> HTMLPage.Figure {
         let values = try file.rows(RelevanceOutput.relevanceDataset, start: i, count: 1)
         let c = Int(try file.rows(RelevanceOutput.assignmentDataset, start: i, count: 1)[0])
-        let f = try file.rows(RelevanceOutput.logitDataset, start: i, count: 1)[0]
+        let f = assignedLogit(try file.rows(RelevanceOutput.logitDataset, start: i, count: 1), cluster: c, file: file)
         var grey: [Double]?
         if let o = overlay {
             let image = try o.file.rows(o.dataset, start: i, count: 1)
@@ -185,4 +185,11 @@ struct HeatmapFigures {
         try row.render(maps: maps(means)).writePNG(to: (dir as NSString).appendingPathComponent(name))
         return HTMLPage.Figure(file: name, caption: "cluster \(c.cluster): \(c.count) members, mean f_c = \(shortNumber(c.meanLogit ?? .nan))")
     }
+}
+
+/// f_c of the assigned cluster from one row of `logit`: (N), or (N, T) with the root attribute
+/// `targets` (explain.target "all" or a list); NaN when the assigned cluster is not a target.
+func assignedLogit(_ row: [Double], cluster c: Int, file: StoredFile) -> Double {
+    guard row.count > 1, let text = (try? file.stringAttribute("targets")) ?? nil else { return row[0] }
+    return text.split(separator: ",").compactMap { Int($0) }.firstIndex(of: c).map { row[$0] } ?? .nan
 }

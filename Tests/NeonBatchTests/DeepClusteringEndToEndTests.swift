@@ -1,5 +1,6 @@
 import Foundation
 import NeonCore
+import Rendering
 import Storage
 import XCTest
 
@@ -141,9 +142,15 @@ final class DeepClusteringEndToEndTests: XCTestCase {
     func testAssignedLayoutAndAllTargetsSlice() throws {
         let n = 40, K = 3, D = 5
         let net = Self.net(seed: 31)
-        _ = try writeImages(rows: n, seed: 32)
-        var rng = SplitMix64(seed: 33)
-        try writeDeepModel(kind: "deep_kmeans", net: net, centroids: (0..<(K * D)).map { _ in abs(rng.normal()) * 0.5 }, clusters: K, features: D)
+        let x = try writeImages(rows: n, seed: 32)
+        // Centroids: a = Psi(x) of samples 0, 1, 2, so that every cluster has members.
+        let psi = try PsiNetwork<Double>(layers: net.layers, input: .image(channels: 3, height: 6, width: 6))
+        let ws = psi.makeWorkspace()
+        let centroids = (0..<K).flatMap { k -> [Double] in
+            let a = Array(x[(k * 108)..<((k + 1) * 108)]).withUnsafeBufferPointer { psi.forward($0.baseAddress!, ws) }
+            return (0..<D).map { a[$0] }
+        }
+        try writeDeepModel(kind: "deep_kmeans", net: net, centroids: centroids, clusters: K, features: D)
         let r1 = try NeonBatchProcess.run([try job("a.json", output: "a.h5", explain: "{}"), "-q"], ranks: 2)
         XCTAssertEqual(r1.status, 0, r1.stderr)
         let r2 = try NeonBatchProcess.run([try job("b.json", output: "b.h5", explain: #"{"target": "all"}"#), "-q"], ranks: 2)
@@ -154,6 +161,17 @@ final class DeepClusteringEndToEndTests: XCTestCase {
         XCTAssertEqual(a.s.shape("relevance_channels"), [n, 3])
         XCTAssertEqual(a.s.dimensionLabels("relevance"), ["sample", "channel", "y", "x"])
         XCTAssertEqual(b.s.shape("relevance"), [n, K, 3, 6, 6])
+        // render draws one heatmap per target; captions carry the assigned cluster's f_c
+        let rendered = try NeonBatchProcess.run(["render", fx.path("b.h5"), "--out", fx.path("pictures")])
+        XCTAssertEqual(rendered.status, 0, rendered.stderr)
+        let page = try String(contentsOfFile: fx.path("pictures/index.html"), encoding: .utf8)
+        var shown = 0
+        for i in 0..<n where page.contains("sample \(i): cluster") {
+            XCTAssertTrue(page.contains("sample \(i): cluster \(a.c[i]), f_c = \(shortNumber(a.f[i]))"), "sample \(i)")
+            shown += 1
+        }
+        XCTAssertGreaterThan(shown, 0, page)
+        XCTAssertTrue((0..<n).contains { page.contains("sample \($0): cluster") && a.c[$0] != 0 }, "no rendered sample outside cluster 0")
         XCTAssertEqual(a.c, b.c)
         XCTAssertEqual(a.s.numberAttribute("beta"), b.s.numberAttribute("beta"))
         for row in 0..<n {
