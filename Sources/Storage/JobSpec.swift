@@ -254,7 +254,7 @@ public struct JobSpec: Equatable, Sendable {
 
     // MARK: - Reading
 
-    private static func readJobFile(_ absolutePath: String) throws -> [UInt8] {
+    static func readJobFile(_ absolutePath: String) throws -> [UInt8] {
         let prefix = label(absolutePath)
         func cannotRead(_ code: Int32) -> JobError {
             JobError(message: "\(prefix): cannot read job file (\(String(cString: strerror(code))))")
