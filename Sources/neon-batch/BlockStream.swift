@@ -49,6 +49,8 @@ final class BlockStream<T: NeonScalar> {
     let input: InputDataset?
     let rows: Int, features: Int, blockRows: Int, tileRows: Int
     let timer: PhaseTimer
+    /// Rank 0 standardises each block it reads (models fitted with fit.standardize).
+    var standardization: Standardization?
     private let shards: [Shard]
     private let blockBuffer: UnsafeMutablePointer<T>?      // rank 0: one block of input
     private let logitBuffer: UnsafeMutablePointer<Double>?  // rank 0: one block of gathered logits
@@ -93,6 +95,7 @@ final class BlockStream<T: NeonScalar> {
             if let bad = T.firstNonFinite(buf, count: b.count * features) {
                 return input.nonFiniteMessage(row: b.start + bad / features)
             }
+            standardization?.apply(buf, rows: b.count)
         } catch let e as StorageError { return e.message } catch { return "\(error)" }
         return nil
     }

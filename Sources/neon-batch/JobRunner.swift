@@ -92,6 +92,8 @@ final class JobRunner {
         let features: Int
         let element: ElementType
         let input: InputDataset?        // rank 0 only
+        let standardization: Standardization?   // rank 0 only (it transforms the blocks it reads);
+                                                // every rank sees it in the resume key
         let resumeKey: [(String, String)]
         /// Resuming: the blocks already done and the beta the output was started with.
         let resuming: Bool
@@ -135,7 +137,7 @@ final class JobRunner {
         }
         return Shared(job: job!,
                       model: model, rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
-                      input: setup?.input, resumeKey: key,
+                      input: setup?.input, standardization: setup?.standardization, resumeKey: key,
                       resuming: state == 1, blockDone: done.map { $0 == 1 }, blockConservation: conservation,
                       storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
     }
@@ -145,6 +147,7 @@ final class JobRunner {
         let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
                                            blockRows: s.job.blockRows, tileRows: tile, timer: timer)
         defer { blocks.deallocate() }
+        blocks.standardization = s.standardization
         let tilesPerBlock = (min(s.job.blockRows, s.rows) + tile - 1) / tile
         if comm.isRoot && !quiet && tilesPerBlock < comm.size && s.rows > s.job.blockRows {
             FileHandle.standardError.write(Data("neon-batch: warning: execution.block_rows = \(s.job.blockRows) gives \(tilesPerBlock) tiles of \(tile) rows per block for \(comm.size) ranks; some ranks stay idle (use block_rows >= \(comm.size * tile))\n".utf8))
@@ -223,7 +226,7 @@ final class JobRunner {
             ("software_version", .string(NeonBatch.version)),
             ("hdf5_version", .string(HDF5Library.version)),
             ("created", .string(ISO8601DateFormatter().string(from: started))),
-        ]
+        ] + (s.resumeKey.contains { $0.0 == "model standardization" } ? [("standardized", .int(1))] : [])
     }
 }
 

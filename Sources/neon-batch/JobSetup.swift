@@ -1,4 +1,5 @@
 import Foundation
+import NeonCore
 import Storage
 
 /// Everything rank 0 checks before any output is written: the job, the model, the input's shape
@@ -7,6 +8,8 @@ struct JobSetup {
     var job: JobSpec
     let model: NeonModel
     let input: InputDataset
+    /// The model's standardisation (Appendix H), applied to every row before the model sees it.
+    var standardization: Standardization? = nil
     /// The partial output to continue (resume), if there is one.
     var partial: PartialOutput?
     var rows: Int { input.rows }
@@ -29,6 +32,12 @@ struct JobSetup {
         try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite, resume: job.resume,
                                         inputPath: job.inputFile, modelPath: job.modelFile)
         var setup = JobSetup(job: job, model: model, input: input, partial: nil)
+        if let t = try ModelFile.loadTransform(path: job.modelFile) {
+            if let why = Standardization.problem(mean: t.mean, std: t.std, features: model.features) {
+                throw StorageError("\(job.modelFile): \(why)")
+            }
+            setup.standardization = Standardization(mean: t.mean, std: t.std)
+        }
         if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
             let partial = try PartialOutput.read(path: job.outputFile)
             if partial.status != "complete", let why = partial.mismatch(with: setup.resumeKey, path: job.outputFile) {
@@ -56,6 +65,12 @@ struct JobSetup {
             ("execution.block_rows", "\(job.blockRows)"),
         ]
         if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
+        if let st = standardization {
+            var fp = Fingerprint()
+            fp.add(st.mean)
+            fp.add(st.std)
+            key.append(("model standardization", "fnv1a64 \(fp.hex)"))
+        }
         return key
     }
 
