@@ -86,7 +86,7 @@ extension FitRunner {
 
     func kmeansSettings(_ spec: FitSpec, clusters: Int) -> KMeansFitSettings {
         let kernel = spec.algorithm == .kernelKMeans
-        return KMeansFitSettings(clusters: clusters, restarts: kernel ? 1 : spec.restarts,
+        return KMeansFitSettings(clusters: clusters, restarts: kernel ? 3 : spec.restarts,
                                  maxIterations: kernel ? 300 : spec.maxIterations, tolerance: spec.tolerance,
                                  seed: spec.seed, initSample: spec.initSample)
     }
@@ -102,7 +102,7 @@ extension FitRunner {
         switch spec.kernelInit {
         case .kmeans:
             let km = KMeansFitter(shard: shard, collectives: collectives, settings: settings, meanVariance: meanVariance)
-            let r = km.fit { p in self.report(p, 1, "k-means init: inertia", "shift") }
+            let r = km.fit { p in self.report(p, settings.restarts, "k-means init: inertia", "shift") }
             note(String(format: "fit: k-means initialisation: inertia %.9g after %d iterations", r.inertia, r.iterations))
             initial = Array(UnsafeBufferPointer(start: km.assignment, count: shard.rows))
         case .labels:
