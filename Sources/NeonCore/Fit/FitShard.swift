@@ -76,6 +76,8 @@ public final class FitShard<T: NeonScalar>: @unchecked Sendable {
     }
 
     /// Global per-feature mean and (population) variance, in two passes (float64).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func moments(_ comm: FitCollectives) -> (mean: [Double], variance: [Double]) {
         let d = features
         var sum = sumChunks(width: d) { range, acc in
@@ -96,6 +98,8 @@ public final class FitShard<T: NeonScalar>: @unchecked Sendable {
     }
 
     /// x <- (x - origin) / scale, row by row (in float64, rounded to T).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func transform(origin: [Double], scale: [Double]) {
         let d = features
         let inv = scale.map { 1 / $0 }
@@ -113,6 +117,8 @@ public final class FitShard<T: NeonScalar>: @unchecked Sendable {
 
     /// The rows with global indices `indices` (sorted) gathered to rank 0 in that order (float64,
     /// row-major); [] on other ranks. The same rows for any number of ranks.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func gatherRows(_ indices: [Int], _ comm: FitCollectives) -> [Double] {
         var local: [Double] = []
         let range = firstRow..<(firstRow + rows)

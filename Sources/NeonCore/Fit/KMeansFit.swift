@@ -1,4 +1,5 @@
 import Foundation
+import NeonKernels
 
 /// Settings of a k-means fit (the `fit` section of a fit job).
 public struct KMeansFitSettings: Sendable {
@@ -136,6 +137,8 @@ public final class KMeansFitter<T: NeonScalar> {
 
     /// One assignment pass over the shard (collective): the nearest centroids, then global
     /// per-cluster sums, counts, the inertia and (with `previous`) the number of rows that changed cluster.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func assign(_ centroids: [Double], previous: Bool) -> (sums: [Double], counts: [Double], inertia: Double, reassigned: Int) {
         let rows = shard.rows
         let old = previous ? Array(UnsafeBufferPointer(start: assignment, count: rows)) : []
@@ -148,22 +151,11 @@ public final class KMeansFitter<T: NeonScalar> {
         var partial = centroids.withUnsafeBufferPointer { cb in
             old.withUnsafeBufferPointer { ob in
                 shard.sumChunks(width: width) { range, acc in
-                    let c = cb.baseAddress!
-                    for n in range {
-                        let k = Int(a[n])
-                        let row = x + n * d, mu = c + k * d, s = acc + k * d
-                        var e = 0.0
-                        for i in 0..<d {
-                            let v = Double(row[i])
-                            s[i] += v
-                            let t = v - mu[i]
-                            e += t * t
-                        }
-                        dist[n] = e
-                        acc[K * d + k] += 1
-                        acc[K * d + K] += e
-                        if previous && ob[n] != a[n] { acc[K * d + K + 1] += 1 }
-                    }
+                    guard !range.isEmpty else { return }
+                    let n0 = range.lowerBound
+                    (T.self as! LloydScalar.Type).lloydAccumulate(UnsafeRawPointer(x + n0 * d), rows: range.count, features: d, assign: a + n0, centroids: cb.baseAddress!,
+                                      sums: acc, counts: acc + K * d, dist2: dist + n0,
+                                      old: previous ? ob.baseAddress! + n0 : nil, acc: acc + K * d + K)
                 }
             }
         }
@@ -189,5 +181,31 @@ public final class KMeansFitter<T: NeonScalar> {
         }
         comm.broadcastFromRoot(&chosen)
         return shard.broadcastRows(chosen.map { Int($0) }, comm)
+    }
+}
+
+/// The Lloyd accumulation loop (NeonKernels, vectorised) for each precision (x: rows x features of Self).
+public protocol LloydScalar {
+    static func lloydAccumulate(_ x: UnsafeRawPointer, rows: Int, features: Int, assign: UnsafePointer<Int64>,
+                                centroids: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
+                                counts: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
+                                old: UnsafePointer<Int64>?, acc: UnsafeMutablePointer<Double>)
+}
+
+extension Float: LloydScalar {
+    public static func lloydAccumulate(_ x: UnsafeRawPointer, rows: Int, features: Int, assign: UnsafePointer<Int64>,
+                                       centroids: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
+                                       counts: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
+                                       old: UnsafePointer<Int64>?, acc: UnsafeMutablePointer<Double>) {
+        neon_lloyd_accumulate_f32(x.assumingMemoryBound(to: Float.self), rows, features, assign, centroids, sums, counts, dist2, old, acc)
+    }
+}
+
+extension Double: LloydScalar {
+    public static func lloydAccumulate(_ x: UnsafeRawPointer, rows: Int, features: Int, assign: UnsafePointer<Int64>,
+                                       centroids: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
+                                       counts: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
+                                       old: UnsafePointer<Int64>?, acc: UnsafeMutablePointer<Double>) {
+        neon_lloyd_accumulate_f64(x.assumingMemoryBound(to: Double.self), rows, features, assign, centroids, sums, counts, dist2, old, acc)
     }
 }

@@ -59,6 +59,8 @@ public final class KernelKMeansFitter<T: NeonScalar> {
     public let assignment: UnsafeMutablePointer<Int64>
 
     /// rmsStd: the root-mean-square per-feature standard deviation of the data (noise scale).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init(shard: FitShard<T>, collectives: FitCollectives, settings: KernelKMeansFitSettings, rmsStd: Double) {
         self.shard = shard
         comm = collectives
@@ -160,6 +162,8 @@ public final class KernelKMeansFitter<T: NeonScalar> {
     }
 
     /// Per-cluster means of an assignment and sum_n |x_n - mean_c(n)|^2 (collective).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func clusterMeans(_ a: UnsafePointer<Int64>) -> (means: [Double], spread: Double) {
         let (K, d, x) = (K, d, shard.x)
         var p = shard.sumChunks(width: K * d + K) { range, acc in
@@ -198,6 +202,8 @@ public final class KernelKMeansFitter<T: NeonScalar> {
 
     /// The E-step over the shard (collective): assignment (or `forced`), weights K_nj, the
     /// M-step's sums, and the objective.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func eStep(u: [Double], gamma: Double, forced: UnsafePointer<Int64>?, previous: Bool) -> EStep {
         let (K, m, M, d) = (K, m, M, d)
         let tile = FitShard<T>.tileRows
