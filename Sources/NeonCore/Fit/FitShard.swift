@@ -11,10 +11,12 @@ import Foundation
 /// deviation per feature when standardizing (Appendix H), 1 otherwise.
 public final class FitShard<T: NeonScalar>: @unchecked Sendable {
     public static var tileRows: Int { 256 }
-    /// Per-rank accumulators: the rank's tiles are cut into this many contiguous chunks, each
-    /// summed in row order into its own float64 buffer, the chunks then summed in order. The
-    /// partial sums depend only on the rows of the shard, never on the threads.
-    public static var chunkCount: Int { 4 }
+    /// Per-rank accumulators: the rank's tiles are cut into contiguous chunks (up to 16, fewer
+    /// when the accumulators would exceed 256 MB), each summed in row order into its own float64
+    /// buffer, the chunks then summed in order. The partial sums depend only on the rows of the
+    /// shard and the accumulator width, never on the threads; many chunks keep both cores busy
+    /// when one of them is also used by another process.
+    public static func chunkCount(width: Int) -> Int { max(1, min(16, (256 << 20) / max(1, 8 * width))) }
 
     public let x: UnsafeMutablePointer<T>
     public let rows: Int
@@ -32,10 +34,10 @@ public final class FitShard<T: NeonScalar>: @unchecked Sendable {
 
     deinit { x.deallocate() }
 
-    /// Row ranges of the chunks (whole tiles; some may be empty).
-    public var chunks: [Range<Int>] {
+    /// Row ranges of the chunks for accumulators of `width` values (whole tiles; some may be empty).
+    public func chunks(width: Int) -> [Range<Int>] {
         let tiles = (rows + Self.tileRows - 1) / Self.tileRows
-        let c = Self.chunkCount
+        let c = Self.chunkCount(width: width)
         var out: [Range<Int>] = []
         var t0 = 0
         for i in 0..<c {
@@ -47,8 +49,8 @@ public final class FitShard<T: NeonScalar>: @unchecked Sendable {
     }
 
     /// Runs body(chunk index, rows) for every chunk, on worker threads, and returns the results in chunk order.
-    public func perChunk<R>(_ body: (Int, Range<Int>) -> R) -> [R] {
-        let ranges = chunks
+    public func perChunk<R>(width: Int = 1, _ body: (Int, Range<Int>) -> R) -> [R] {
+        let ranges = chunks(width: width)
         return withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
             nonisolated(unsafe) var results = [R?](repeating: nil, count: ranges.count)
@@ -65,7 +67,7 @@ public final class FitShard<T: NeonScalar>: @unchecked Sendable {
 
     /// Sums `width` float64 values per chunk (body adds into its zeroed buffer), in chunk order.
     public func sumChunks(width: Int, _ body: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
-        let parts = perChunk { _, range -> [Double] in
+        let parts = perChunk(width: width) { _, range -> [Double] in
             var acc = [Double](repeating: 0, count: width)
             acc.withUnsafeMutableBufferPointer { body(range, $0.baseAddress!) }
             return acc

@@ -39,7 +39,7 @@ public struct KMeansFitResult: Sendable {
 }
 
 /// Distributed Lloyd k-means on sharded rows. Each iteration: every rank assigns its rows with
-/// the GEMM fast path (the k-means decision, Eq. 1, as the explanations see it), adds its rows
+/// one GEMM per tile of 256 rows (the k-means decision, Eq. 1), adds its rows
 /// into float64 per-cluster sums and counts, one allreduce, the new centroids are the means.
 /// Initialisation: k-means++ on a uniform sample of rows gathered to rank 0 (the sample depends
 /// only on the seed and global row indices). Empty clusters are re-seeded with the rows farthest
@@ -50,9 +50,8 @@ public final class KMeansFitter<T: NeonScalar> {
     let settings: KMeansFitSettings
     let meanVariance: Double
     let K: Int, d: Int
-    /// Per row: the current cluster, the logit (unused) and |x - mu_c|^2.
+    /// Per row: the current cluster and |x - mu_c|^2.
     public let assignment: UnsafeMutablePointer<Int64>
-    let logit: UnsafeMutablePointer<Double>
     let dist2: UnsafeMutablePointer<Double>
 
     public init(shard: FitShard<T>, collectives: FitCollectives, settings: KMeansFitSettings, meanVariance: Double) {
@@ -63,13 +62,11 @@ public final class KMeansFitter<T: NeonScalar> {
         K = settings.clusters
         d = shard.features
         assignment = .allocate(capacity: max(1, shard.rows))
-        logit = .allocate(capacity: max(1, shard.rows))
         dist2 = .allocate(capacity: max(1, shard.rows))
     }
 
     deinit {
         assignment.deallocate()
-        logit.deallocate()
         dist2.deallocate()
     }
 
@@ -142,20 +139,37 @@ public final class KMeansFitter<T: NeonScalar> {
     public func assign(_ centroids: [Double], previous: Bool) -> (sums: [Double], counts: [Double], inertia: Double, reassigned: Int) {
         let rows = shard.rows
         let old = previous ? Array(UnsafeBufferPointer(start: assignment, count: rows)) : []
-        if rows > 0 {
-            let engine = KMeansFastPath<T>(model: KMeansModel(clusters: K, features: d, centroids: centroids))
-            engine.logits(shard.x, rows: rows, assignment: assignment, logit: logit)
-        }
-        let width = K * d + K + 2
+        // The rows are centred (fit space), so the GEMM needs no shift: per tile
+        // Z = 2 X M^T, s_k = Z_k - |m_k|^2 = |x|^2 - |x - m_k|^2, c = argmax s_k (Eq. 1), then
+        // the tile's rows are added into the chunk's sums while they are in cache.
         let x = shard.x, a = assignment, dist = dist2, d = d, K = K
+        let table = centroids.map { T($0) }
+        let sq = (0..<K).map { k in T((0..<d).reduce(0.0) { $0 + centroids[k * d + $1] * centroids[k * d + $1] }) }
+        let width = K * d + K + 2
+        let tile = FitShard<T>.tileRows
+        let lloyd = T.self as! LloydScalar.Type
         var partial = centroids.withUnsafeBufferPointer { cb in
-            old.withUnsafeBufferPointer { ob in
-                shard.sumChunks(width: width) { range, acc in
-                    guard !range.isEmpty else { return }
-                    let n0 = range.lowerBound
-                    (T.self as! LloydScalar.Type).lloydAccumulate(UnsafeRawPointer(x + n0 * d), rows: range.count, features: d, assign: a + n0, centroids: cb.baseAddress!,
-                                      sums: acc, counts: acc + K * d, dist2: dist + n0,
-                                      old: previous ? ob.baseAddress! + n0 : nil, acc: acc + K * d + K)
+            table.withUnsafeBufferPointer { tb in
+                sq.withUnsafeBufferPointer { qb in
+                    old.withUnsafeBufferPointer { ob in
+                        shard.sumChunks(width: width) { range, acc in
+                            let z = UnsafeMutablePointer<T>.allocate(capacity: tile * K)
+                            let logit = UnsafeMutablePointer<Double>.allocate(capacity: tile)
+                            defer { z.deallocate(); logit.deallocate() }
+                            var r0 = range.lowerBound
+                            while r0 < range.upperBound {
+                                let n = min(tile, range.upperBound - r0)
+                                T.gemm(m: n, n: K, k: d, alpha: 2, a: x + r0 * d, lda: d, b: tb.baseAddress!, ldb: d,
+                                       transposeB: true, beta: 0, c: z, ldc: K)
+                                T.top2(z, rows: n, clusters: K, sq: qb.baseAddress!, assign: a + r0, logit: logit)
+                                lloyd.lloydAccumulate(UnsafeRawPointer(x + r0 * d), rows: n, features: d, assign: a + r0,
+                                                      centroids: cb.baseAddress!, sums: acc, counts: acc + K * d,
+                                                      dist2: dist + r0, old: previous ? ob.baseAddress! + r0 : nil,
+                                                      acc: acc + K * d + K)
+                                r0 += n
+                            }
+                        }
+                    }
                 }
             }
         }
