@@ -131,6 +131,9 @@ public struct FitSpec: Equatable, Sendable {
         let tolerance = try number("tol", default: 1e-4)
         let initSample: Int? = value("fit", "init_sample") == nil ? nil
             : try integer("fit", "init_sample", min: 1, max: 1 << 24, default: 0)
+        if let n = initSample, n < clusters {
+            throw failure("fit.init_sample \(n) is smaller than fit.clusters \(clusters)")
+        }
         var standardize = false
         if let raw = value("fit", "standardize") {
             guard case .bool(let flag) = raw else { throw failure("fit.standardize must be true or false") }

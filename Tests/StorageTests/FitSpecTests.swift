@@ -49,6 +49,7 @@ final class FitSpecTests: XCTestCase {
         assertError(#""algorithm": "kmeans", "clusters": 3, "tol": -1"#, "fit.tol must be a finite number >= 0")
         assertError(#""algorithm": "kmeans", "clusters": 3, "seed": -1"#, "fit.seed must be an integer from 0 to 9007199254740992")
         assertError(#""algorithm": "kmeans", "clusters": 3, "standardize": 1"#, "fit.standardize must be true or false")
+        assertError(#""algorithm": "kmeans", "clusters": 30, "init_sample": 20"#, "fit.init_sample 20 is smaller than fit.clusters 30")
         assertError(#""algorithm": "kmeans", "clusters": 3, "noise": 0"#, "fit.noise applies to kernel_kmeans only")
         assertError(#""algorithm": "kernel_kmeans", "clusters": 3, "init": "random""#,
                     "fit.init must be \"kmeans\" or {\"file\": ..., \"dataset\": ...} (labels)")
