@@ -20,14 +20,18 @@ let package = Package(
                        providers: [.apt(["libhdf5-openmpi-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
         // Vectorised element-wise kernels of the fast path (min-take-most over a tile).
         .target(name: "NeonKernels", path: "Sources/NeonKernels"),
 
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "NeonCore", dependencies: ["CBLAS", "NeonKernels"]),
         .target(name: "Storage", dependencies: ["CHDF5", "Distributed"]),
+        // Pictures of explanations: heatmaps (PNG via libpng), SVG bar charts, index.html.
+        .target(name: "Rendering", dependencies: ["CPNG"]),
         .executableTarget(name: "neon-batch", dependencies: [
-            "Distributed", "Storage", "NeonCore",
+            "Distributed", "Storage", "NeonCore", "Rendering",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -37,6 +41,6 @@ let package = Package(
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed"]),
-        .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore"]),
+        .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore", "Rendering"]),
     ]
 )

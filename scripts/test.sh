@@ -23,5 +23,11 @@ failed=$(sed -E 's/.* ([0-9]+) failures? .*/\1/' <<<"$summary")
 skipped=0
 grep -qE "with [0-9]+ tests? skipped" <<<"$summary" && skipped=$(sed -E 's/.*with ([0-9]+) tests? skipped.*/\1/' <<<"$summary")
 rm -f "$log"
+# The job parser under libFuzzer + AddressSanitizer for a bounded time (Fuzz/README.md).
+fuzz_rc=0
+if [[ ${NEON_FUZZ_SECONDS:-30} -gt 0 ]]; then
+  scripts/fuzz-jobspec.sh "${NEON_FUZZ_SECONDS:-30}" || fuzz_rc=$?
+fi
 echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+[[ $rc -eq 0 ]] && rc=$fuzz_rc
 exit "$rc"

@@ -4,6 +4,7 @@
 #ifndef NEON_CHDF5_SHIM_H
 #define NEON_CHDF5_SHIM_H
 #include <hdf5.h>
+#include <hdf5_hl.h>   /* H5DS: dimension scales (high-level library) */
 
 static inline hid_t neon_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t neon_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }

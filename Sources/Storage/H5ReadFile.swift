@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 
 /// An HDF5 file opened read-only by one process (rank 0 reads inputs and models).
 final class H5ReadFile {
@@ -8,7 +9,7 @@ final class H5ReadFile {
     init(path: String, role: String) throws {
         try checkReadableFile(path, role: role)
         let fid = H5Fopen(path, neon_h5f_acc_rdonly(), neon_h5p_default())
-        guard fid >= 0 else { throw StorageError("\(path): cannot open \(role) file") }
+        guard fid >= 0 else { throw StorageError("\(path): \(role) file is truncated or damaged (HDF5 cannot open it)") }
         self.path = path
         id = fid
     }
@@ -83,12 +84,25 @@ final class H5ReadFile {
         defer { H5Sclose(space) }
         let rank = H5Sget_simple_extent_ndims(space)
         guard rank == 1 else { throw StorageError("\(path): dataset '\(name)' has rank \(rank); expected 1") }
-        var out = [Int64](repeating: 0, count: Int(H5Sget_simple_extent_npoints(space)))
+        let count = Int(H5Sget_simple_extent_npoints(space))
+        try checkFitsInMemory(name, elements: count, bytesPerElement: 8, shape: "\(count)")
+        var out = [Int64](repeating: 0, count: count)
         let status = out.withUnsafeMutableBytes {
             H5Dread(ds, neon_h5t_native_int64(), neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
         }
         guard status >= 0 else { throw StorageError("\(path): cannot read dataset '\(name)'") }
         return out
+    }
+
+    /// Refuses a dataset that is read whole (a model) when it would take more than half of this
+    /// machine's memory, instead of letting the allocation kill the process.
+    func checkFitsInMemory(_ name: String, elements: Int, bytesPerElement: Int, shape: String) throws {
+        let memory = ProcessInfo.processInfo.physicalMemory
+        let (bytes, overflow) = elements.multipliedReportingOverflow(by: bytesPerElement)
+        guard !overflow, UInt64(bytes) <= memory / 2 else {
+            let gib = { (b: Double) in String(format: "%.1f GiB", b / 1_073_741_824) }
+            throw StorageError("\(path): dataset '\(name)' (\(shape)) needs \(gib(Double(elements) * Double(bytesPerElement))) in memory; this machine has \(gib(Double(memory)))")
+        }
     }
 
     /// Opens a 2-D floating-point dataset.
@@ -166,6 +180,7 @@ final class H5Matrix {
     /// The whole dataset as float64.
     func readAllAsDouble() throws -> [Double] {
         let n = rows * columns
+        try file.checkFitsInMemory(name, elements: n, bytesPerElement: 8, shape: "\(rows) x \(columns)")
         switch element {
         case .float64:
             var out = [Double](repeating: 0, count: n)

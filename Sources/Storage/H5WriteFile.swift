@@ -70,7 +70,7 @@ public final class H5WriteFile {
     }
 
     /// Link creation: datasets may be named "group/name" (groups are created as needed).
-    private let linkCreation: hid_t = {
+    let linkCreation: hid_t = {
         let lcpl = H5Pcreate(neon_h5p_link_create())
         H5Pset_create_intermediate_group(lcpl, 1)
         return lcpl
@@ -92,7 +92,7 @@ public final class H5WriteFile {
         defer { H5Pclose(dcpl) }
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER)
         let ds = H5Dcreate2(id, name, element.nativeType, space, linkCreation, dcpl, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(path): cannot create dataset '\(name)'") }
+        guard ds >= 0 else { throw WriteFailure.error(path: path, "cannot create dataset '\(name)'") }
         datasets[name] = (ds, element, shape.dropFirst().reduce(1, *))
     }
 
@@ -104,7 +104,7 @@ public final class H5WriteFile {
         let status = values.withUnsafeBytes {
             H5Dwrite(ds.id, element.nativeType, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
         }
-        guard status >= 0 else { throw StorageError("\(path): cannot write dataset '\(name)'") }
+        guard status >= 0 else { throw WriteFailure.error(path: path, "cannot write dataset '\(name)'") }
     }
 
     /// Writes a 1-D dataset of variable-length UTF-8 strings (serial files).
@@ -153,7 +153,7 @@ public final class H5WriteFile {
             H5Dwrite(ds.id, ds.element.nativeType, mspace, fspace, dxpl, buffer ?? UnsafeRawPointer(dp))
         }
         guard status >= 0 else {
-            throw StorageError("\(path): cannot write rows \(start)..<\(start + count) of dataset '\(name)'")
+            throw WriteFailure.error(path: path, "cannot write rows \(start)..<\(start + count) of dataset '\(name)'")
         }
         if parallel {
             var mode = H5D_MPIO_NO_COLLECTIVE
@@ -181,6 +181,28 @@ public final class H5WriteFile {
         }
     }
 
+    /// Sets a 1-D UTF-8 string-array attribute of an object ("/": the root group), e.g. an
+    /// input's `feature_names` (serial files).
+    public func setAttribute(_ name: String, strings values: [String], on object: String = "/") throws {
+        let type = H5Tcopy(neon_h5t_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        var dims = [hsize_t(values.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        if H5Aexists_by_name(id, object, name, neon_h5p_default()) > 0 {
+            H5Adelete_by_name(id, object, name, neon_h5p_default())
+        }
+        let attr = H5Acreate_by_name(id, object, name, type, space, neon_h5p_default(), neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+        defer { H5Aclose(attr) }
+        let cstrings = values.map { strdup($0) }
+        defer { cstrings.forEach { free($0) } }
+        var ptrs = cstrings.map { UnsafePointer<CChar>($0) }
+        guard H5Awrite(attr, type, &ptrs) >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+    }
+
     public func setAttribute(_ name: String, _ value: Double) throws {
         var v = value
         try writeAttribute(name, type: neon_h5t_native_double()) { H5Awrite($0, neon_h5t_native_double(), &v) }
@@ -196,14 +218,14 @@ public final class H5WriteFile {
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
         let attr = H5Acreate2(id, name, type, space, neon_h5p_default(), neon_h5p_default())
-        guard attr >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)'") }
+        guard attr >= 0 else { throw WriteFailure.error(path: path, "cannot write attribute '\(name)'") }
         defer { H5Aclose(attr) }
-        guard write(attr) >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)'") }
+        guard write(attr) >= 0 else { throw WriteFailure.error(path: path, "cannot write attribute '\(name)'") }
     }
 
     /// Writes everything buffered to the file (collective in a parallel file).
     public func flush() throws {
-        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw StorageError("\(path): cannot flush output file") }
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw WriteFailure.error(path: path, "cannot flush output file") }
     }
 
     /// Closes datasets and the file (collective in a parallel file).
@@ -212,6 +234,6 @@ public final class H5WriteFile {
         closed = true
         for ds in datasets.values { H5Dclose(ds.id) }
         datasets = [:]
-        guard H5Fclose(id) >= 0 else { throw StorageError("\(path): cannot close output file") }
+        guard H5Fclose(id) >= 0 else { throw WriteFailure.error(path: path, "cannot close output file") }
     }
 }

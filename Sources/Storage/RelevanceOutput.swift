@@ -57,21 +57,22 @@ public final class RelevanceOutput {
                 attributes: [(String, AttributeValue)]) throws {
         file = try H5WriteFile(creating: path, communicator: communicator)
         isWriter = communicator.isRoot
-        try file.setAttribute("status", "incomplete")
-        try file.createDataset(Self.relevanceDataset, element: element, rows: rows, columns: features)
-        try file.createDataset(Self.assignmentDataset, element: .int64, rows: rows, columns: 0)
-        try file.createDataset(Self.logitDataset, element: .float64, rows: rows, columns: 0)
-        try file.createDataset(Self.blockDoneDataset, element: .int64, rows: blocks, columns: 0)
-        try file.createDataset(Self.blockConservationDataset, element: .float64, rows: blocks, columns: 0)
         let zeros = [Int64](repeating: 0, count: isWriter ? blocks : 0)
         let nans = [Double](repeating: .nan, count: isWriter ? blocks : 0)
-        try file.write(Self.blockDoneDataset, rows: 0, count: zeros.count, from: zeros)
-        try file.write(Self.blockConservationDataset, rows: 0, count: nans.count, from: nans)
-        try file.setAttribute("blocks", blocks)
-        try file.setAttribute("blocks_done", 0)
-        for (name, value) in key { try file.setAttribute(Self.keyPrefix + name, value) }
-        try set(attributes)
-        try file.flush()
+        try collectively(
+            { try self.file.setAttribute("status", "incomplete") },
+            { try self.file.createDataset(Self.relevanceDataset, element: element, rows: rows, columns: features) },
+            { try self.file.createDataset(Self.assignmentDataset, element: .int64, rows: rows, columns: 0) },
+            { try self.file.createDataset(Self.logitDataset, element: .float64, rows: rows, columns: 0) },
+            { try self.file.createDataset(Self.blockDoneDataset, element: .int64, rows: blocks, columns: 0) },
+            { try self.file.createDataset(Self.blockConservationDataset, element: .float64, rows: blocks, columns: 0) },
+            { try self.file.write(Self.blockDoneDataset, rows: 0, count: zeros.count, from: zeros) },
+            { try self.file.write(Self.blockConservationDataset, rows: 0, count: nans.count, from: nans) },
+            { try self.file.setAttribute("blocks", blocks) },
+            { try self.file.setAttribute("blocks_done", 0) },
+            { for (name, value) in key { try self.file.setAttribute(Self.keyPrefix + name, value) } },
+            { try self.set(attributes) },
+            { try self.file.flush() })
     }
 
     /// Reopens a partial output to continue it (collective).
@@ -88,9 +89,21 @@ public final class RelevanceOutput {
     /// Writes this rank's rows [start, start + count) of all three datasets (collective).
     public func write(rows start: Int, count: Int, relevance: UnsafeRawPointer?,
                       assignment: UnsafePointer<Int64>?, logit: UnsafePointer<Double>?) throws {
-        try file.write(Self.relevanceDataset, rows: start, count: count, from: relevance)
-        try file.write(Self.assignmentDataset, rows: start, count: count, from: assignment)
-        try file.write(Self.logitDataset, rows: start, count: count, from: logit)
+        try collectively(
+            { try self.file.write(Self.relevanceDataset, rows: start, count: count, from: relevance) },
+            { try self.file.write(Self.assignmentDataset, rows: start, count: count, from: assignment) },
+            { try self.file.write(Self.logitDataset, rows: start, count: count, from: logit) })
+    }
+
+    /// Runs every step of a collective sequence even after one fails on this rank, then throws
+    /// the first error: a rank that skipped the rest (the disk filled up under its write, say)
+    /// would meet the other ranks in the wrong collective call and the job would hang.
+    private func collectively(_ steps: () throws -> Void...) throws {
+        var first: Error?
+        for step in steps {
+            do { try step() } catch { if first == nil { first = error } }
+        }
+        if let e = first { throw e }
     }
 
     /// Records a block as done, after its rows were written (collective; `conservation` is the
@@ -98,33 +111,41 @@ public final class RelevanceOutput {
     public func markDone(block: Int, conservation: Double) throws {
         var one: Int64 = 1, c = conservation
         let n = isWriter ? 1 : 0
-        try file.write(Self.blockDoneDataset, rows: block, count: n, from: &one)
-        try file.write(Self.blockConservationDataset, rows: block, count: n, from: &c)
+        try collectively({ try self.file.write(Self.blockDoneDataset, rows: block, count: n, from: &one) },
+                         { try self.file.write(Self.blockConservationDataset, rows: block, count: n, from: &c) })
     }
 
     /// Makes everything written so far durable (MPI_File_sync) with the count of done blocks.
     public func checkpoint(blocksDone: Int) throws {
-        try file.setAttribute("blocks_done", blocksDone)
-        try file.flush()
+        try collectively({ try self.file.setAttribute("blocks_done", blocksDone) }, { try self.file.flush() })
     }
 
     public func set(_ attributes: [(String, AttributeValue)]) throws {
+        var first: Error?
         for (name, value) in attributes {
-            switch value {
-            case .string(let s): try file.setAttribute(name, s)
-            case .double(let d): try file.setAttribute(name, d)
-            case .int(let i): try file.setAttribute(name, i)
-            }
+            do {
+                switch value {
+                case .string(let s): try file.setAttribute(name, s)
+                case .double(let d): try file.setAttribute(name, d)
+                case .int(let i): try file.setAttribute(name, i)
+                }
+            } catch { if first == nil { first = error } }
         }
+        if let e = first { throw e }
     }
 
-    /// Flushes every dataset, then marks the file "complete" (with the final attributes) and
-    /// closes it. Only a file that went through here says "complete".
+    /// Writes the final attributes and closes the file (collective), then rank 0 alone names
+    /// the axes (dimension scales) and marks it "complete". Only a file that went through here
+    /// says "complete"; a throw on rank 0 leaves it "incomplete" (and resumable).
     public func finish(attributes: [(String, AttributeValue)]) throws {
-        try set(attributes)
-        try file.flush()                           // data and attributes reach the file first
-        try file.setAttribute("status", "complete")
+        do {
+            try collectively({ try self.set(attributes) }, { try self.file.flush() })  // data and attributes first
+        } catch {
+            try? file.close()
+            throw error
+        }
         try file.close()
+        if isWriter { try Self.complete(path: file.path) }
     }
 
     /// Closes without marking complete (interrupted, or an error on some rank): status stays

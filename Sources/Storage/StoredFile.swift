@@ -3,7 +3,7 @@ import CHDF5
 /// Read access to a finished (or partial) HDF5 file from one process: root attributes and
 /// whole numeric datasets. For checking outputs (tests, inspection).
 public final class StoredFile {
-    private let file: H5ReadFile
+    let file: H5ReadFile
     public var path: String { file.path }
 
     public init(path: String) throws { file = try H5ReadFile(path: path, role: "HDF5") }

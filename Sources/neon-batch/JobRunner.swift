@@ -135,6 +135,14 @@ final class JobRunner {
             let parts = item.split(separator: "\u{1}", maxSplits: 1).map(String.init)
             return (parts[0], parts.count > 1 ? parts[1] : "")
         }
+        if state == 0 {
+            // Rank 0 checked its own limits and the device; the others check their own limit.
+            let br = min(job!.blockRows, dims[0])
+            let bytes = RelevanceOutput.expectedBytes(rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
+                                                      blocks: (dims[0] + br - 1) / br)
+            do { try RelevanceOutput.checkFileSizeLimit(job!.outputFile, bytes: bytes) } catch { err = message(error) }
+            try check(err)
+        }
         return Shared(job: job!,
                       model: model, rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
                       input: setup?.input, standardization: setup?.standardization, resumeKey: key,
@@ -190,8 +198,11 @@ final class JobRunner {
         return (comm.broadcast(beta), "auto")
     }
 
+    /// Collective: rank 0 names the signal that any rank received (rank 0 itself may not have
+    /// received it yet when the ranks agreed to stop).
     func reportStop(_ detail: String) {
-        let sig = StopSignal.requested.map(StopSignal.name) ?? "a signal"
+        let received = comm.allreduceMax(Int(StopSignal.requested ?? 0))
+        let sig = received > 0 ? StopSignal.name(Int32(received)) : "a signal"
         if comm.isRoot {
             FileHandle.standardError.write(Data("neon-batch: stopped by \(sig) \(detail) (exit \(ExitStatus.interrupted))\n".utf8))
         }

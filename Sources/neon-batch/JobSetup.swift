@@ -32,6 +32,10 @@ struct JobSetup {
         try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite, resume: job.resume,
                                         inputPath: job.inputFile, modelPath: job.modelFile)
         var setup = JobSetup(job: job, model: model, input: input, partial: nil)
+        if !(job.resume && FileManager.default.fileExists(atPath: job.outputFile)) {
+            try RelevanceOutput.checkSpace(job.outputFile, bytes: RelevanceOutput.expectedBytes(
+                rows: input.rows, features: input.features, element: input.element, blocks: setup.blockCount))
+        }
         if let t = try ModelFile.loadTransform(path: job.modelFile) {
             if let why = Standardization.problem(mean: t.mean, std: t.std, features: model.features) {
                 throw StorageError("\(job.modelFile): \(why)")

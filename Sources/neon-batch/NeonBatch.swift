@@ -14,15 +14,16 @@ struct NeonBatch: ParsableCommand {
             Run a job:       mpirun -n P neon-batch JOB.json   (same as: neon-batch run JOB.json)
             Check a job:     neon-batch validate JOB.json
             Demo data:       neon-batch demo DIR
+            Look at output:  neon-batch inspect OUT.h5;  neon-batch render OUT.h5 --out DIR
             Fit a model:     mpirun -n P neon-batch fit FIT.json   (elbow: neon-batch elbow FIT.json --clusters 2-12)
 
             Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line
-            on stderr naming the file, dataset or key); 2 bad command line; 75 stopped by SIGTERM
+            on stderr naming the file, dataset or key); 64 bad command line (EX_USAGE); 75 stopped by SIGTERM
             or SIGINT: the output is incomplete and resumable (output.resume / --resume).
             The job file format and the output layout are described in docs/.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, Demo.self, Fit.self, Elbow.self],
+        subcommands: [Run.self, Validate.self, Demo.self, Inspect.self, Render.self, Fit.self, Elbow.self],
         defaultSubcommand: Run.self
     )
 }

@@ -24,11 +24,13 @@ struct Run: ParsableCommand {
     var resume = false
 
     func run() throws {
+        // A file-size limit (ulimit -f) makes writes fail with EFBIG (reported) instead of killing
+        // the rank; set before MPI_Init, whose shared-memory segments count against the limit too.
+        signal(SIGXFSZ, SIG_IGN)
         let comm = Communicator.world
         HDF5Library.silenceErrorStack()
         BLASThreads.useOneThread()
         StopSignal.install()
-        signal(SIGXFSZ, SIG_IGN)        // a file-size limit makes writes fail (reported), not kill
         let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet, resume: resume).run()
         Communicator.finalize()
         if status != 0 { throw ExitCode(status) }

@@ -111,4 +111,12 @@ final class BadInputTests: XCTestCase {
         try assertFails(try fx.writeJob(output: "data.h5", overwrite: true),
                         "\(fx.path("data.h5")): output file is the input file (output.file)")
     }
+
+    func testBadCommandLineExitsWithUsageStatus() throws {
+        for args in [["run"], ["run", "--no-such-option", "job.json"], ["validate"]] {
+            let r = try NeonBatchProcess.run(args, timeout: 30)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            XCTAssertFalse(r.stderr.isEmpty)
+        }
+    }
 }

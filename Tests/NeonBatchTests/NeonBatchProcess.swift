@@ -37,16 +37,15 @@ enum NeonBatchProcess {
     /// neon-batch ARGS, under `mpirun -n ranks` when ranks is given. Fails the test on a time-out
     /// (a hang is a bug: every rank must end promptly).
     @discardableResult
-    static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120,
+    /// `prefix` is a command that runs the rest (e.g. setpriv to drop privileges, a shell with ulimit).
+    /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).
+    static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120, prefix: [String] = [],
+                    rankPrefix: [String] = [],
                     file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {
         let p = Process()
-        if let n = ranks {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["mpirun", "-n", "\(n)", executable.path] + args
-        } else {
-            p.executableURL = executable
-            p.arguments = args
-        }
+        let command = (ranks.map { ["mpirun", "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = prefix + command
         p.environment = environment
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -88,4 +87,18 @@ enum NeonBatchProcess {
 
     /// One pipe's bytes, filled by its reader thread (read after group.wait()).
     final class Collected: @unchecked Sendable { var data = Data() }
+}
+
+extension NeonBatchProcess {
+    /// Runs a shell command line and returns its exit status (output discarded).
+    static func shell(_ command: String) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
 }

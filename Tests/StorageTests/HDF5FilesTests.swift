@@ -180,4 +180,36 @@ final class HDF5FilesTests: XCTestCase {
         XCTAssertEqual(state.mismatch(with: [("model", "m2")], path: partial),
                        "\(partial): cannot resume: model differs (the partial output was made with m1, the job has m2)")
     }
+    func testCompleteNamesTheAxesWithDataFreeScalesAndIsRepeatable() throws {
+        let n = 50_000
+        let out = try writeFile("named.h5") { f in
+            try f.write("relevance", element: .float32, dims: [n, 2], values: [Float](repeating: 1, count: 2 * n))
+            try f.write("assignment", element: .int64, dims: [n], values: [Int64](repeating: 0, count: n))
+            try f.write("logit", element: .float64, dims: [n], values: [Double](repeating: 2, count: n))
+            try f.setAttribute("status", "incomplete")
+        }
+        try RelevanceOutput.complete(path: out)
+        try RelevanceOutput.complete(path: out)          // a finish that is repeated (resume after a crash in it)
+        let s = try StoredFile(path: out)
+        XCTAssertEqual(try s.stringAttribute("status"), "complete")
+        XCTAssertEqual(s.dimensionLabels("relevance"), ["sample", "feature"])
+        XCTAssertEqual(s.dimensionLabels("assignment"), ["sample"])
+        XCTAssertEqual(s.dimensionLabels("logit"), ["sample"])
+        XCTAssertEqual(s.shape("sample"), [n])
+        XCTAssertEqual(s.shape("feature"), [2])
+        XCTAssertEqual(try s.strings(attribute: "CLASS", of: "sample"), ["DIMENSION_SCALE"])
+        XCTAssertEqual(try s.strings(attribute: "NAME", of: "sample"), ["This is a netCDF dimension but not a netCDF variable.     50000"])
+        let bytes = try FileManager.default.attributesOfItem(atPath: out)[.size] as! Int
+        XCTAssertLessThan(bytes, n * (8 + 8 + 8) + 65_536, "the scales hold no data (a stored 'sample' would add \(4 * n) bytes)")
+
+        let spatial = try writeFile("spatial.h5") { f in
+            try f.write("relevance", element: .float32, dims: [2, 3, 4, 5], values: [Float](repeating: 0, count: 120))
+            try f.write("assignment", element: .int64, dims: [2], values: [Int64]([0, 1]))
+            try f.write("logit", element: .float64, dims: [3], values: [0.0, 1, 2])
+        }
+        XCTAssertEqual(message { try RelevanceOutput.complete(path: spatial) },
+                       "\(spatial): dataset 'logit' has 3 along 'sample' but another dataset 2")
+        XCTAssertEqual(try StoredFile(path: spatial).dimensionLabels("relevance"), ["sample", "channel", "y", "x"])
+        XCTAssertNil(try StoredFile(path: spatial).stringAttribute("status"), "not marked complete after an error")
+    }
 }

@@ -1,0 +1,245 @@
+import Foundation
+import Storage
+
+/// What `neon-batch inspect` says about an output file, computed by one process that only reads
+/// it: the run's attributes, shapes, per-cluster counts and mean logits, conservation
+/// (sum_i R_i = f_c, Sec. II-B) where the rule conserves, and the features of largest mean
+/// relevance over each cluster's members. An incomplete output is summarised over the blocks
+/// its progress record marks done.
+struct InspectReport: Encodable {
+    struct Dataset: Encodable {
+        let name: String
+        let shape: [Int]
+        let type: String
+        let dimensions: [String]?
+    }
+    struct Feature: Encodable {
+        let index: Int
+        let name: String
+        let meanRelevance: Double
+    }
+    struct Cluster: Encodable {
+        let cluster: Int
+        let count: Int
+        let meanLogit: Double?
+        let topFeatures: [Feature]?
+    }
+    struct Conservation: Encodable {
+        /// Whether the rule conserves (k-means; kernel k-means with kernel_rule "conservative").
+        let applies: Bool
+        let reason: String
+        let maxAbsError: Double?
+        let meanAbsError: Double?
+        /// max |sum_i R_i - f_c| over the mean f_c.
+        let maxRelativeToMeanLogit: Double?
+        /// The run's own record (attribute conservation_max_abs_error), for comparison.
+        let recordedMaxAbsError: Double?
+    }
+
+    let file: String
+    let status: String
+    let blocks: Int?
+    let blocksDone: Int?
+    let rowsSummarised: Int
+    let datasets: [Dataset]
+    let modelKind: String?
+    let modelFile: String?
+    let clusterCount: Int?
+    let inputFile: String?
+    let inputDataset: String?
+    let beta: Double?
+    let betaMode: String?
+    let rules: String?
+    let kernelRule: String?
+    let ranks: Int?
+    let elapsedSeconds: Double?
+    let created: String?
+    let meanLogit: Double?
+    let positiveLogits: Int
+    let conservation: Conservation
+    let featureNames: String
+    let clusters: [Cluster]
+    /// Sum of relevance rows per cluster (cluster -> flattened row), for render; not in JSON.
+    var relevanceSums: [Int: [Double]] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case file, status, blocks, blocksDone, rowsSummarised, datasets, modelKind, modelFile, clusterCount,
+             inputFile, inputDataset, beta, betaMode, rules, kernelRule, ranks, elapsedSeconds, created,
+             meanLogit, positiveLogits, conservation, featureNames, clusters
+    }
+
+    /// Reads `path` (never writes). `input` overrides the input file the output records (for
+    /// feature names); `top` features are listed per cluster.
+    static func read(path: String, input: String? = nil, top: Int) throws -> InspectReport {
+        let f = try StoredFile(path: path)
+        guard let status = try? f.stringAttribute("status") else {
+            throw StorageError("\(path): no 'status' attribute; not a neon-batch output")
+        }
+        let rel = RelevanceOutput.relevanceDataset
+        guard let shape = f.shape(rel), shape.count >= 2 else {
+            throw StorageError("\(path): no dataset '\(rel)' of rank 2 or more; not a neon-batch output")
+        }
+        let n = shape[0], width = shape.dropFirst().reduce(1, *)
+        for name in [RelevanceOutput.assignmentDataset, RelevanceOutput.logitDataset] {
+            guard f.shape(name) == [n] else {
+                throw StorageError("\(path): dataset '\(name)' is missing or not of shape (\(n)); not a neon-batch output")
+            }
+        }
+        let datasets = [rel, RelevanceOutput.assignmentDataset, RelevanceOutput.logitDataset].map {
+            Dataset(name: $0, shape: f.shape($0) ?? [], type: f.typeName($0) ?? "?", dimensions: f.dimensionLabels($0))
+        }
+
+        // Rows to summarise: all of a complete file, the done blocks of an incomplete one.
+        let blockRows = f.numberAttribute("block_rows").map { Int($0) } ?? n
+        var ranges: [Range<Int>] = []
+        if status == "complete" {
+            ranges = [0..<n]
+        } else if let done = try? f.int64s(RelevanceOutput.blockDoneDataset), blockRows > 0 {
+            ranges = done.indices.filter { done[$0] == 1 }.map { ($0 * blockRows)..<min(($0 + 1) * blockRows, n) }
+        }
+
+        let modelKind = (try? f.stringAttribute("model_kind")) ?? nil
+        let kernelRule = (try? f.stringAttribute("resume_key:explain.kernel_rule")).flatMap { $0 }
+        let conserves: (Bool, String)
+        switch (modelKind, kernelRule) {
+        case ("kmeans"?, _): conserves = (true, "k-means: min-take-most and the midpoint rule conserve (Sec. II-B)")
+        case ("kernel_kmeans"?, "conservative"?): conserves = (true, "kernel k-means with kernel_rule conservative")
+        case ("kernel_kmeans"?, let r): conserves = (false, "kernel k-means with kernel_rule \(r ?? "paper"): Eq. 10 divides by h_k, so sum_i R_i is not f_c")
+        default: conserves = (false, "unknown model kind; conservation not checked")
+        }
+        let spatialTargets = shape.count == 5    // (N, T, C, H, W): one map per target, logit per sample
+
+        var counts: [Int: Int] = [:], logitSums: [Int: Double] = [:], sums: [Int: [Double]] = [:]
+        var maxErr = 0.0, sumErr = 0.0, logitTotal = 0.0, positive = 0, rowsSeen = 0
+        let step = max(1, (1 << 18) / max(width, 1))
+        for range in ranges {
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let count = min(step, range.upperBound - start)
+                let r = try f.rows(rel, start: start, count: count)
+                let a = try f.rows(RelevanceOutput.assignmentDataset, start: start, count: count)
+                let l = try f.rows(RelevanceOutput.logitDataset, start: start, count: count)
+                for i in 0..<count {
+                    let c = Int(a[i])
+                    counts[c, default: 0] += 1
+                    logitSums[c, default: 0] += l[i]
+                    logitTotal += l[i]
+                    if l[i] > 0 { positive += 1 }
+                    let row = r[(i * width)..<((i + 1) * width)]
+                    sums[c, default: [Double](repeating: 0, count: width)].withUnsafeMutableBufferPointer { s in
+                        for (j, v) in row.enumerated() { s[j] += v }
+                    }
+                    if conserves.0 && !spatialTargets {
+                        let e = abs(row.reduce(0, +) - l[i])     // |sum_i R_i - f_c|
+                        maxErr = max(maxErr, e)
+                        sumErr += e
+                    }
+                }
+                rowsSeen += count
+                start += count
+            }
+        }
+        let meanLogit = rowsSeen > 0 ? logitTotal / Double(rowsSeen) : nil
+        let checked = conserves.0 && !spatialTargets && rowsSeen > 0
+        let conservation = Conservation(
+            applies: conserves.0 && !spatialTargets,
+            reason: spatialTargets ? "relevance has a target axis; conservation is per target" : conserves.1,
+            maxAbsError: checked ? maxErr : nil,
+            meanAbsError: checked ? sumErr / Double(rowsSeen) : nil,
+            maxRelativeToMeanLogit: checked ? maxErr / max(abs(meanLogit ?? 1), 1e-300) : nil,
+            recordedMaxAbsError: f.numberAttribute("conservation_max_abs_error"))
+
+        let inputFile = (try? f.stringAttribute("input_file")).flatMap { $0 }
+        let inputDataset = (try? f.stringAttribute("input_dataset")).flatMap { $0 }
+        var names: [String]?
+        var namesNote = "no input recorded; features are numbered"
+        if shape.count == 2, let inFile = input ?? inputFile {
+            let found = FeatureNames.read(inputPath: inFile, dataset: inputDataset ?? "", count: width)
+            names = found.names
+            namesNote = found.note
+        } else if shape.count > 2 {
+            namesNote = "spatial relevance; positions are named (channel, y, x)"
+        }
+        let clusters = counts.keys.sorted().map { c -> Cluster in
+            let k = counts[c]!
+            var topFeatures: [Feature]?
+            if !spatialTargets, let s = sums[c] {
+                let means = s.map { $0 / Double(k) }
+                topFeatures = means.indices.sorted { means[$0] != means[$1] ? means[$0] > means[$1] : $0 < $1 }
+                    .prefix(top).map { Feature(index: $0, name: featureName($0, names: names, shape: shape), meanRelevance: means[$0]) }
+            }
+            return Cluster(cluster: c, count: k, meanLogit: logitSums[c]! / Double(k), topFeatures: topFeatures)
+        }
+        var report = InspectReport(
+            file: path, status: status,
+            blocks: f.numberAttribute("blocks").map { Int($0) }, blocksDone: f.numberAttribute("blocks_done").map { Int($0) },
+            rowsSummarised: rowsSeen, datasets: datasets,
+            modelKind: modelKind, modelFile: (try? f.stringAttribute("model_file")) ?? nil,
+            clusterCount: f.numberAttribute("clusters").map { Int($0) },
+            inputFile: inputFile, inputDataset: inputDataset,
+            beta: f.numberAttribute("beta"), betaMode: (try? f.stringAttribute("beta_mode")) ?? nil,
+            rules: (try? f.stringAttribute("rules")) ?? nil, kernelRule: kernelRule,
+            ranks: f.numberAttribute("ranks").map { Int($0) }, elapsedSeconds: f.numberAttribute("elapsed_seconds"),
+            created: (try? f.stringAttribute("created")) ?? nil,
+            meanLogit: meanLogit, positiveLogits: positive, conservation: conservation,
+            featureNames: namesNote, clusters: clusters)
+        report.relevanceSums = sums
+        report.featureNameList = names
+        return report
+    }
+
+    /// The input's feature names, if it has them (tabular relevance).
+    var featureNameList: [String]?
+
+    /// A feature's name: from the input, or its position in the relevance row.
+    static func featureName(_ j: Int, names: [String]?, shape: [Int]) -> String {
+        if let n = names { return n[j] }
+        switch shape.count {
+        case 2: return "feature \(j)"
+        case 4:
+            let (h, w) = (shape[2], shape[3])
+            return "c\(j / (h * w)) y\(j / w % h) x\(j % w)"
+        default: return "position \(j)"
+        }
+    }
+
+    func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
+
+    var text: String {
+        func g(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "-" }
+        var lines = ["\(file)"]
+        let progress = blocks.map { " (\(blocksDone ?? 0) of \($0) blocks done)" } ?? ""
+        lines.append("  status:        \(status)\(progress)")
+        for d in datasets {
+            let dims = d.dimensions.map { " (" + $0.joined(separator: " x ") + ")" } ?? ""
+            lines.append("  \(d.name + ":")\(String(repeating: " ", count: max(1, 14 - d.name.count)))\(d.shape.map(String.init).joined(separator: " x ")) \(d.type)\(dims)")
+        }
+        lines.append("  model:         \(modelKind ?? "-"), K = \(clusterCount.map(String.init) ?? "-")\(modelFile.map { " (\($0))" } ?? "")")
+        lines.append("  input:         \(inputFile ?? "-")\(inputDataset.map { " dataset '\($0)'" } ?? "")")
+        lines.append("  beta:          \(g(beta))\(betaMode.map { " (\($0))" } ?? "")")
+        lines.append("  rules:         \(rules ?? "-")")
+        lines.append("  ranks:         \(ranks.map(String.init) ?? "-")")
+        lines.append("  time taken:    \(elapsedSeconds.map { String(format: "%.2f s", $0) } ?? (status == "complete" ? "- (not recorded)" : "- (not finished)"))\(created.map { ", started \($0)" } ?? "")")
+        lines.append("  logits:        mean f_c \(g(meanLogit)); \(positiveLogits) of \(rowsSummarised) samples strictly inside their cluster (f_c > 0)")
+        if conservation.applies, let m = conservation.maxAbsError {
+            lines.append("  conservation:  max |sum_i R_i - f_c| = \(String(format: "%.3g", m)), mean \(String(format: "%.3g", conservation.meanAbsError ?? 0)), max / mean f_c = \(String(format: "%.3g", conservation.maxRelativeToMeanLogit ?? 0)) (\(conservation.reason))")
+        } else {
+            lines.append("  conservation:  not checked: \(conservation.reason)")
+        }
+        lines.append("  features:      \(featureNames)")
+        lines.append("  clusters:      \(clusters.count) with members (\(rowsSummarised) samples)")
+        for c in clusters {
+            var line = String(format: "    cluster %3d: %8d samples, mean f_c %.4g", c.cluster, c.count, c.meanLogit ?? .nan)
+            if let top = c.topFeatures, !top.isEmpty {
+                line += "; top: " + top.map { "\($0.name) (\(String(format: "%.3g", $0.meanRelevance)))" }.joined(separator: ", ")
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
