@@ -217,4 +217,29 @@ final class FitEndToEndTests: XCTestCase {
         XCTAssertEqual(r.errorLines, ["neon-batch: error: \(fx.path("exists.h5")): output file exists; set output.overwrite to true to replace it"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: fx.path("exists.h5"))), Data("x".utf8))
     }
+
+    /// A model's standardisation is checked by explain jobs, naming the file and dataset.
+    func testBadStandardizationInAModel() throws {
+        try fx.writeInput(rows: 40, features: 3, values: (0..<120).map { Double($0 % 7) })
+        let cases: [(String, [Double]?, [Double]?, String)] = [
+            ("len.h5", [0, 0], [1, 1, 1],
+             "standardize_mean and standardize_std need 3 values each (one per feature), got 2 and 3"),
+            ("zero.h5", [0, 0, 0], [1, 0, 1], "standardize_std[1] must be a finite number > 0"),
+            ("nan.h5", [0, .nan, 0], [1, 1, 1], "standardize_mean[1] is not finite"),
+            ("half.h5", [0, 0, 0], nil,
+             "dataset 'standardize_std' is missing (standardize_mean and standardize_std go together)"),
+        ]
+        for (name, mean, std, message) in cases {
+            let f = try H5WriteFile(creating: fx.path(name), communicator: nil)
+            try f.setAttribute("kind", "kmeans")
+            try f.write("centroids", element: .float64, rows: 2, columns: 3, values: [0, 0, 0, 1, 1, 1])
+            if let m = mean { try f.write("standardize_mean", element: .float64, dims: [m.count], values: m) }
+            if let v = std { try f.write("standardize_std", element: .float64, dims: [v.count], values: v) }
+            try f.close()
+            let job = try fx.writeJob("\(name).json", model: name, output: "o-\(name)")
+            let r = try NeonBatchProcess.run([job], ranks: 2, timeout: 60)
+            XCTAssertEqual(r.status, 1)
+            XCTAssertEqual(r.errorLines, ["neon-batch: error: \(fx.path(name)): \(message)"], r.stderr)
+        }
+    }
 }
