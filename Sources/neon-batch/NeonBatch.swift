@@ -14,6 +14,7 @@ struct NeonBatch: ParsableCommand {
             Run a job:       mpirun -n P neon-batch JOB.json   (same as: neon-batch run JOB.json)
             Check a job:     neon-batch validate JOB.json
             Demo data:       neon-batch demo DIR
+            Job arrays:      neon-batch run JOB.json --part I/N, then neon-batch join JOB.json --parts N
 
             Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line
             on stderr naming the file, dataset or key); 2 bad command line; 75 stopped by SIGTERM
@@ -21,7 +22,7 @@ struct NeonBatch: ParsableCommand {
             The job file format and the output layout are described in docs/.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, Demo.self],
+        subcommands: [Run.self, Validate.self, Join.self, Demo.self],
         defaultSubcommand: Run.self
     )
 }
