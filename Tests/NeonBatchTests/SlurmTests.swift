@@ -1,0 +1,140 @@
+import Foundation
+import Storage
+import XCTest
+
+/// The batch scripts in slurm/ on a real single-node SLURM cluster (started for this class and
+/// stopped after it, also when a test fails; scripts/test.sh stops it again on exit): the
+/// template against a direct mpirun run, a failing job, a job array plus the join step, and the
+/// time-limit path (stop, requeue, resume). NEON_SLURM_TESTS=0 skips them (no root, no apt).
+final class SlurmTests: XCTestCase {
+    nonisolated(unsafe) static var startError: String?
+    nonisolated(unsafe) static var started = false
+    var fx: Fixture!
+
+    static var enabled: Bool { ProcessInfo.processInfo.environment["NEON_SLURM_TESTS"] != "0" }
+
+    override class func setUp() {
+        super.setUp()
+        guard enabled else { return }
+        startError = SlurmCluster.start()
+        started = true
+    }
+
+    override class func tearDown() {
+        if started { SlurmCluster.stop() }
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(Self.enabled, "NEON_SLURM_TESTS=0")
+        if let e = Self.startError { XCTFail(e); throw XCTSkip("no SLURM cluster") }
+        fx = try Fixture()
+    }
+
+    override func tearDown() { fx?.remove() }
+
+    /// sbatch ARGS in the fixture folder; returns the result and the job id.
+    func sbatch(_ args: [String], timeout: TimeInterval = 180) throws -> (SlurmCluster.Result, String?) {
+        let r = try SlurmCluster.run(["sbatch"] + args, in: fx.dir.path, timeout: timeout)
+        XCTAssertFalse(r.timedOut, "sbatch \(args.joined(separator: " ")) did not end within \(timeout) s")
+        return (r, SlurmCluster.jobID(r.output))
+    }
+
+    func log(_ name: String) -> String { (try? String(contentsOfFile: fx.path(name), encoding: .utf8)) ?? "" }
+
+    var template: String { SlurmCluster.script("neon-batch.sbatch") }
+
+    func testTemplateGivesTheSameOutputAsMpirun() throws {
+        let demo = try NeonBatchProcess.run(["demo", fx.dir.path])
+        XCTAssertEqual(demo.status, 0, demo.stderr)
+        let (r, id) = try sbatch(["--wait", "-n", "2", "-o", "slurm.log", template, "job.json"])
+        XCTAssertEqual(r.status, 0, r.output + log("slurm.log"))
+        XCTAssertTrue(log("slurm.log").contains("srun --mpi=pmix"), log("slurm.log"))
+        XCTAssertTrue(log("slurm.log").contains("on 2 ranks"), log("slurm.log"))
+        XCTAssertEqual(SlurmCluster.field("JobState", ofJob: id ?? "?"), "COMPLETED")
+        try FileManager.default.moveItem(atPath: fx.path("out.h5"), toPath: fx.path("slurm.h5"))
+        let direct = try NeonBatchProcess.run([fx.path("job.json"), "-q"], ranks: 2)
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        try assertSameOutput(fx.path("slurm.h5"), fx.path("out.h5"))
+        XCTAssertEqual(try StoredFile(path: fx.path("slurm.h5")).numberAttribute("ranks"), 2)
+    }
+
+    func testFailingJobEndsFailedWithTheMessageInItsLog() throws {
+        try #"{"input": {"file": "data.h5"}}"#.write(toFile: fx.path("bad.json"), atomically: true, encoding: .utf8)
+        let (r, id) = try sbatch(["--wait", "-n", "2", "-o", "bad.log", template, "bad.json"])
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertEqual(SlurmCluster.field("JobState", ofJob: id ?? "?"), "FAILED")
+        XCTAssertEqual(SlurmCluster.field("ExitCode", ofJob: id ?? "?"), "1:0")
+        let errors = log("bad.log").split(separator: "\n").filter { $0.hasPrefix("neon-batch: error: ") }
+        XCTAssertEqual(errors, ["neon-batch: error: \(fx.path("bad.json")): missing key 'input.dataset'"], log("bad.log"))
+    }
+
+    /// 3 array tasks (1 rank each) and the dependent join give the file of a single run.
+    func testJobArrayAndJoinGiveTheSingleRunFile() throws {
+        let (n, d, k) = (3000, 8, 5)
+        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 31)
+        try fx.writeInput(rows: n, features: d, values: data.x)
+        try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
+        let job = try fx.writeJob(blockRows: 300)            // 10 blocks: parts of 3, 3 and 4
+        let single = try NeonBatchProcess.run([job, "-q"], ranks: 1)
+        XCTAssertEqual(single.status, 0, single.stderr)
+        try FileManager.default.moveItem(atPath: fx.path("out.h5"), toPath: fx.path("single.h5"))
+        let r = try SlurmCluster.run([SlurmCluster.script("export-array.sh"), "--wait", "job.json", "3", "-n", "1"],
+                                     in: fx.dir.path, timeout: 240)
+        let logs = (try FileManager.default.contentsOfDirectory(atPath: fx.dir.path)).filter { $0.hasSuffix(".log") }.sorted()
+        XCTAssertEqual(r.status, 0, r.output + logs.map(log).joined())
+        XCTAssertEqual(logs.filter { $0.hasPrefix("neon-batch-") }.count, 3, "\(logs)")
+        for i in 0..<3 {
+            let part = logs.first { $0.hasSuffix("_\(i).log") }.map(log) ?? ""
+            XCTAssertTrue(part.contains("--part \(i)/3"), part)
+            XCTAssertEqual(try StoredFile(path: fx.path("out.part-\(i)-of-3.h5")).numberAttribute("rows"), i == 2 ? 1200 : 900)
+        }
+        XCTAssertTrue(logs.filter { $0.hasPrefix("neon-join-") }.map(log).joined().contains("joined 3 parts (rows 0..<3000 of 3000"))
+        try assertSameOutput(fx.path("out.h5"), fx.path("single.h5"))
+    }
+
+    /// The time-limit warning (SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it)
+    /// stops the ranks cleanly, the script requeues the job and the requeued run resumes.
+    func testTimeLimitStopRequeuesAndTheRequeuedRunResumes() throws {
+        let (n, d, k) = (30000, 64, 200)
+        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
+        try fx.writeInput(rows: n, features: d, values: data.x)
+        try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
+        let job = try fx.writeJob(blockRows: 512)
+        let ref = try NeonBatchProcess.run([job, "-q"], ranks: 2)
+        XCTAssertEqual(ref.status, 0, ref.stderr)
+        try FileManager.default.moveItem(atPath: fx.path("out.h5"), toPath: fx.path("ref.h5"))
+
+        let (r, submitted) = try sbatch(["-n", "2", "-o", "run.log", template, "job.json"])
+        let id = try XCTUnwrap(submitted, r.output)
+        defer { _ = try? SlurmCluster.run(["scancel", id], timeout: 30) }
+        let someDone = SlurmCluster.poll(timeout: 120) {
+            guard let s = try? StoredFile(path: fx.path("out.h5")),
+                  let done = try? s.int64s(RelevanceOutput.blockDoneDataset) else { return false }
+            return done.filter { $0 == 1 }.count >= 3
+        }
+        XCTAssertTrue(someDone, "no blocks done: " + log("run.log"))
+        XCTAssertEqual(try SlurmCluster.run(["scancel", "--batch", "--signal=USR1", id], timeout: 30).status, 0)
+        // The script stops the ranks, requeues the job and exits; SLURM holds the job for the
+        // credential lifetime (AuthInfo=cred_expire: 10 s on the test cluster, 120 s by default).
+        let requeued = SlurmCluster.poll(timeout: 60) {
+            SlurmCluster.field("Restarts", ofJob: id) == "1" && SlurmCluster.field("JobState", ofJob: id) == "PENDING"
+        }
+        XCTAssertTrue(requeued, log("run.log"))
+        XCTAssertTrue(log("run.log").contains("neon-batch: stopped by SIGTERM after"), log("run.log"))
+        XCTAssertTrue(log("run.log").contains("requeued job \(id)"), log("run.log"))
+        do {
+            let partial = try StoredFile(path: fx.path("out.h5"))
+            XCTAssertEqual(try partial.stringAttribute("status"), "incomplete")
+            XCTAssertLessThan(partial.numberAttribute("blocks_done") ?? 0, partial.numberAttribute("blocks") ?? 0)
+        }
+        let finished = SlurmCluster.poll(timeout: 180) {
+            ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"].contains(SlurmCluster.field("JobState", ofJob: id) ?? "")
+        }
+        XCTAssertTrue(finished, log("run.log"))
+        XCTAssertEqual(SlurmCluster.field("JobState", ofJob: id), "COMPLETED", log("run.log"))
+        XCTAssertTrue(log("run.log").contains("restart 1"), log("run.log"))
+        XCTAssertTrue(log("run.log").contains("neon-batch: resuming"), log("run.log"))
+        try assertSameOutput(fx.path("ref.h5"), fx.path("out.h5"))
+    }
+}
