@@ -36,8 +36,8 @@ struct JobSetup {
             range = r
         }
         if let part = part {
-            guard let r = part.range(of: range, blockRows: job.blockRows) else {
-                let blocks = (range.count + job.blockRows - 1) / job.blockRows
+            let blocks = (range.count + job.blockRows - 1) / job.blockRows
+            guard part.count <= blocks, let r = part.range(of: range, blockRows: job.blockRows) else {
                 throw JobError(message: "\(job.jobPath): --part \(part.index)/\(part.count): rows \(range.lowerBound)..<\(range.upperBound) are \(blocks) block\(blocks == 1 ? "" : "s") of execution.block_rows \(job.blockRows) rows; use at most \(blocks) parts")
             }
             range = r
