@@ -48,12 +48,14 @@ enum SlurmCluster {
         return env.filter { !$0.key.hasPrefix("SLURM_") && !$0.key.hasPrefix("SBATCH_") }
     }
 
-    /// Starts the cluster (idempotent); returns nil or what went wrong.
-    static func start() -> String? {
+    /// Starts the cluster (idempotent: a running one is used as it is); returns what went wrong,
+    /// if anything, and whether daemons were started (then `stop` is to stop them).
+    static func start() -> (error: String?, started: Bool) {
         do {
             let r = try run(["bash", script("cluster/start-slurm.sh")], environment: ["SLURM_NODE_CPUS": "4"], timeout: 600)
-            return r.status == 0 && !r.timedOut ? nil : "start-slurm.sh failed (\(r.status)): \(r.output)"
-        } catch { return "start-slurm.sh: \(error)" }
+            let started = r.output.contains("[start-slurm] started ")
+            return (r.status == 0 && !r.timedOut ? nil : "start-slurm.sh failed (\(r.status)): \(r.output)", started)
+        } catch { return ("start-slurm.sh: \(error)", false) }
     }
 
     /// Stops the daemons start-slurm.sh started.
