@@ -6,7 +6,7 @@
 #   slurm/export-array.sh [--wait] JOB.json N [sbatch options for the array tasks, e.g. -n 4 -t 2:00:00]
 #
 # Prints the two job ids ("array ID", "join ID"). With --wait it waits for the join and exits
-# with its exit code. Each task is a neon-batch.sbatch job (time-limit stop, requeue and resume
+# with its exit code (1 if the join never ran because a task failed). Each task is a neon-batch.sbatch job (time-limit stop, requeue and resume
 # work per task); the join runs only when every task succeeded (afterok) and is cancelled if
 # one fails. Set NEON_BATCH to the executable if neon-batch is not on PATH.
 set -euo pipefail
@@ -26,5 +26,14 @@ join=$(sbatch --parsable "${wait[@]}" --dependency="afterok:$array" --kill-on-in
   --output="neon-join-%j.log" "$here/join.sbatch" "$job" "$n")
 rc=$?
 set -e
-echo "join ${join%%;*}"
+join=${join%%;*}
+echo "join $join"
+if (( ${#wait[@]} )) && (( rc == 0 )); then
+  # sbatch --wait returns 0 for a join that never ran (cancelled: a task failed).
+  state=$(scontrol show job "$join" -o 2>/dev/null | grep -oE 'JobState=[A-Z_]+' | cut -d= -f2 || true)
+  if [[ $state != COMPLETED ]]; then
+    echo "export-array.sh: the join job $join ended ${state:-unknown} (did an array task fail? see its log neon-batch-${array}_I.log)" >&2
+    rc=1
+  fi
+fi
 exit "$rc"

@@ -94,6 +94,21 @@ final class SlurmTests: XCTestCase {
         try assertSameOutput(fx.path("out.h5"), fx.path("single.h5"))
     }
 
+    /// A failing array task: the join is cancelled and export-array.sh --wait says so (no hang).
+    func testFailingArrayTaskCancelsTheJoin() throws {
+        try #"{"input": {"file": "data.h5"}}"#.write(toFile: fx.path("bad.json"), atomically: true, encoding: .utf8)
+        let r = try SlurmCluster.run([SlurmCluster.script("export-array.sh"), "--wait", "bad.json", "2", "-n", "1"],
+                                     in: fx.dir.path, timeout: 240)
+        XCTAssertFalse(r.timedOut)
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.output.contains("ended CANCELLED (did an array task fail?"), r.output)
+        let logs = try FileManager.default.contentsOfDirectory(atPath: fx.dir.path).filter { $0.hasPrefix("neon-batch-") }
+        XCTAssertEqual(logs.count, 2)
+        for name in logs {
+            XCTAssertTrue(log(name).contains("neon-batch: error: \(fx.path("bad.json")): missing key 'input.dataset'"), log(name))
+        }
+    }
+
     /// The time-limit warning (SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it)
     /// stops the ranks cleanly, the script requeues the job and the requeued run resumes.
     func testTimeLimitStopRequeuesAndTheRequeuedRunResumes() throws {
