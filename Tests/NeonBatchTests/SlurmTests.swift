@@ -111,7 +111,8 @@ final class SlurmTests: XCTestCase {
 
     /// The time-limit warning (SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it)
     /// stops the ranks cleanly, the script requeues the job and the requeued run resumes.
-    func testTimeLimitStopRequeuesAndTheRequeuedRunResumes() throws {
+    /// Writes a job that runs a few seconds (59 blocks) and its uninterrupted output ref.h5.
+    func writeSlowJobAndReference() throws {
         let (n, d, k) = (30000, 64, 200)
         let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
         try fx.writeInput(rows: n, features: d, values: data.x)
@@ -120,17 +121,38 @@ final class SlurmTests: XCTestCase {
         let ref = try NeonBatchProcess.run([job, "-q"], ranks: 2)
         XCTAssertEqual(ref.status, 0, ref.stderr)
         try FileManager.default.moveItem(atPath: fx.path("out.h5"), toPath: fx.path("ref.h5"))
+    }
 
+    /// Submits the template with 2 ranks (log run.log) and sends `signal` to the batch script
+    /// once 3 blocks are done; returns the job id.
+    func submitAndSignal(_ signal: String) throws -> String {
         let (r, submitted) = try sbatch(["-n", "2", "-o", "run.log", template, "job.json"])
         let id = try XCTUnwrap(submitted, r.output)
-        defer { _ = try? SlurmCluster.run(["scancel", id], timeout: 30) }
         let someDone = SlurmCluster.poll(timeout: 120) {
             guard let s = try? StoredFile(path: fx.path("out.h5")),
                   let done = try? s.int64s(RelevanceOutput.blockDoneDataset) else { return false }
             return done.filter { $0 == 1 }.count >= 3
         }
         XCTAssertTrue(someDone, "no blocks done: " + log("run.log"))
-        XCTAssertEqual(try SlurmCluster.run(["scancel", "--batch", "--signal=USR1", id], timeout: 30).status, 0)
+        XCTAssertEqual(try SlurmCluster.run(["scancel", "--batch", "--signal=\(signal)", id], timeout: 30).status, 0)
+        return id
+    }
+
+    func assertPartialOutput(file: StaticString = #filePath, line: UInt = #line) throws {
+        let partial = try StoredFile(path: fx.path("out.h5"))
+        XCTAssertEqual(try partial.stringAttribute("status"), "incomplete", file: file, line: line)
+        XCTAssertLessThan(partial.numberAttribute("blocks_done") ?? 0, partial.numberAttribute("blocks") ?? 0,
+                          file: file, line: line)
+    }
+
+    static let ended = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"]
+
+    /// The time-limit warning (SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it)
+    /// stops the ranks cleanly, the script requeues the job and the requeued run resumes.
+    func testTimeLimitStopRequeuesAndTheRequeuedRunResumes() throws {
+        try writeSlowJobAndReference()
+        let id = try submitAndSignal("USR1")
+        defer { _ = try? SlurmCluster.run(["scancel", id], timeout: 30) }
         // The script stops the ranks, requeues the job and exits; SLURM holds the job for the
         // credential lifetime (AuthInfo=cred_expire: 10 s on the test cluster, 120 s by default).
         let requeued = SlurmCluster.poll(timeout: 60) {
@@ -139,18 +161,36 @@ final class SlurmTests: XCTestCase {
         XCTAssertTrue(requeued, log("run.log"))
         XCTAssertTrue(log("run.log").contains("neon-batch: stopped by SIGTERM after"), log("run.log"))
         XCTAssertTrue(log("run.log").contains("requeued job \(id)"), log("run.log"))
-        do {
-            let partial = try StoredFile(path: fx.path("out.h5"))
-            XCTAssertEqual(try partial.stringAttribute("status"), "incomplete")
-            XCTAssertLessThan(partial.numberAttribute("blocks_done") ?? 0, partial.numberAttribute("blocks") ?? 0)
-        }
-        let finished = SlurmCluster.poll(timeout: 180) {
-            ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"].contains(SlurmCluster.field("JobState", ofJob: id) ?? "")
-        }
+        try assertPartialOutput()
+        let finished = SlurmCluster.poll(timeout: 180) { Self.ended.contains(SlurmCluster.field("JobState", ofJob: id) ?? "") }
         XCTAssertTrue(finished, log("run.log"))
         XCTAssertEqual(SlurmCluster.field("JobState", ofJob: id), "COMPLETED", log("run.log"))
         XCTAssertTrue(log("run.log").contains("restart 1"), log("run.log"))
         XCTAssertTrue(log("run.log").contains("neon-batch: resuming"), log("run.log"))
+        try assertSameOutput(fx.path("ref.h5"), fx.path("out.h5"))
+    }
+
+    /// SIGTERM to the batch script (scancel, preemption) stops the ranks cleanly without a
+    /// requeue (exit 75, FAILED); a new submission with NEON_RESUME=1 completes the output.
+    func testSigtermStopsWithoutRequeueAndNeonResumeContinues() throws {
+        try writeSlowJobAndReference()
+        let id = try submitAndSignal("TERM")
+        defer { _ = try? SlurmCluster.run(["scancel", id], timeout: 30) }
+        let ended = SlurmCluster.poll(timeout: 60) { Self.ended.contains(SlurmCluster.field("JobState", ofJob: id) ?? "") }
+        XCTAssertTrue(ended, log("run.log"))
+        XCTAssertEqual(SlurmCluster.field("JobState", ofJob: id), "FAILED", log("run.log"))
+        XCTAssertEqual(SlurmCluster.field("ExitCode", ofJob: id), "75:0")
+        XCTAssertEqual(SlurmCluster.field("Restarts", ofJob: id), "0")
+        XCTAssertTrue(log("run.log").contains("submit again with NEON_RESUME=1 to continue it"), log("run.log"))
+        try assertPartialOutput()
+        // without NEON_RESUME the partial output is protected
+        let (again, _) = try sbatch(["--wait", "-n", "2", "-o", "again.log", template, "job.json"])
+        XCTAssertEqual(again.status, 1, again.output)
+        XCTAssertTrue(log("again.log").contains("output file exists"), log("again.log"))
+        let r = try SlurmCluster.run(["sbatch", "--wait", "-n", "2", "-o", "resume.log", template, "job.json"],
+                                     in: fx.dir.path, environment: ["NEON_RESUME": "1"], timeout: 180)
+        XCTAssertEqual(r.status, 0, r.output + log("resume.log"))
+        XCTAssertTrue(log("resume.log").contains("neon-batch: resuming"), log("resume.log"))
         try assertSameOutput(fx.path("ref.h5"), fx.path("out.h5"))
     }
 }
