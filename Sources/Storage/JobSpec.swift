@@ -66,6 +66,9 @@ public struct JobSpec: Equatable, Sendable {
     /// Absolute path (relative paths in the job resolve against the job file's folder).
     public var inputFile: String
     public var inputDataset: String
+    /// input.rows: explain only the input rows [START, END) (nil: all); the end is checked
+    /// against the dataset when it is opened.
+    public var rows: Range<Int>?
     /// Absolute path.
     public var modelFile: String
     /// Absolute path.
@@ -99,6 +102,7 @@ public struct JobSpec: Equatable, Sendable {
         self.jobText = jobText
         self.inputFile = inputFile
         self.inputDataset = inputDataset
+        self.rows = nil
         self.modelFile = modelFile
         self.outputFile = outputFile
         self.overwrite = overwrite
@@ -178,6 +182,18 @@ public struct JobSpec: Equatable, Sendable {
         let baseDirectory = absoluteJobPath.isEmpty ? nil : parentDirectory(of: absoluteJobPath)
         let inputFile = absolutePath(try nonEmptyString("input", "file"), base: baseDirectory)
         let inputDataset = try nonEmptyString("input", "dataset")
+        var rows: Range<Int>?
+        if let raw = value("input", "rows") {
+            let bound = { (v: JSONValue) -> Int? in
+                guard case .number(let n) = v, n.rounded(.towardZero) == n, n >= 0, n < 9e15 else { return nil }
+                return Int(n)
+            }
+            guard case .array(let items) = raw, items.count == 2, let start = bound(items[0]), let end = bound(items[1]),
+                  start < end else {
+                throw failure("input.rows must be [START, END] with integers 0 <= START < END (rows START..END-1)")
+            }
+            rows = start..<end
+        }
         let modelFile = absolutePath(try nonEmptyString("model", "file"), base: baseDirectory)
         let outputFile = absolutePath(try nonEmptyString("output", "file"), base: baseDirectory)
 
@@ -298,6 +314,7 @@ public struct JobSpec: Equatable, Sendable {
                        modelFile: modelFile, outputFile: outputFile, overwrite: overwrite, resume: resume,
                        beta: beta, target: target, blockRows: blockRows)
         spec.kernelRule = kernelRule
+        spec.rows = rows
         spec.mode = mode
         spec.lrp = lrp
         spec.maxOutputBytes = maxBytes
@@ -309,7 +326,7 @@ public struct JobSpec: Equatable, Sendable {
 
     /// Sections in checking order, with their allowed keys.
     private static let schema: [(section: String, keys: [String])] = [
-        ("input", ["file", "dataset"]),
+        ("input", ["file", "dataset", "rows"]),
         ("model", ["file"]),
         ("output", ["file", "overwrite", "resume", "max_bytes", "compression"]),
         ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp"]),
@@ -364,7 +381,7 @@ public struct JobSpec: Equatable, Sendable {
 
     // MARK: - Reading
 
-    private static func readJobFile(_ absolutePath: String) throws -> [UInt8] {
+    static func readJobFile(_ absolutePath: String) throws -> [UInt8] {
         let prefix = label(absolutePath)
         func cannotRead(_ code: Int32) -> JobError {
             JobError(message: "\(prefix): cannot read job file (\(String(cString: strerror(code))))")

@@ -67,7 +67,7 @@ extension JobRunner {
                 try check(werr)
                 let blockMax = comm.allreduceMax(blockError)
                 do {
-                    try output.markDone(block: block.index, conservation: blockMax)
+                    try timer.measure("progress") { try output.markDone(block: block.index, conservation: blockMax) }
                     doneFlags[block.index] = true
                     conservation[block.index] = blockMax
                     sinceCheckpoint += 1

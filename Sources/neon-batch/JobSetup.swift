@@ -8,13 +8,17 @@ struct JobSetup {
     var job: JobSpec
     let model: NeonModel
     let input: InputDataset
+    /// The model's standardisation (Appendix H), applied to every row before the model sees it.
+    var standardization: Standardization? = nil
     /// The partial output to continue (resume), if there is one.
     var partial: PartialOutput?
-    var rows: Int { input.rows }
+    /// The input rows this run explains: input.rows, narrowed by --part, or all.
+    var range: Range<Int>
+    var rows: Int { range.count }
     var features: Int { input.features }
     var element: ElementType { input.element }
 
-    static func load(jobPath: String, resume: Bool = false) throws -> JobSetup {
+    static func load(jobPath: String, resume: Bool = false, part: Part? = nil) throws -> JobSetup {
         var job = try JobSpec.load(path: jobPath)
         if resume { job.resume = true }
         let stored = try ModelFile.load(path: job.modelFile)
@@ -32,15 +36,37 @@ struct JobSetup {
         guard min(job.blockRows, input.rows) * bytesPerRow <= Int(Int32.max) else {
             throw JobError(message: "\(job.jobPath): execution.block_rows \(job.blockRows) x \(input.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
         }
+        var range = 0..<input.rows
+        if let r = job.rows {
+            guard r.upperBound <= input.rows else {
+                throw JobError(message: "\(job.jobPath): input.rows [\(r.lowerBound), \(r.upperBound)] ends beyond the \(input.rows) rows of dataset '\(job.inputDataset)' in \(job.inputFile)")
+            }
+            range = r
+        }
+        if let part = part {
+            let blocks = (range.count + job.blockRows - 1) / job.blockRows
+            guard part.count <= blocks, let r = part.range(of: range, blockRows: job.blockRows) else {
+                throw JobError(message: "\(job.jobPath): --part \(part.index)/\(part.count): rows \(range.lowerBound)..<\(range.upperBound) are \(blocks) block\(blocks == 1 ? "" : "s") of execution.block_rows \(job.blockRows) rows; use at most \(blocks) parts")
+            }
+            range = r
+            job.outputFile = part.fileName(for: job.outputFile)
+        }
         try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite, resume: job.resume,
                                         inputPath: job.inputFile, modelPath: job.modelFile)
-        var setup = JobSetup(job: job, model: model, input: input, partial: nil)
+        var setup = JobSetup(job: job, model: model, input: input, partial: nil, range: range)
         if !(job.resume && FileManager.default.fileExists(atPath: job.outputFile)) {
-            let bytes = setup.layout.expectedBytes(rows: input.rows, element: input.element, blocks: setup.blockCount)
+            let bytes = setup.layout.expectedBytes(rows: setup.rows, element: input.element, blocks: setup.blockCount)
             guard bytes <= job.maxOutputBytes else {
-                throw JobError(message: "\(job.jobPath): the output would take \(bytes) bytes (\(input.rows) samples x \(setup.layout.relevancePerRow) relevance values), more than output.max_bytes = \(job.maxOutputBytes); raise output.max_bytes to allow it")
+                throw JobError(message: "\(job.jobPath): the output would take \(bytes) bytes (\(setup.rows) samples x \(setup.layout.relevancePerRow) relevance values), more than output.max_bytes = \(job.maxOutputBytes); raise output.max_bytes to allow it")
             }
             try RelevanceOutput.checkSpace(job.outputFile, bytes: bytes)
+        }
+        if let t = try ModelFile.loadTransform(path: job.modelFile) {
+            // The standardisation applies to the input rows x (for deep models: before Psi).
+            if let why = Standardization.problem(mean: t.mean, std: t.std, features: input.features) {
+                throw StorageError("\(job.modelFile): \(why)")
+            }
+            setup.standardization = Standardization(mean: t.mean, std: t.std)
         }
         if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
             let partial = try PartialOutput.read(path: job.outputFile)
@@ -62,7 +88,8 @@ struct JobSetup {
     var resumeKey: [(String, String)] {
         var key = [
             ("input.dataset", job.inputDataset),
-            ("input shape", "\(rows) x \(features) \(element.rawValue)"),
+            ("input shape", "\(input.rows) x \(features) \(element.rawValue)"),
+            ("input.rows", "[\(range.lowerBound), \(range.upperBound)]"),
             ("model", model.fingerprint),
             ("explain.beta", betaKey),
             ("explain.target", job.target.text),
@@ -70,9 +97,15 @@ struct JobSetup {
         ]
         if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
         if case .head(let m) = model {
-            key[1] = ("input shape", "\(rows) x \(input.sampleShape.map(String.init).joined(separator: " x ")) \(element.rawValue)")
+            key[1] = ("input shape", "\(input.rows) x \(input.sampleShape.map(String.init).joined(separator: " x ")) \(element.rawValue)")
             key.append(("explain.mode", JobSetup.modeText(job.mode)))
             if !m.psi.isEmpty { key.append(("explain.lrp", NeonModel.lrpRules(job.lrp).summary)) }
+        }
+        if let st = standardization {
+            var fp = Fingerprint()
+            fp.add(st.mean)
+            fp.add(st.std)
+            key.append(("model standardization", "fnv1a64 \(fp.hex)"))
         }
         return key
     }

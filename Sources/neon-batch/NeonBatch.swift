@@ -15,6 +15,8 @@ struct NeonBatch: ParsableCommand {
             Check a job:     neon-batch validate JOB.json
             Demo data:       neon-batch demo DIR
             Look at output:  neon-batch inspect OUT.h5;  neon-batch render OUT.h5 --out DIR
+            Job arrays:      neon-batch run JOB.json --part I/N, then neon-batch join JOB.json --parts N
+            Fit a model:     mpirun -n P neon-batch fit FIT.json   (elbow: neon-batch elbow FIT.json --clusters 2-12)
 
             Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line
             on stderr naming the file, dataset or key); 64 bad command line (EX_USAGE); 75 stopped by SIGTERM
@@ -22,7 +24,7 @@ struct NeonBatch: ParsableCommand {
             The job file format and the output layout are described in docs/.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, Demo.self, Inspect.self, Render.self],
+        subcommands: [Run.self, Validate.self, Join.self, Demo.self, Inspect.self, Render.self, Fit.self, Elbow.self],
         defaultSubcommand: Run.self
     )
 }

@@ -1,0 +1,129 @@
+import Distributed
+import Foundation
+import NeonCore
+import Storage
+
+/// One fit job (or elbow run) on all ranks: set-up and checks on rank 0, the input read once and
+/// scattered into per-rank shards, the fit (collectives through `MPIFitCollectives`), the model
+/// written by rank 0. Every step where a rank can fail ends in a collective check, so one rank's
+/// error ends every rank promptly with the one line printed once.
+final class FitRunner {
+    let comm: Communicator
+    let jobPath: String
+    let quiet: Bool
+    /// Elbow mode: the values of K and the output prefix (nil: next to output.file).
+    var elbow: ([Int], String?)?
+    let started = Date()
+
+    init(communicator: Communicator, jobPath: String, quiet: Bool) {
+        comm = communicator
+        self.jobPath = jobPath
+        self.quiet = quiet
+    }
+
+    struct Failed: Error {}
+
+    func run() -> Int32 {
+        do {
+            let s = try setUp()
+            switch s.element {
+            case .float32: try fit(s, as: Float.self)
+            default: try fit(s, as: Double.self)
+            }
+            return 0
+        } catch {
+            return ExitStatus.badInput
+        }
+    }
+
+    /// Collective check: throws on every rank if any rank saw an error (printed by that rank).
+    func check(_ local: String?) throws {
+        if let e = comm.agree(local) {
+            if e.rank == comm.rank { FileHandle.standardError.write(Data("neon-batch: error: \(e.message)\n".utf8)) }
+            throw Failed()
+        }
+    }
+
+    func message(_ error: Error) -> String {
+        switch error {
+        case let e as StorageError: return e.message
+        case let e as JobError: return e.message
+        default: return "\(error)"
+        }
+    }
+
+    /// Rank 0 prints a line on stdout (unless quiet).
+    func say(_ line: String) {
+        if comm.isRoot && !quiet { print(line) }
+    }
+
+    /// Rank 0 prints a progress line on stderr (unless quiet).
+    func note(_ line: String) {
+        if comm.isRoot && !quiet { FileHandle.standardError.write(Data("neon-batch: \(line)\n".utf8)) }
+    }
+
+    struct Shared {
+        let spec: FitSpec
+        let rows: Int
+        let features: Int
+        let element: ElementType
+        let input: InputDataset?      // rank 0 only
+        let labels: [Int64]?          // rank 0 only, kernel k-means with fit.init labels
+    }
+
+    private func setUp() throws -> Shared {
+        var spec: FitSpec?
+        var input: InputDataset?
+        var labels: [Int64]?
+        var err: String?
+        if comm.isRoot {
+            do {
+                let s = try FitSpec.load(path: jobPath)
+                spec = s
+                let x = try InputDataset(path: s.inputFile, dataset: s.inputDataset)
+                input = x
+                try checkAgainstInput(s, x)
+                if case .labels(let file, let dataset) = s.kernelInit {
+                    labels = try ModelFile.loadLabels(path: file, dataset: dataset)
+                    try checkLabels(labels!, s, x, file: file, dataset: dataset)
+                }
+            } catch { err = message(error) }
+        }
+        try check(err)
+        let text = comm.broadcast(spec?.jobText ?? "")
+        let path = comm.broadcast(spec?.jobPath ?? "")
+        if !comm.isRoot {
+            do { spec = try FitSpec.parse(text: text, jobPath: path) } catch { err = message(error) }
+        }
+        try check(err)
+        let dims = comm.broadcast(input.map { [$0.rows, $0.features, $0.element == .float32 ? 4 : 8] } ?? [])
+        return Shared(spec: spec!, rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
+                      input: input, labels: labels)
+    }
+
+    private func checkAgainstInput(_ s: FitSpec, _ x: InputDataset) throws {
+        let ks = elbow?.0 ?? [s.clusters]
+        if let k = ks.max(), k > x.rows {
+            throw JobError(message: "\(s.jobPath): fit.clusters \(k) exceeds the \(x.rows) rows of dataset '\(s.inputDataset)' of \(s.inputFile)")
+        }
+        if s.algorithm == .kernelKMeans && elbow != nil {
+            throw JobError(message: "\(s.jobPath): the elbow helper needs fit.algorithm \"kmeans\"")
+        }
+        let bytesPerRow = x.features * x.element.byteCount
+        guard s.blockRows * bytesPerRow <= Int(Int32.max) else {
+            throw JobError(message: "\(s.jobPath): execution.block_rows \(s.blockRows) x \(x.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
+        }
+        if elbow == nil {
+            try RelevanceOutput.checkTarget(s.outputFile, overwrite: s.overwrite, inputPath: s.inputFile, modelPath: "/")
+        }
+    }
+
+    private func checkLabels(_ labels: [Int64], _ s: FitSpec, _ x: InputDataset, file: String, dataset: String) throws {
+        guard labels.count == x.rows else {
+            throw StorageError("\(file): dataset '\(dataset)' has \(labels.count) labels but dataset '\(s.inputDataset)' of \(s.inputFile) has \(x.rows) rows")
+        }
+        if let i = labels.firstIndex(where: { $0 < 0 || $0 >= s.clusters }) {
+            throw StorageError("\(file): dataset '\(dataset)' row \(i) holds label \(labels[i]), not in 0..\(s.clusters - 1) (fit.clusters = \(s.clusters))")
+        }
+    }
+}

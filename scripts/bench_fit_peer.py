@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Peer for scripts/bench-fit.sh: writes the benchmark data and times scikit-learn's Lloyd k-means.
+
+  bench_fit_peer.py gen PATH N D SEED          float32 Gaussian mixture (200 overlapping centres, so that Lloyd does not converge in a few iterations), dataset "features"
+  bench_fit_peer.py sklearn PATH K ITER THREADS  seconds per Lloyd iteration of sklearn.cluster.KMeans
+
+Seconds per iteration = (fit with max_iter = ITER + 1 minus fit with max_iter = 1) / ITER, so that
+input validation, initialisation and the final labelling pass cancel out. Both fits start from the
+same K rows of the data (init array), tol = 0, algorithm = "lloyd", n_init = 1, after one warm-up fit.
+"""
+import json
+import sys
+import time
+
+import h5py
+import numpy as np
+
+
+def gen(path, n, d, seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 0.3, size=(200, d)).astype(np.float32)
+    x = np.empty((n, d), dtype=np.float32)
+    step = 20000
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        x[s:e] = centres[rng.integers(0, 200, e - s)] + rng.normal(0, 1, size=(e - s, d)).astype(np.float32)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("features", data=x)
+
+
+def sklearn_bench(path, k, iters, threads):
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+    import sklearn
+    with h5py.File(path, "r") as f:
+        x = f["features"][...]
+    init = x[np.random.default_rng(0).choice(len(x), k, replace=False)]
+    times = {}
+    with threadpool_limits(limits=threads):
+        for m in (1, 1, iters + 1):          # the first fit warms up (thread pools, BLAS)
+            km = KMeans(n_clusters=k, init=init, n_init=1, max_iter=m, tol=0, algorithm="lloyd")
+            t = time.perf_counter()
+            km.fit(x)
+            times[m] = (time.perf_counter() - t, int(km.n_iter_))
+    (t1, n1), (tn, nn) = times[1], times[iters + 1]
+    print(json.dumps({"sklearn": sklearn.__version__, "k": k, "threads": threads, "iterations": nn - n1,
+                      "seconds_per_iteration": (tn - t1) / max(nn - n1, 1), "fit_seconds": tn}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "gen":
+        gen(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    else:
+        sklearn_bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
