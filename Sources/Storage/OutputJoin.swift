@@ -123,6 +123,9 @@ public enum OutputJoin {
         let start = try int("row_start"), end = try int("row_end"), inputRows = try int("input_rows")
         let blocks = try int("blocks")
         let shape = datasetShape(f, RelevanceOutput.relevanceDataset)
+        if let dims = shape?.dims, dims.count != 2 {
+            throw StorageError("\(path): dataset 'relevance' has \(dims.count) dimensions; join handles (rows x features) outputs of one target only, not spatial or per-target outputs")
+        }
         guard let dims = shape?.dims, dims.count == 2, dims[0] == end - start, let element = shape?.element else {
             throw StorageError("\(path): dataset 'relevance' is not \(end - start) rows (row_start \(start) to row_end \(end))")
         }
