@@ -39,7 +39,7 @@ extension JobRunner {
         do {
             let outcome = try blocks.pipeline(order, decide: decide, compute: { block, shard in
                 engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
-                               assignment: shard.assignment, logit: shard.logit)
+                               assignment: shard.assignment, logit: shard.logit, firstRow: block.myStart)
             }, finish: { block, shard in
                 let blockError = timer.measure("stats") {
                     stats.add(relevance: shard.relevance, logit: shard.logit, rows: block.myCount, features: s.features)

@@ -36,6 +36,10 @@ final class JobRunner {
                 return 0
             }
             let rule = KernelRule(rawValue: shared.job.kernelRule) ?? .paper
+            if let method = ExplanationMethod(rawValue: shared.job.method), method != .neon {
+                try executeBaseline(method, shared, rule: rule)
+                return 0
+            }
             switch (shared.model, shared.element) {
             case (.kmeans(let m), .float32): try execute(timer.measure("model") { KMeansFastPath<Float>(model: m) }, shared)
             case (.kmeans(let m), _): try execute(timer.measure("model") { KMeansFastPath<Double>(model: m) }, shared)
@@ -148,7 +152,7 @@ final class JobRunner {
                       storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
     }
 
-    private func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
+    func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
         let tile = E.tileRows
         let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
                                            blockRows: s.job.blockRows, tileRows: tile, timer: timer)
@@ -166,6 +170,7 @@ final class JobRunner {
     /// gathered to rank 0 and summed in row order: the same beta for any number of ranks.
     private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks: BlockStream<E.Scalar>) throws
         -> (Double, String) {
+        if s.job.method != "neon" { return (0, "unused") }     // beta is NEON's (Eq. 2)
         if case .fixed(let b) = s.job.beta { return (b, "fixed") }
         if s.resuming, let b = s.storedBeta { return (b, "auto") }
         progress.begin("beta pass", total: s.rows)
@@ -206,6 +211,7 @@ final class JobRunner {
     }
 
     func rules(_ s: Shared) -> String {
+        if s.job.method != "neon" { return baselineRules(s) }
         switch s.model {
         case .kmeans: return "min-take-most (Eq. 2), midpoint (Eq. 4)"
         case .kernelKMeans:
@@ -214,7 +220,7 @@ final class JobRunner {
     }
 
     func provenance(_ s: Shared, beta: Double, betaMode: String) -> [(String, AttributeValue)] {
-        [
+        baselineProvenance(s) + [
             ("beta", .double(beta)),
             ("beta_mode", .string(betaMode)),
             ("target", .string("assigned")),

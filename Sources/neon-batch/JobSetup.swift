@@ -22,6 +22,9 @@ struct JobSetup {
         guard model.features == input.features else {
             throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
         }
+        if job.method == "nca", case .kernelKMeans = model {
+            throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is kernel_kmeans)")
+        }
         let bytesPerRow = input.features * input.element.byteCount
         guard job.blockRows * bytesPerRow <= Int(Int32.max) else {
             throw JobError(message: "\(job.jobPath): execution.block_rows \(job.blockRows) x \(input.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
@@ -60,6 +63,7 @@ struct JobSetup {
             ("execution.block_rows", "\(job.blockRows)"),
         ]
         if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
+        if job.method != "neon" { key += baselineResumeKey }
         return key
     }
 
