@@ -34,9 +34,7 @@ extension JobRunner {
         let fp = BandwidthFixedPoint(reference: reference, rows: index.count, features: s.features)
         let r = fp.solve(blocks: (0..<fp.blockCount).filter { $0 % comm.size == comm.rank }, tolerance: 1e-6,
                          maxIterations: 300) { self.comm.allreduceSum($0) }
-        if !(r.converged && r.sigma > 0 && r.sigma.isFinite) {
-            err = "\(s.job.inputFile): dataset '\(s.job.inputDataset)': the leave-one-out KDE bandwidth (Eq. 42) did not converge in \(r.iterations) iterations (sigma \(r.sigma)); repeated reference rows drive it to 0: set evaluate.sigma to a number"
-        }
+        err = EvaluationRunner.bandwidthProblem(r, input: s.job.inputFile, dataset: s.job.inputDataset)
         try check(comm.isRoot ? err : nil)
         return KernelDensity(reference: reference, rows: index.count, features: s.features, sigma: r.sigma)
     }

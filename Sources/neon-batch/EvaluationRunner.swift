@@ -117,9 +117,7 @@ final class EvaluationRunner {
             let fp = BandwidthFixedPoint(reference: reference, rows: refIndex.count, features: d)
             let blocks = (0..<fp.blockCount).filter { $0 % comm.size == comm.rank }
             let r = timer.measure("sigma") { fp.solve(blocks: blocks, tolerance: 1e-6, maxIterations: 300) { self.comm.allreduceSum($0) } }
-            if !(r.converged && r.sigma > 0 && r.sigma.isFinite) {
-                err = "\(spec.inputFile): dataset '\(spec.inputDataset)': the leave-one-out KDE bandwidth (Eq. 42) did not converge in \(r.iterations) iterations (sigma \(r.sigma)); repeated reference rows drive it to 0: set evaluate.sigma to a number"
-            }
+            err = EvaluationRunner.bandwidthProblem(r, input: spec.inputFile, dataset: spec.inputDataset)
             try check(comm.isRoot ? err : nil)
             (sigma, sigmaMode, iterations) = (r.sigma, "loo", r.iterations)
         }
@@ -235,6 +233,16 @@ final class EvaluationRunner {
             }
         }
         return out
+    }
+
+    /// Why the leave-one-out bandwidth cannot be used, or nil.
+    static func bandwidthProblem(_ r: BandwidthFixedPoint.Result, input: String, dataset: String) -> String? {
+        let what = "\(input): dataset '\(dataset)': the leave-one-out KDE bandwidth (Eq. 42)"
+        if !(r.sigma > 0) { return "\(what) collapses to 0 (the reference set repeats rows); set evaluate.sigma to a number" }
+        if !r.converged || !r.sigma.isFinite {
+            return "\(what) did not converge in \(r.iterations) iterations (sigma \(r.sigma)); set evaluate.sigma to a number"
+        }
+        return nil
     }
 
     /// The reference rows: all rows, or `wanted` distinct rows drawn with the seed (sorted).
