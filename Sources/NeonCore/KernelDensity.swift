@@ -1,4 +1,5 @@
 import Foundation
+import NeonKernels
 
 /// The KDE model of Appendix G (Eq. 39): p(x) = 1/N sum_n N(x | x_n, sigma^2 I) over a reference
 /// set, with the conditional p(x_F | x_P) = sum_n alpha_n N(x_F | [x_n]_F, sigma^2 I) (Eq. 43),
@@ -46,10 +47,10 @@ public struct KernelDensity: Sendable {
     public func cumulativeWeights(_ dist: [Double], into cum: inout [Double]) {
         let m = dist.min()!
         let s = -1 / (2 * sigma * sigma)
-        var acc = 0.0
-        for n in 0..<rows {
-            acc += exp((dist[n] - m) * s)
-            cum[n] = acc
+        dist.withUnsafeBufferPointer { d in
+            cum.withUnsafeMutableBufferPointer { c in
+                neon_kde_cumulative_weights(d.baseAddress!, rows, m, s, c.baseAddress!)
+            }
         }
     }
 

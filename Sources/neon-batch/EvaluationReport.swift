@@ -17,8 +17,10 @@ struct EvaluationReport {
 
     var summary: [(mean: Double, standardError: Double)] { contents.summary }
 
+    /// "folder/file.h5:dataset"
     var datasetName: String {
-        "\((job.inputFile as NSString).lastPathComponent):\(job.inputDataset)"
+        let url = URL(fileURLWithPath: job.inputFile)
+        return "\(url.deletingLastPathComponent().lastPathComponent)/\(url.lastPathComponent):\(job.inputDataset)"
     }
 
     var markdown: String {

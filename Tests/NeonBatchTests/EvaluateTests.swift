@@ -95,7 +95,7 @@ final class EvaluateTests: XCTestCase {
             XCTAssertEqual(cells[3...], ["48", "3"])
         }
         let md = try String(contentsOfFile: fx.path("o.evaluation.summary.md"), encoding: .utf8)
-        XCTAssertTrue(md.contains("| data.h5:features | 48 | 4 | 3 | kmeans | "), md)
+        XCTAssertTrue(md.contains("| \(fx.dir.lastPathComponent)/data.h5:features | 48 | 4 | 3 | kmeans | "), md)
         XCTAssertTrue(r.stdout.contains(md), "the table is printed")
         let svg = try Data(contentsOf: URL(fileURLWithPath: fx.path("o.evaluation.curves.svg")))
         XCTAssertTrue(SVGText(svg).wellFormed)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NeonKernels
 @testable import NeonCore
 
 /// Sec. VII: the baseline explainers, the KDE of Appendix G and Algorithm 1.
@@ -134,6 +135,10 @@ final class ExplainerTests: XCTestCase {
     }
 }
 
+extension SplitMix64 {
+    mutating func uniform01() -> Double { Double.random(in: 0..<1, using: &self) }
+}
+
 final class KernelDensityTests: XCTestCase {
     /// Eq. 42's fixed point is the maximiser of the leave-one-out likelihood (Eq. 41): compared
     /// with a brute-force golden-section search on a 1-D sample.
@@ -166,6 +171,35 @@ final class KernelDensityTests: XCTestCase {
         let l0 = fp.leaveOneOutLogLikelihood(sigma: s)
         XCTAssertGreaterThan(l0, fp.leaveOneOutLogLikelihood(sigma: s * 1.01))
         XCTAssertGreaterThan(l0, fp.leaveOneOutLogLikelihood(sigma: s * 0.99))
+    }
+
+    /// The vectorised weights of Eq. 44 against libm's exp, one by one (down to exp(-700)) and
+    /// as running sums through KernelDensity.
+    func testCumulativeWeightsMatchLibm() {
+        var rng = SplitMix(seed: 24)
+        var worst = 0.0
+        for _ in 0..<2000 {
+            let y = -700 * pow(rng.uniform01(), 3)
+            var one = 0.0, d0 = -y
+            neon_kde_cumulative_weights(&d0, 1, 0, -1, &one)          // exp(-(d0)) = exp(y)
+            worst = max(worst, abs(one - exp(y)) / exp(y))
+        }
+        XCTAssertLessThan(worst, 1e-14)
+        var zero = 0.0, far = 709.0
+        neon_kde_cumulative_weights(&far, 1, 0, -1, &zero)
+        XCTAssertEqual(zero, 0)
+
+        let n = 1001
+        let dist = (0..<n).map { _ in pow(10, 4 * rng.uniform01() - 2) }
+        let kde = KernelDensity(reference: [Double](repeating: 0, count: n), rows: n, features: 1, sigma: 0.05)
+        var cum = dist
+        kde.cumulativeWeights(dist, into: &cum)
+        let m = dist.min()!
+        var acc = 0.0
+        for k in 0..<n {
+            acc += exp(-(dist[k] - m) / (2 * 0.05 * 0.05))
+            XCTAssertEqual(cum[k], acc, accuracy: 1e-13 * acc)
+        }
     }
 
     /// Conditional sampling (Eqs. 43-44) on a 2-D Gaussian mixture: given x_0, the draws of x_1

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Export scikit-learn's bundled datasets for `neon-batch evaluate` (docs/evaluation.md).
+
+    python3 tools/evaluation_datasets.py OUTDIR [--names iris breast_cancer digits]
+
+For each dataset: the features standardized to mean 0 and standard deviation 1 per column (a
+constant column is only centred), k-means (n_init 10, random_state 0) with K chosen by the elbow
+method (the K in 2..10 whose inertia lies farthest below the straight line from K = 2 to K = 10),
+and in OUTDIR/NAME/: data.h5 (dataset "features", float64), model.h5 (a neon-batch k-means model)
+and job.json (explain and evaluate sections for a Table-I-style comparison of every method).
+Needs numpy, h5py and scikit-learn (the datasets ship with it; nothing is downloaded).
+"""
+import argparse
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+from sklearn import datasets
+from sklearn.cluster import KMeans
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sklearn_to_model import write_model  # noqa: E402
+
+LOADERS = {"iris": datasets.load_iris, "breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits}
+
+
+def standardize(x):
+    x = np.asarray(x, dtype=np.float64)
+    sd = x.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (x - x.mean(axis=0)) / sd
+
+
+def elbow(x, ks=range(2, 11)):
+    """K at the largest drop below the chord of the inertia curve, and the fitted models."""
+    fits = {k: KMeans(n_clusters=k, n_init=10, random_state=0).fit(x) for k in ks}
+    ks = list(ks)
+    inertia = np.array([fits[k].inertia_ for k in ks])
+    chord = inertia[0] + (inertia[-1] - inertia[0]) * (np.array(ks) - ks[0]) / (ks[-1] - ks[0])
+    k = ks[int(np.argmax(chord - inertia))]
+    return k, fits[k], dict(zip(ks, inertia.tolist()))
+
+
+def export(name, outdir, repeats, seed):
+    x = standardize(LOADERS[name]().data)
+    k, km, inertia = elbow(x)
+    d = os.path.join(outdir, name)
+    os.makedirs(d, exist_ok=True)
+    with h5py.File(os.path.join(d, "data.h5"), "w") as f:
+        f.create_dataset("features", data=x)
+    write_model(km, os.path.join(d, "model.h5"))
+    job = {
+        "input": {"file": "data.h5", "dataset": "features"},
+        "model": {"file": "model.h5"},
+        "output": {"file": "out.h5", "overwrite": True},
+        "explain": {"beta": "auto", "steps": 10, "samples": 10},
+        "evaluate": {"repeats": repeats, "seed": seed},
+    }
+    with open(os.path.join(d, "job.json"), "w") as f:
+        json.dump(job, f, indent=2)
+    print(f"{name}: N = {x.shape[0]}, d = {x.shape[1]}, K = {k} (elbow; inertia {', '.join(f'{kk}: {v:.0f}' for kk, v in inertia.items())})")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("outdir")
+    p.add_argument("--names", nargs="+", default=list(LOADERS), choices=list(LOADERS))
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    for name in a.names:
+        export(name, a.outdir, a.repeats, a.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
