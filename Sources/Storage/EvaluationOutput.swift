@@ -4,7 +4,7 @@ import Foundation
 /// once every rank's results are gathered: status "incomplete" until every dataset and attribute
 /// is written, then "complete".
 ///   methods (M strings), auc (N x M x R: sample, method, repeat), auc_mean (N x M, over repeats),
-///   assignment (N, int64: the explained cluster c), insertion_curve (M x d: mean g_c after t
+///   assignment (N, int64: the explained cluster c), sample_index (N, int64: the input row), insertion_curve (M x d: mean g_c after t
 ///   features), summary/mean and summary/standard_error (M), root attributes (settings, provenance).
 public enum EvaluationOutput {
     public struct Contents {
@@ -15,12 +15,15 @@ public enum EvaluationOutput {
         /// auc[(n * M + m) * R + r]
         public var auc: [Double]
         public var assignment: [Int64]
+        /// The input row of each evaluated sample.
+        public var sampleIndex: [Int64]
         /// curve[m * d + t]
         public var curve: [Double]
         public var attributes: [(String, AttributeValue)]
 
         public init(methods: [String], repeats: Int, samples: Int, features: Int, auc: [Double],
-                    assignment: [Int64], curve: [Double], attributes: [(String, AttributeValue)]) {
+                    assignment: [Int64], sampleIndex: [Int64], curve: [Double], attributes: [(String, AttributeValue)]) {
+            self.sampleIndex = sampleIndex
             self.methods = methods
             self.repeats = repeats
             self.samples = samples
@@ -60,6 +63,7 @@ public enum EvaluationOutput {
             try file.write("auc", element: .float64, dims: [c.samples, M, c.repeats], values: c.auc)
             try file.write("auc_mean", element: .float64, dims: [c.samples, M], values: c.meanAUC)
             try file.write("assignment", element: .int64, dims: [c.samples], values: c.assignment)
+            try file.write("sample_index", element: .int64, dims: [c.samples], values: c.sampleIndex)
             try file.write("insertion_curve", element: .float64, dims: [M, c.features], values: c.curve)
             try file.write("summary/mean", element: .float64, dims: [M], values: s.map(\.mean))
             try file.write("summary/standard_error", element: .float64, dims: [M], values: s.map(\.standardError))

@@ -64,6 +64,8 @@ public struct JobSpec: Equatable, Sendable {
         public var seed: UInt64 = 0
         /// nil: the whole input is the KDE reference set.
         public var referenceRows: Int? = nil
+        /// nil: every input row is evaluated; else a seeded sample of this many rows.
+        public var samples: Int? = nil
         /// nil: the leave-one-out fixed point (Eq. 42).
         public var sigma: Double? = nil
         /// Absolute path of the evaluation output (nil: derived from output.file).
@@ -260,6 +262,7 @@ public struct JobSpec: Equatable, Sendable {
         spec.evaluate.repeats = try integer("evaluate", "repeats", from: 1, to: maxRepeats) ?? 1
         spec.evaluate.seed = UInt64(try integer("evaluate", "seed", from: 0, to: maxSeed) ?? 0)
         spec.evaluate.referenceRows = try integer("evaluate", "reference_rows", from: 2, to: maxBlockRows)
+        spec.evaluate.samples = try integer("evaluate", "samples", from: 1, to: Int(Int32.max))
         if let raw = value("evaluate", "sigma") {
             switch raw {
             case .string(let text) where same(text, "loo"): break
@@ -282,7 +285,7 @@ public struct JobSpec: Equatable, Sendable {
         ("output", ["file", "overwrite", "resume"]),
         ("explain", ["beta", "target", "kernel_rule", "method", "steps", "samples", "seed"]),
         ("execution", ["block_rows"]),
-        ("evaluate", ["methods", "repeats", "seed", "reference_rows", "sigma", "file"]),
+        ("evaluate", ["methods", "repeats", "seed", "samples", "reference_rows", "sigma", "file"]),
     ]
 
     /// Required sections and their required keys, in checking order.

@@ -20,7 +20,8 @@ extension JobRunner {
     /// The KDE reference set (evaluate.reference_rows rows drawn with evaluate.seed, or all rows),
     /// read by rank 0 one block at a time and broadcast, and its bandwidth.
     func referenceDensity(_ s: Shared) throws -> KernelDensity {
-        let index = EvaluationRunner.referenceRows(count: s.rows, wanted: s.job.evaluate.referenceRows, seed: s.job.evaluate.seed)
+        let index = EvaluationRunner.sampleRows(count: s.rows, wanted: s.job.evaluate.referenceRows, seed: s.job.evaluate.seed,
+                                                purpose: "reference")
         var reference: [Double] = []
         var err: String?
         if let input = s.input {

@@ -83,7 +83,7 @@ final class EvaluationRunner {
         let decision = model.decision(rule: KernelRule(rawValue: spec.kernelRule) ?? .paper)
 
         // 2. The KDE reference set (all rows, or a seeded sample of reference_rows), broadcast.
-        let refIndex = Self.referenceRows(count: N, wanted: spec.evaluate.referenceRows, seed: spec.evaluate.seed)
+        let refIndex = Self.sampleRows(count: N, wanted: spec.evaluate.referenceRows, seed: spec.evaluate.seed, purpose: "reference")
         var reference: [Double] = []
         if comm.isRoot {
             reference.reserveCapacity(refIndex.count * d)
@@ -91,9 +91,18 @@ final class EvaluationRunner {
         }
         reference = timer.measure("broadcast") { comm.broadcast(reference) }
 
-        // 3. The samples, scattered in contiguous ranges (one row per "tile": any split works,
-        // every sample's results depend on the sample alone).
-        let part = RowPartition(rows: N, parts: comm.size, tile: 1)
+        // 3. The samples (all rows, or a seeded sample of evaluate.samples rows), scattered in
+        // contiguous ranges (one row per "tile": any split works, every sample's results depend
+        // on the sample and its global row index alone).
+        let sampleIndex = Self.sampleRows(count: N, wanted: spec.evaluate.samples, seed: spec.evaluate.seed, purpose: "samples")
+        if comm.isRoot && sampleIndex.count < N {
+            var picked: [Double] = []
+            picked.reserveCapacity(sampleIndex.count * d)
+            for n in sampleIndex { picked += data[(n * d)..<((n + 1) * d)] }
+            data = picked
+        }
+        let S = sampleIndex.count
+        let part = RowPartition(rows: S, parts: comm.size, tile: 1)
         let mine = part.ranges[comm.rank]
         var local = [Double](repeating: 0, count: mine.count * d)
         let w = MemoryLayout<Double>.stride * d
@@ -136,8 +145,8 @@ final class EvaluationRunner {
                 let all = gather(logits, part: part, width: 1)
                 var e: String?
                 if comm.isRoot {
-                    if let b = MinTakesMost.heuristicStiffness(logitSum: all.reduce(0, +), count: N) { beta = b } else {
-                        e = "\(spec.inputFile): dataset '\(spec.inputDataset)': the mean logit is \(all.reduce(0, +) / Double(N)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
+                    if let b = MinTakesMost.heuristicStiffness(logitSum: all.reduce(0, +), count: S) { beta = b } else {
+                        e = "\(spec.inputFile): dataset '\(spec.inputDataset)': the mean logit is \(all.reduce(0, +) / Double(S)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
                     }
                 }
                 try check(e)
@@ -160,13 +169,12 @@ final class EvaluationRunner {
         }
         let results = Results(mine.count, M, R, d)
         let lock = NSLock()
-        say("evaluating \(N) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s)")
+        say("evaluating \(S) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s)")
         let evalStart = Date()
-        let first = mine.lowerBound
         let samples = local
         timer.measure("evaluate") {
             DispatchQueue.concurrentPerform(iterations: mine.count) { n in
-                let r = plan.evaluate(Array(samples[(n * d)..<((n + 1) * d)]), sample: first + n)
+                let r = plan.evaluate(Array(samples[(n * d)..<((n + 1) * d)]), sample: sampleIndex[mine.lowerBound + n])
                 lock.lock()
                 for m in 0..<M {
                     for k in 0..<R { results.auc[(n * M + m) * R + k] = r.auc[m][k] }
@@ -184,10 +192,10 @@ final class EvaluationRunner {
         let counts = comm.allreduceSum(results.counts)        // integer counts: exact in any order
         var werr: String?
         if comm.isRoot, let s = setup {
-            let curve = counts.map { $0 / Double(N * R) }
+            let curve = counts.map { $0 / Double(S * R) }
             let contents = EvaluationOutput.Contents(
-                methods: methods.map(\.rawValue), repeats: R, samples: N, features: d, auc: auc,
-                assignment: clusters.map { Int64($0) }, curve: curve,
+                methods: methods.map(\.rawValue), repeats: R, samples: S, features: d, auc: auc,
+                assignment: clusters.map { Int64($0) }, sampleIndex: sampleIndex.map { Int64($0) }, curve: curve,
                 attributes: [
                     ("sigma", .double(sigma)), ("sigma_mode", .string(sigmaMode)), ("sigma_iterations", .int(iterations)),
                     ("beta", .double(beta)), ("beta_mode", .string(betaMode)),
@@ -196,7 +204,7 @@ final class EvaluationRunner {
                     ("imputation", .string("KDE conditional sampling (Appendix G, Eqs. 39-44)")),
                     ("model_kind", .string(model.kind)), ("clusters", .int(model.clusters)),
                     ("model_file", .string(spec.modelFile)), ("input_file", .string(spec.inputFile)),
-                    ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("features", .int(d)),
+                    ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("samples", .int(S)), ("features", .int(d)),
                     ("ranks", .int(comm.size)), ("evaluate_seconds", .double(evalSeconds)),
                     ("elapsed_seconds", .double(Date().timeIntervalSince(started))),
                     ("job", .string(spec.jobText)), ("job_file", .string(spec.jobPath)),
@@ -213,7 +221,7 @@ final class EvaluationRunner {
                         print(report.markdown, terminator: "")
                         print("neon-batch: wrote \(s.paths.output), \(s.paths.markdown), \(s.paths.csv), \(s.paths.svg)")
                         print(String(format: "neon-batch: Algorithm 1 took %.2f s (%.4f s per sample and method, %d rank(s)); phases: %@",
-                                     evalSeconds, evalSeconds * Double(comm.size) / Double(N * M), comm.size, timer.description))
+                                     evalSeconds, evalSeconds * Double(comm.size) / Double(S * M), comm.size, timer.description))
                     }
                 }
             } catch { werr = message(error) }
@@ -245,10 +253,11 @@ final class EvaluationRunner {
         return nil
     }
 
-    /// The reference rows: all rows, or `wanted` distinct rows drawn with the seed (sorted).
-    static func referenceRows(count: Int, wanted: Int?, seed: UInt64) -> [Int] {
+    /// All rows, or `wanted` distinct rows drawn with the seed (sorted): the KDE reference set
+    /// (purpose "reference") or the evaluated samples ("samples").
+    static func sampleRows(count: Int, wanted: Int?, seed: UInt64, purpose: String) -> [Int] {
         guard let k = wanted, k < count else { return Array(0..<count) }
-        var rng = SampleStream.make(seed: seed, sample: -1, purpose: SampleStream.tag("reference"))
+        var rng = SampleStream.make(seed: seed, sample: -1, purpose: SampleStream.tag(purpose))
         var idx = Array(0..<count)
         for i in 0..<k { idx.swapAt(i, Int.random(in: i..<count, using: &rng)) }
         return idx[0..<k].sorted()

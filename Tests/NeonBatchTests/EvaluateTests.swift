@@ -70,6 +70,36 @@ final class EvaluateTests: XCTestCase {
         }
     }
 
+    /// evaluate.samples: a seeded subset of rows gets exactly the AUCs those rows get in a run
+    /// over all rows (streams keyed by the input row; fixed beta, same reference set and sigma).
+    func testSampleSubsetHasTheSameAUCsAsTheFullRun() throws {
+        _ = try kmeansData()
+        let all = try writeJob("all.json", output: "all.h5", explain: #"{"beta": 0.05}"#, evaluate: #"{"seed": 5, "repeats": 2}"#)
+        XCTAssertEqual(try NeonBatchProcess.run(["evaluate", all, "-q"]).status, 0)
+        let full = try StoredFile(path: fx.path("all.evaluation.h5"))
+        XCTAssertEqual(try full.int64s("sample_index"), (0..<48).map(Int64.init))
+        let fullAUC = try full.doubles("auc")
+        var subsets: [[Double]] = []
+        for p in [1, 3] {
+            let job = try writeJob("sub\(p).json", output: "sub\(p).h5", explain: #"{"beta": 0.05}"#,
+                                   evaluate: #"{"seed": 5, "repeats": 2, "samples": 11}"#)
+            let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: p)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let f = try StoredFile(path: fx.path("sub\(p).evaluation.h5"))
+            let index = try f.int64s("sample_index").map(Int.init)
+            XCTAssertEqual(index.count, 11)
+            XCTAssertEqual(index, Array(Set(index)).sorted())
+            XCTAssertTrue(index.allSatisfy { (0..<48).contains($0) })
+            XCTAssertEqual(f.numberAttribute("samples"), 11)
+            let auc = try f.doubles("auc")
+            for (k, row) in index.enumerated() {
+                XCTAssertEqual(Array(auc[(k * 16)..<((k + 1) * 16)]), Array(fullAUC[(row * 16)..<((row + 1) * 16)]), "row \(row)")
+            }
+            subsets.append(auc)
+        }
+        XCTAssertEqual(subsets[1], subsets[0])
+    }
+
     func testReportsAgreeWithTheOutput() throws {
         _ = try kmeansData()
         let job = try writeJob("e.json", output: "o.h5", evaluate: #"{"methods": ["random", "neon", "x2"], "repeats": 3}"#)

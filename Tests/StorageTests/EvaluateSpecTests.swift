@@ -33,6 +33,7 @@ final class EvaluateSpecTests: XCTestCase {
         XCTAssertNil(spec.evaluate.methods)
         XCTAssertEqual(spec.evaluate.repeats, 1)
         XCTAssertNil(spec.evaluate.referenceRows)
+        XCTAssertNil(spec.evaluate.samples)
         XCTAssertNil(spec.evaluate.sigma)
         XCTAssertNil(spec.evaluate.file)
     }
@@ -40,7 +41,7 @@ final class EvaluateSpecTests: XCTestCase {
     func testGoodValues() throws {
         let spec = try JobSpec.parse(text: job(
             explain: #"{"method": "pdacs", "steps": 50, "samples": 3, "seed": 9007199254740992}"#,
-            evaluate: #"{"methods": ["nca", "neon", "random"], "repeats": 5, "seed": 7, "reference_rows": 2, "sigma": 0.25, "file": "../e.h5"}"#),
+            evaluate: #"{"methods": ["nca", "neon", "random"], "repeats": 5, "seed": 7, "reference_rows": 2, "samples": 9, "sigma": 0.25, "file": "../e.h5"}"#),
             jobPath: path)
         XCTAssertEqual(spec.method, "pdacs")
         XCTAssertEqual(spec.steps, 50)
@@ -50,6 +51,7 @@ final class EvaluateSpecTests: XCTestCase {
         XCTAssertEqual(spec.evaluate.repeats, 5)
         XCTAssertEqual(spec.evaluate.seed, 7)
         XCTAssertEqual(spec.evaluate.referenceRows, 2)
+        XCTAssertEqual(spec.evaluate.samples, 9)
         XCTAssertEqual(spec.evaluate.sigma, 0.25)
         XCTAssertEqual(spec.evaluate.file, "/e.h5")
         XCTAssertNil(try JobSpec.parse(text: job(evaluate: #"{"sigma": "loo"}"#), jobPath: path).evaluate.sigma)
@@ -89,6 +91,9 @@ final class EvaluateSpecTests: XCTestCase {
         }
         for bad in ["1", "0", "1048577", "100.5", "null"] {
             assertFails(job(evaluate: #"{"reference_rows": \#(bad)}"#), "evaluate.reference_rows must be an integer from 2 to 1048576")
+        }
+        for bad in ["0", "2147483648", "1.5", "null"] {
+            assertFails(job(evaluate: #"{"samples": \#(bad)}"#), "evaluate.samples must be an integer from 1 to 2147483647")
         }
         for bad in ["0", "-1", #""LOO""#, "null", "[1]"] {
             assertFails(job(evaluate: #"{"sigma": \#(bad)}"#), #"evaluate.sigma must be "loo" or a positive finite number"#)
