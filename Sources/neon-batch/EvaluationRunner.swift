@@ -170,7 +170,7 @@ final class EvaluationRunner {
         let results = Results(mine.count, M, R, d)
         let lock = NSLock()
         say("evaluating \(S) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s)")
-        let evalStart = Date()
+        let evalStart = Date(), cpuStart = processCPUSeconds()
         let samples = local
         timer.measure("evaluate") {
             DispatchQueue.concurrentPerform(iterations: mine.count) { n in
@@ -185,6 +185,7 @@ final class EvaluationRunner {
             }
         }
         let evalSeconds = comm.allreduceMax(Date().timeIntervalSince(evalStart))
+        let evalCPU = comm.allreduceSum(processCPUSeconds() - cpuStart)     // all ranks' CPU time
 
         // 7. Gather to rank 0 (sample order) and write.
         let auc = gather(results.auc, part: part, width: M * R)
@@ -206,6 +207,7 @@ final class EvaluationRunner {
                     ("model_file", .string(spec.modelFile)), ("input_file", .string(spec.inputFile)),
                     ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("samples", .int(S)), ("features", .int(d)),
                     ("ranks", .int(comm.size)), ("evaluate_seconds", .double(evalSeconds)),
+                    ("evaluate_cpu_seconds", .double(evalCPU)),
                     ("elapsed_seconds", .double(Date().timeIntervalSince(started))),
                     ("job", .string(spec.jobText)), ("job_file", .string(spec.jobPath)),
                     ("software", .string("neon-batch")), ("software_version", .string(NeonBatch.version)),
@@ -262,4 +264,11 @@ final class EvaluationRunner {
         for i in 0..<k { idx.swapAt(i, Int.random(in: i..<count, using: &rng)) }
         return idx[0..<k].sorted()
     }
+}
+
+/// User + system CPU seconds of this process so far.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
