@@ -8,6 +8,9 @@ constant column is only centred), k-means (n_init 10, random_state 0) with K cho
 method (the K in 2..10 whose inertia lies farthest below the straight line from K = 2 to K = 10),
 and in OUTDIR/NAME/: data.h5 (dataset "features", float64), model.h5 (a neon-batch k-means model)
 and job.json (explain and evaluate sections for a Table-I-style comparison of every method).
+With --kernel, also OUTDIR/NAME-kernel/: a kernel k-means model built from the same clusters (not
+trained with the paper's Appendix F algorithm): 20 support vectors per cluster drawn from its
+members, gamma = 1 / median squared distance between a cluster's members and its support vectors.
 Needs numpy, h5py and scikit-learn (the datasets ship with it; nothing is downloaded).
 """
 import argparse
@@ -63,15 +66,50 @@ def export(name, outdir, repeats, seed):
     print(f"{name}: N = {x.shape[0]}, d = {x.shape[1]}, K = {k} (elbow; inertia {', '.join(f'{kk}: {v:.0f}' for kk, v in inertia.items())})")
 
 
+def export_kernel(name, outdir, repeats, seed, per_cluster=20):
+    x = standardize(LOADERS[name]().data)
+    k, km, _ = elbow(x)
+    rng = np.random.default_rng(seed)
+    sv, ids, sq = [], [], []
+    for c in range(k):
+        members = np.flatnonzero(km.labels_ == c)
+        pick = rng.choice(members, size=min(per_cluster, len(members)), replace=False)
+        sv.append(x[pick]); ids += [c] * len(pick)
+        sq.append(((x[members][:, None, :] - x[pick][None, :, :]) ** 2).sum(-1).ravel())
+    gamma = 1.0 / float(np.median(np.concatenate(sq)))
+    d = os.path.join(outdir, name + "-kernel")
+    os.makedirs(d, exist_ok=True)
+    with h5py.File(os.path.join(d, "data.h5"), "w") as f:
+        f.create_dataset("features", data=x)
+    with h5py.File(os.path.join(d, "model.h5"), "w") as f:
+        f.attrs["kind"] = "kernel_kmeans"
+        f.attrs["gamma"] = gamma
+        f.create_dataset("support_vectors", data=np.concatenate(sv))
+        f.create_dataset("support_cluster", data=np.array(ids, dtype=np.int64))
+    job = {
+        "input": {"file": "data.h5", "dataset": "features"},
+        "model": {"file": "model.h5"},
+        "output": {"file": "out.h5", "overwrite": True},
+        "explain": {"beta": "auto", "steps": 10, "samples": 10},
+        "evaluate": {"repeats": repeats, "seed": seed},
+    }
+    with open(os.path.join(d, "job.json"), "w") as f:
+        json.dump(job, f, indent=2)
+    print(f"{name}-kernel: N = {x.shape[0]}, d = {x.shape[1]}, K = {k}, M = {len(ids)}, gamma = {gamma:.4g}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("outdir")
     p.add_argument("--names", nargs="+", default=list(LOADERS), choices=list(LOADERS))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kernel", action="store_true", help="also export kernel k-means models (NAME-kernel/)")
     a = p.parse_args(argv)
     for name in a.names:
         export(name, a.outdir, a.repeats, a.seed)
+        if a.kernel:
+            export_kernel(name, a.outdir, a.repeats, a.seed)
     return 0
 
 
