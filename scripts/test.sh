@@ -13,6 +13,12 @@ set +e
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]'
 rc=${PIPESTATUS[0]}
 [[ $rc -eq 0 ]] || { echo "test: build failed" >&2; exit "$rc"; }
+# The SLURM tests start a single-node cluster (slurm/cluster/start-slurm.sh, which installs
+# slurm-wlm and munge when missing) and stop it; should the test process die first, the daemons
+# it started are stopped here (a cluster that was running before is left alone).
+slurm_state=${SLURM_STATE_DIR:-/tmp/neon-slurm}
+slurm_before=$(cat "$slurm_state"/*.pid 2>/dev/null | sort | tr '\n' ' ')
+trap '[[ "$(cat "$slurm_state"/*.pid 2>/dev/null | sort | tr "\n" " ")" == "$slurm_before" ]] || bash slurm/cluster/stop-slurm.sh >&2' EXIT
 log=$(mktemp)
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" | grep -vE "^Test Case '.*' (started|passed)"
 rc=${PIPESTATUS[0]}

@@ -34,6 +34,9 @@ public struct JobSpec: Equatable, Sendable {
     /// Absolute path (relative paths in the job resolve against the job file's folder).
     public var inputFile: String
     public var inputDataset: String
+    /// input.rows: explain only the input rows [START, END) (nil: all); the end is checked
+    /// against the dataset when it is opened.
+    public var rows: Range<Int>?
     /// Absolute path.
     public var modelFile: String
     /// Absolute path.
@@ -92,6 +95,7 @@ public struct JobSpec: Equatable, Sendable {
         self.jobText = jobText
         self.inputFile = inputFile
         self.inputDataset = inputDataset
+        self.rows = nil
         self.modelFile = modelFile
         self.outputFile = outputFile
         self.overwrite = overwrite
@@ -171,6 +175,18 @@ public struct JobSpec: Equatable, Sendable {
         let baseDirectory = absoluteJobPath.isEmpty ? nil : parentDirectory(of: absoluteJobPath)
         let inputFile = absolutePath(try nonEmptyString("input", "file"), base: baseDirectory)
         let inputDataset = try nonEmptyString("input", "dataset")
+        var rows: Range<Int>?
+        if let raw = value("input", "rows") {
+            let bound = { (v: JSONValue) -> Int? in
+                guard case .number(let n) = v, n.rounded(.towardZero) == n, n >= 0, n < 9e15 else { return nil }
+                return Int(n)
+            }
+            guard case .array(let items) = raw, items.count == 2, let start = bound(items[0]), let end = bound(items[1]),
+                  start < end else {
+                throw failure("input.rows must be [START, END] with integers 0 <= START < END (rows START..END-1)")
+            }
+            rows = start..<end
+        }
         let modelFile = absolutePath(try nonEmptyString("model", "file"), base: baseDirectory)
         let outputFile = absolutePath(try nonEmptyString("output", "file"), base: baseDirectory)
 
@@ -225,6 +241,7 @@ public struct JobSpec: Equatable, Sendable {
                        modelFile: modelFile, outputFile: outputFile, overwrite: overwrite, resume: resume,
                        beta: beta, target: target, blockRows: blockRows)
         spec.kernelRule = kernelRule
+        spec.rows = rows
 
         // Explanation methods and evaluation (checked after the sections above).
         func integer(_ section: String, _ key: String, from lo: Int, to hi: Int) throws -> Int? {
@@ -280,7 +297,7 @@ public struct JobSpec: Equatable, Sendable {
 
     /// Sections in checking order, with their allowed keys.
     private static let schema: [(section: String, keys: [String])] = [
-        ("input", ["file", "dataset"]),
+        ("input", ["file", "dataset", "rows"]),
         ("model", ["file"]),
         ("output", ["file", "overwrite", "resume"]),
         ("explain", ["beta", "target", "kernel_rule", "method", "steps", "samples", "seed"]),

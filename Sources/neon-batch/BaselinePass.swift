@@ -17,10 +17,11 @@ extension JobRunner {
         }
     }
 
-    /// The KDE reference set (evaluate.reference_rows rows drawn with evaluate.seed, or all rows),
+    /// The KDE reference set (evaluate.reference_rows rows of the whole input drawn with
+    /// evaluate.seed, or all rows, whatever input.rows or --part select),
     /// read by rank 0 one block at a time and broadcast, and its bandwidth.
     func referenceDensity(_ s: Shared) throws -> KernelDensity {
-        let index = EvaluationRunner.sampleRows(count: s.rows, wanted: s.job.evaluate.referenceRows, seed: s.job.evaluate.seed,
+        let index = EvaluationRunner.sampleRows(count: s.inputRows, wanted: s.job.evaluate.referenceRows, seed: s.job.evaluate.seed,
                                                 purpose: "reference")
         var reference: [Double] = []
         var err: String?

@@ -47,16 +47,19 @@ final class BlockStream<T: NeonScalar> {
 
     let comm: Communicator
     let input: InputDataset?
+    /// The input row of the stream's row 0 (a row range, input.rows); blocks count from there.
+    let first: Int
     let rows: Int, features: Int, blockRows: Int, tileRows: Int
     let timer: PhaseTimer
     private let shards: [Shard]
     private let blockBuffer: UnsafeMutablePointer<T>?      // rank 0: one block of input
     private let logitBuffer: UnsafeMutablePointer<Double>?  // rank 0: one block of gathered logits
 
-    init(communicator: Communicator, input: InputDataset?, rows: Int, features: Int, blockRows: Int, tileRows: Int,
-         timer: PhaseTimer) {
+    init(communicator: Communicator, input: InputDataset?, first: Int = 0, rows: Int, features: Int, blockRows: Int,
+         tileRows: Int, timer: PhaseTimer) {
         comm = communicator
         self.input = input
+        self.first = first
         self.rows = rows
         self.features = features
         self.blockRows = min(blockRows, rows)
@@ -89,9 +92,9 @@ final class BlockStream<T: NeonScalar> {
     private func read(_ b: Block) -> String? {
         guard let input = input, let buf = blockBuffer else { return nil }
         do {
-            try timer.measure("read") { try input.read(rows: b.start, count: b.count, into: buf) }
+            try timer.measure("read") { try input.read(rows: first + b.start, count: b.count, into: buf) }
             if let bad = T.firstNonFinite(buf, count: b.count * features) {
-                return input.nonFiniteMessage(row: b.start + bad / features)
+                return input.nonFiniteMessage(row: first + b.start + bad / features)
             }
         } catch let e as StorageError { return e.message } catch { return "\(error)" }
         return nil

@@ -94,7 +94,10 @@ final class EvaluationRunner {
         // 3. The samples (all rows, or a seeded sample of evaluate.samples rows), scattered in
         // contiguous ranges (one row per "tile": any split works, every sample's results depend
         // on the sample and its global row index alone).
-        let sampleIndex = Self.sampleRows(count: N, wanted: spec.evaluate.samples, seed: spec.evaluate.seed, purpose: "samples")
+        let pool = spec.rows ?? 0..<N                     // input.rows: the candidates
+        let sampleIndex = Self.sampleRows(count: pool.count, wanted: spec.evaluate.samples, seed: spec.evaluate.seed,
+                                          purpose: "samples").map { pool.lowerBound + $0 }
+        var allRows = data                                  // rank 0: for beta "auto"
         if comm.isRoot && sampleIndex.count < N {
             var picked: [Double] = []
             picked.reserveCapacity(sampleIndex.count * d)
@@ -132,27 +135,25 @@ final class EvaluationRunner {
         }
         say("KDE reference rows \(refIndex.count), sigma \(sigma) (\(sigmaMode)\(iterations > 0 ? ", \(iterations) iterations" : ""))")
 
-        // 5. beta for NEON: fixed, or 1 / mean f_c over the samples (Eq. 3), summed in row order on rank 0.
+        // 5. beta for NEON: fixed, or 1 / mean f_c over the whole input (Eq. 3, as `run`
+        // computes it), by rank 0's fast path and summed in row order: the same for any P.
         var beta = 1.0, betaMode = "unused"
         if methods.contains(.neon) {
             switch spec.beta {
             case .fixed(let b): (beta, betaMode) = (b, "fixed")
             case .auto:
-                let logits = (0..<mine.count).map { n -> Double in
-                    let z = Array(local[(n * d)..<((n + 1) * d)])
-                    return decision.logit(z, cluster: decision.assign(z))
-                }
-                let all = gather(logits, part: part, width: 1)
                 var e: String?
                 if comm.isRoot {
-                    if let b = MinTakesMost.heuristicStiffness(logitSum: all.reduce(0, +), count: S) { beta = b } else {
-                        e = "\(spec.inputFile): dataset '\(spec.inputDataset)': the mean logit is \(all.reduce(0, +) / Double(S)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
+                    let sum = timer.measure("beta") { Self.logitSum(allRows, rows: N, model: model, rule: spec.kernelRule) }
+                    if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: N) { beta = b } else {
+                        e = "\(spec.inputFile): dataset '\(spec.inputDataset)': the mean logit is \(sum / Double(N)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
                     }
                 }
                 try check(e)
                 (beta, betaMode) = (comm.broadcast(beta), "auto")
             }
         }
+        allRows = []
 
         // 6. Algorithm 1 on this rank's samples, spread over cores.
         let kde = KernelDensity(reference: reference, rows: refIndex.count, features: d, sigma: sigma)
@@ -229,6 +230,18 @@ final class EvaluationRunner {
             } catch { werr = message(error) }
         }
         try check(werr)
+    }
+
+    /// sum of f_c over all rows (row-major float64), by the model's fast path, in row order.
+    static func logitSum(_ x: [Double], rows: Int, model: NeonModel, rule: String) -> Double {
+        var assignment = [Int64](repeating: 0, count: rows), logit = [Double](repeating: 0, count: rows)
+        switch model {
+        case .kmeans(let m): KMeansFastPath<Double>(model: m).logits(x, rows: rows, assignment: &assignment, logit: &logit)
+        case .kernelKMeans(let m):
+            KernelKMeansFastPath<Double>(model: m, rule: KernelRule(rawValue: rule) ?? .paper)
+                .logits(x, rows: rows, assignment: &assignment, logit: &logit)
+        }
+        return logit.reduce(0, +)
     }
 
     /// Gathers each rank's `width` values per sample to rank 0, in sample order (others get []).

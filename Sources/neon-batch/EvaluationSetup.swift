@@ -19,6 +19,9 @@ struct EvaluationSetup {
         guard model.features == input.features else {
             throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
         }
+        if let r = job.rows, r.upperBound > input.rows {
+            throw JobError(message: "\(job.jobPath): input.rows [\(r.lowerBound), \(r.upperBound)] ends beyond the \(input.rows) rows of dataset '\(job.inputDataset)' in \(job.inputFile)")
+        }
         let methods = try resolveMethods(job, model: model)
         let paths = EvaluationPaths(job)
         for path in paths.all {

@@ -39,7 +39,7 @@ extension JobRunner {
         do {
             let outcome = try blocks.pipeline(order, decide: decide, compute: { block, shard in
                 engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
-                               assignment: shard.assignment, logit: shard.logit, firstRow: block.myStart)
+                               assignment: shard.assignment, logit: shard.logit, firstRow: blocks.first + block.myStart)
             }, finish: { block, shard in
                 let blockError = timer.measure("stats") {
                     stats.add(relevance: shard.relevance, logit: shard.logit, rows: block.myCount, features: s.features)
@@ -54,7 +54,7 @@ extension JobRunner {
                 try check(werr)
                 let blockMax = comm.allreduceMax(blockError)
                 do {
-                    try output.markDone(block: block.index, conservation: blockMax)
+                    try timer.measure("progress") { try output.markDone(block: block.index, conservation: blockMax) }
                     doneFlags[block.index] = true
                     conservation[block.index] = blockMax
                     sinceCheckpoint += 1

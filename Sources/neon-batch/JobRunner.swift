@@ -12,15 +12,17 @@ final class JobRunner {
     let jobPath: String
     let quiet: Bool
     let resume: Bool
+    let part: Part?
     let progress: Progress
     let started = Date()
     let timer = PhaseTimer()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool, resume: Bool) {
+    init(communicator: Communicator, jobPath: String, quiet: Bool, resume: Bool, part: Part? = nil) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
         self.resume = resume
+        self.part = part
         progress = Progress(enabled: !quiet && communicator.isRoot)
     }
 
@@ -92,7 +94,10 @@ final class JobRunner {
     struct Shared {
         let job: JobSpec
         let model: NeonModel
+        /// The rows explained: `rows` input rows from `rowStart` (input.rows, --part), of `inputRows`.
         let rows: Int
+        let rowStart: Int
+        let inputRows: Int
         let features: Int
         let element: ElementType
         let input: InputDataset?        // rank 0 only
@@ -109,22 +114,26 @@ final class JobRunner {
         var setup: JobSetup?
         var err: String?
         if comm.isRoot {
-            do { setup = try JobSetup.load(jobPath: jobPath, resume: resume) } catch { err = message(error) }
+            do { setup = try JobSetup.load(jobPath: jobPath, resume: resume, part: part) } catch { err = message(error) }
         }
         try check(err)
         // Every rank parses the same job text (paths already resolved by rank 0's job path).
         let text = comm.broadcast(setup?.job.jobText ?? "")
         let path = comm.broadcast(setup?.job.jobPath ?? "")
+        let outputFile = comm.broadcast(setup?.job.outputFile ?? "")     // a --part names its own file
         var job = setup?.job
         if !comm.isRoot {
             do {
                 var parsed = try JobSpec.parse(text: text, jobPath: path)
                 parsed.resume = parsed.resume || resume
+                parsed.outputFile = outputFile
                 job = parsed
             } catch { err = message(error) }
         }
         try check(err)
-        let dims = comm.broadcast(setup.map { [$0.rows, $0.features, $0.element == .float32 ? 4 : 8] } ?? [])
+        let dims = comm.broadcast(setup.map {
+            [$0.rows, $0.features, $0.element == .float32 ? 4 : 8, $0.range.lowerBound, $0.input.rows]
+        } ?? [])
         let model = NeonModel.broadcast(setup?.model, comm)
         let partial = setup?.partial
         let state = comm.broadcast([partial == nil ? 0 : (partial!.status == "complete" ? 2 : 1)])[0]
@@ -146,7 +155,7 @@ final class JobRunner {
             try check(err)
         }
         return Shared(job: job!,
-                      model: model, rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
+                      model: model, rows: dims[0], rowStart: dims[3], inputRows: dims[4], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
                       input: setup?.input, resumeKey: key,
                       resuming: state == 1, blockDone: done.map { $0 == 1 }, blockConservation: conservation,
                       storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
@@ -154,8 +163,8 @@ final class JobRunner {
 
     func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
         let tile = E.tileRows
-        let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, rows: s.rows, features: s.features,
-                                           blockRows: s.job.blockRows, tileRows: tile, timer: timer)
+        let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, first: s.rowStart, rows: s.rows,
+                                           features: s.features, blockRows: s.job.blockRows, tileRows: tile, timer: timer)
         defer { blocks.deallocate() }
         let tilesPerBlock = (min(s.job.blockRows, s.rows) + tile - 1) / tile
         if comm.isRoot && !quiet && tilesPerBlock < comm.size && s.rows > s.job.blockRows {
@@ -168,12 +177,19 @@ final class JobRunner {
     /// beta: fixed, stored in the partial output being resumed, or "auto" (Eq. 3): 1 / mean f_c
     /// over the whole dataset, from a first pass computing only the logits. The logits are
     /// gathered to rank 0 and summed in row order: the same beta for any number of ranks.
-    private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks: BlockStream<E.Scalar>) throws
+    /// With a row range (input.rows, --part) the mean is still over the whole input dataset, so
+    /// that the parts of an export share the beta of a single run.
+    private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks explainBlocks: BlockStream<E.Scalar>) throws
         -> (Double, String) {
         if s.job.method != "neon" { return (0, "unused") }     // beta is NEON's (Eq. 2)
         if case .fixed(let b) = s.job.beta { return (b, "fixed") }
         if s.resuming, let b = s.storedBeta { return (b, "auto") }
-        progress.begin("beta pass", total: s.rows)
+        let whole = s.rows == s.inputRows
+        let blocks = whole ? explainBlocks
+            : BlockStream<E.Scalar>(communicator: comm, input: s.input, first: 0, rows: s.inputRows, features: s.features,
+                                    blockRows: s.job.blockRows, tileRows: E.tileRows, timer: timer)
+        defer { if !whole { blocks.deallocate() } }
+        progress.begin("beta pass", total: s.inputRows)
         var sum = 0.0
         let outcome = try blocks.pipeline(Array(0..<blocks.blockCount), decide: decide, compute: { block, shard in
             engine.logits(shard.x, rows: block.myCount, assignment: shard.assignment, logit: shard.logit)
@@ -190,10 +206,10 @@ final class JobRunner {
         var err: String?
         var beta = 0.0
         if comm.isRoot {
-            if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: s.rows) {
+            if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: s.inputRows) {
                 beta = b
             } else {
-                err = "\(s.job.inputFile): dataset '\(s.job.inputDataset)': the mean logit is \(sum / Double(s.rows)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
+                err = "\(s.job.inputFile): dataset '\(s.job.inputDataset)': the mean logit is \(sum / Double(s.inputRows)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
             }
         }
         try check(err)
@@ -231,6 +247,9 @@ final class JobRunner {
             ("input_file", .string(s.job.inputFile)),
             ("input_dataset", .string(s.job.inputDataset)),
             ("rows", .int(s.rows)),
+            ("row_start", .int(s.rowStart)),
+            ("row_end", .int(s.rowStart + s.rows)),
+            ("input_rows", .int(s.inputRows)),
             ("features", .int(s.features)),
             ("ranks", .int(comm.size)),
             ("block_rows", .int(s.job.blockRows)),

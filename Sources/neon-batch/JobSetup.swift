@@ -9,11 +9,13 @@ struct JobSetup {
     let input: InputDataset
     /// The partial output to continue (resume), if there is one.
     var partial: PartialOutput?
-    var rows: Int { input.rows }
+    /// The input rows this run explains: input.rows, narrowed by --part, or all.
+    var range: Range<Int>
+    var rows: Int { range.count }
     var features: Int { input.features }
     var element: ElementType { input.element }
 
-    static func load(jobPath: String, resume: Bool = false) throws -> JobSetup {
+    static func load(jobPath: String, resume: Bool = false, part: Part? = nil) throws -> JobSetup {
         var job = try JobSpec.load(path: jobPath)
         if resume { job.resume = true }
         let stored = try ModelFile.load(path: job.modelFile)
@@ -29,12 +31,27 @@ struct JobSetup {
         guard job.blockRows * bytesPerRow <= Int(Int32.max) else {
             throw JobError(message: "\(job.jobPath): execution.block_rows \(job.blockRows) x \(input.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
         }
+        var range = 0..<input.rows
+        if let r = job.rows {
+            guard r.upperBound <= input.rows else {
+                throw JobError(message: "\(job.jobPath): input.rows [\(r.lowerBound), \(r.upperBound)] ends beyond the \(input.rows) rows of dataset '\(job.inputDataset)' in \(job.inputFile)")
+            }
+            range = r
+        }
+        if let part = part {
+            let blocks = (range.count + job.blockRows - 1) / job.blockRows
+            guard part.count <= blocks, let r = part.range(of: range, blockRows: job.blockRows) else {
+                throw JobError(message: "\(job.jobPath): --part \(part.index)/\(part.count): rows \(range.lowerBound)..<\(range.upperBound) are \(blocks) block\(blocks == 1 ? "" : "s") of execution.block_rows \(job.blockRows) rows; use at most \(blocks) parts")
+            }
+            range = r
+            job.outputFile = part.fileName(for: job.outputFile)
+        }
         try RelevanceOutput.checkTarget(job.outputFile, overwrite: job.overwrite, resume: job.resume,
                                         inputPath: job.inputFile, modelPath: job.modelFile)
-        var setup = JobSetup(job: job, model: model, input: input, partial: nil)
+        var setup = JobSetup(job: job, model: model, input: input, partial: nil, range: range)
         if !(job.resume && FileManager.default.fileExists(atPath: job.outputFile)) {
             try RelevanceOutput.checkSpace(job.outputFile, bytes: RelevanceOutput.expectedBytes(
-                rows: input.rows, features: input.features, element: input.element, blocks: setup.blockCount))
+                rows: setup.rows, features: input.features, element: input.element, blocks: setup.blockCount))
         }
         if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
             let partial = try PartialOutput.read(path: job.outputFile)
@@ -56,7 +73,8 @@ struct JobSetup {
     var resumeKey: [(String, String)] {
         var key = [
             ("input.dataset", job.inputDataset),
-            ("input shape", "\(rows) x \(features) \(element.rawValue)"),
+            ("input shape", "\(input.rows) x \(features) \(element.rawValue)"),
+            ("input.rows", "[\(range.lowerBound), \(range.upperBound)]"),
             ("model", model.fingerprint),
             ("explain.beta", betaKey),
             ("explain.target", "assigned"),

@@ -16,6 +16,7 @@ struct NeonBatch: ParsableCommand {
             Score methods:   mpirun -n P neon-batch evaluate JOB.json   (Algorithm 1, docs/evaluation.md)
             Demo data:       neon-batch demo DIR
             Look at output:  neon-batch inspect OUT.h5;  neon-batch render OUT.h5 --out DIR
+            Job arrays:      neon-batch run JOB.json --part I/N, then neon-batch join JOB.json --parts N
 
             Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line
             on stderr naming the file, dataset or key); 64 bad command line (EX_USAGE); 75 stopped by SIGTERM
@@ -23,7 +24,7 @@ struct NeonBatch: ParsableCommand {
             The job file format and the output layout are described in docs/.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, Evaluate.self, Demo.self, Inspect.self, Render.self],
+        subcommands: [Run.self, Validate.self, Evaluate.self, Join.self, Demo.self, Inspect.self, Render.self],
         defaultSubcommand: Run.self
     )
 }

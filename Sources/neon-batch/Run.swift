@@ -23,6 +23,10 @@ struct Run: ParsableCommand {
     @Flag(help: "Continue a partial output from its first unfinished block (same as output.resume: true).")
     var resume = false
 
+    @Option(help: ArgumentHelp("Explain only part I (from 0) of N: whole blocks of the job's rows, into output.file with .part-I-of-N before its extension (for job arrays; join the parts with neon-batch join).",
+                                valueName: "I/N"))
+    var part: Part?
+
     func run() throws {
         // A file-size limit (ulimit -f) makes writes fail with EFBIG (reported) instead of killing
         // the rank; set before MPI_Init, whose shared-memory segments count against the limit too.
@@ -31,7 +35,7 @@ struct Run: ParsableCommand {
         HDF5Library.silenceErrorStack()
         BLASThreads.useOneThread()
         StopSignal.install()
-        let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet, resume: resume).run()
+        let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet, resume: resume, part: part).run()
         Communicator.finalize()
         if status != 0 { throw ExitCode(status) }
     }

@@ -14,9 +14,11 @@ final class EvaluateTests: XCTestCase {
     override func tearDown() { fx.remove() }
 
     func writeJob(_ name: String, output: String, explain: String = #"{"beta": "auto"}"#, evaluate: String,
-                  model: String = "model.h5", input: String = "data.h5", overwrite: Bool = false) throws -> String {
+                  model: String = "model.h5", input: String = "data.h5", overwrite: Bool = false,
+                  rows: String? = nil) throws -> String {
+        let range = rows.map { #", "rows": "# + $0 } ?? ""
         let text = """
-            {"input": {"file": "\(input)", "dataset": "features"}, "model": {"file": "\(model)"},
+            {"input": {"file": "\(input)", "dataset": "features"\(range)}, "model": {"file": "\(model)"},
              "output": {"file": "\(output)", "overwrite": \(overwrite)}, "explain": \(explain),
              "evaluate": \(evaluate), "execution": {"block_rows": 16}}
             """
@@ -55,11 +57,12 @@ final class EvaluateTests: XCTestCase {
         let decision = KMeansDecision(model: km)
         let sigma = BandwidthFixedPoint(reference: x, rows: n, features: d).solve(tolerance: 1e-6, maxIterations: 300).sigma
         let rows = (0..<n).map { Array(x[($0 * d)..<(($0 + 1) * d)]) }
-        let logitSum = rows.reduce(0.0) { $0 + decision.logit($1, cluster: decision.assign($1)) }
-        let beta = MinTakesMost.heuristicStiffness(logitSum: logitSum, count: n)!
+        var assignment = [Int64](repeating: 0, count: n), logit = [Double](repeating: 0, count: n)
+        KMeansFastPath<Double>(model: km).logits(x, rows: n, assignment: &assignment, logit: &logit)
+        let beta = MinTakesMost.heuristicStiffness(logitSum: logit.reduce(0, +), count: n)!
         let f = try StoredFile(path: fx.path("o1.evaluation.h5"))
         XCTAssertEqual(f.numberAttribute("sigma"), sigma)
-        XCTAssertEqual(f.numberAttribute("beta")!, beta, accuracy: 1e-15 * beta)
+        XCTAssertEqual(f.numberAttribute("beta"), beta)
         let plan = EvaluationPlan(model: decision, methods: ExplanationMethod.allCases, repeats: 2, seed: 17,
                                   settings: ExplainerSettings(beta: f.numberAttribute("beta")!,
                                                               density: KernelDensity(reference: x, rows: n, features: d, sigma: sigma)))
@@ -70,26 +73,27 @@ final class EvaluateTests: XCTestCase {
         }
     }
 
-    /// evaluate.samples: a seeded subset of rows gets exactly the AUCs those rows get in a run
-    /// over all rows (streams keyed by the input row; fixed beta, same reference set and sigma).
+    /// evaluate.samples (and input.rows): a seeded subset of rows gets exactly the AUCs those rows
+    /// get in a run over all rows (streams keyed by the input row; beta "auto" over the whole
+    /// input, the same reference set and sigma).
     func testSampleSubsetHasTheSameAUCsAsTheFullRun() throws {
         _ = try kmeansData()
-        let all = try writeJob("all.json", output: "all.h5", explain: #"{"beta": 0.05}"#, evaluate: #"{"seed": 5, "repeats": 2}"#)
+        let all = try writeJob("all.json", output: "all.h5", evaluate: #"{"seed": 5, "repeats": 2}"#)
         XCTAssertEqual(try NeonBatchProcess.run(["evaluate", all, "-q"]).status, 0)
         let full = try StoredFile(path: fx.path("all.evaluation.h5"))
         XCTAssertEqual(try full.int64s("sample_index"), (0..<48).map(Int64.init))
         let fullAUC = try full.doubles("auc")
         var subsets: [[Double]] = []
         for p in [1, 3] {
-            let job = try writeJob("sub\(p).json", output: "sub\(p).h5", explain: #"{"beta": 0.05}"#,
-                                   evaluate: #"{"seed": 5, "repeats": 2, "samples": 11}"#)
+            let job = try writeJob("sub\(p).json", output: "sub\(p).h5",
+                                   evaluate: #"{"seed": 5, "repeats": 2, "samples": 11}"#, rows: "[10, 40]")
             let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: p)
             XCTAssertEqual(r.status, 0, r.stderr)
             let f = try StoredFile(path: fx.path("sub\(p).evaluation.h5"))
             let index = try f.int64s("sample_index").map(Int.init)
             XCTAssertEqual(index.count, 11)
             XCTAssertEqual(index, Array(Set(index)).sorted())
-            XCTAssertTrue(index.allSatisfy { (0..<48).contains($0) })
+            XCTAssertTrue(index.allSatisfy { (10..<40).contains($0) })
             XCTAssertEqual(f.numberAttribute("samples"), 11)
             let auc = try f.doubles("auc")
             for (k, row) in index.enumerated() {
@@ -242,6 +246,24 @@ final class EvaluateTests: XCTestCase {
         let job = try writeJob("nca.json", output: "nca.h5", explain: #"{"method": "nca"}"#, evaluate: "{}", model: "kernel.h5")
         let r = try NeonBatchProcess.run([job], ranks: 2)
         XCTAssertEqual(r.errorLines, [#"neon-batch: error: \#(job): explain.method "nca" applies to k-means models only (the model is kernel_kmeans)"#])
+    }
+
+    /// A row range (input.rows) gets the same random and pdacs relevance as those rows of a run
+    /// over all rows: streams and the KDE reference set do not depend on the range.
+    func testRowRangeGetsTheRowsOfTheFullRun() throws {
+        _ = try kmeansData(rows: 40, features: 4)
+        for method in ["random", "pdacs"] {
+            let full = try writeJob("\(method)-all.json", output: "\(method)-all.h5", explain: #"{"method": "\#(method)", "seed": 2}"#,
+                                    evaluate: #"{"reference_rows": 30}"#)
+            let part = try writeJob("\(method)-part.json", output: "\(method)-part.h5", explain: #"{"method": "\#(method)", "seed": 2}"#,
+                                    evaluate: #"{"reference_rows": 30}"#, rows: "[16, 37]")
+            XCTAssertEqual(try NeonBatchProcess.run([full, "-q"]).status, 0)
+            let r = try NeonBatchProcess.run([part, "-q"], ranks: 2)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let a = try StoredFile(path: fx.path("\(method)-all.h5")).doubles("relevance")
+            let b = try StoredFile(path: fx.path("\(method)-part.h5")).doubles("relevance")
+            XCTAssertEqual(b, Array(a[(16 * 4)..<(37 * 4)]), method)
+        }
     }
 
     /// The method list in the job parser is NeonCore's.

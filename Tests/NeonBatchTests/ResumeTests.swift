@@ -1,4 +1,5 @@
 import Foundation
+import NeonCore
 import Storage
 import XCTest
 
@@ -101,5 +102,29 @@ final class ResumeTests: XCTestCase {
         let beta = try fx.writeJob("beta.json", beta: "0.5", blockRows: 512)
         let b = try NeonBatchProcess.run([beta, "--resume"], ranks: 2)
         XCTAssertEqual(b.errorLines, ["neon-batch: error: \(fx.path("out.h5")): cannot resume: explain.beta differs (the partial output was made with auto, the job has 0.5)"])
+    }
+
+    /// Resume is model-generic: a kernel k-means export (conservative rule) stopped by SIGTERM
+    /// and resumed equals an uninterrupted run.
+    func testKernelKMeansExportResumesToTheSameFile() throws {
+        let (d, k, perCluster) = (64, 40, 10)
+        var rng = SplitMix64(seed: 33)
+        let centres = Fixture.blobs(rows: 1, features: d, clusters: k, seed: 21).centroids
+        let u = (0..<(k * perCluster)).flatMap { j in (0..<d).map { centres[(j / perCluster) * d + $0] + rng.normal() } }
+        let f = try H5WriteFile(creating: fx.path("kernel.h5"), communicator: nil)
+        try f.setAttribute("kind", "kernel_kmeans")
+        try f.setAttribute("gamma", 0.05)
+        try f.write("support_vectors", element: .float64, rows: k * perCluster, columns: d, values: u)
+        try f.write("support_cluster", element: .int64, dims: [k * perCluster],
+                    values: (0..<(k * perCluster)).map { Int64($0 / perCluster) })
+        try f.close()
+        let ref = try fx.writeJob("kref.json", model: "kernel.h5", output: "ref.h5", blockRows: 512, kernelRule: "conservative")
+        XCTAssertEqual(try NeonBatchProcess.run([ref, "-q"], ranks: 2).status, 0)
+        let job = try fx.writeJob("kjob.json", model: "kernel.h5", blockRows: 512, kernelRule: "conservative")
+        let r = try interrupted(job, signal: SIGTERM, allRanks: true)
+        XCTAssertEqual(r.status, 75, r.stderr)
+        let resumed = try NeonBatchProcess.run([job, "--resume", "-q"], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        try compare(fx.path("ref.h5"), fx.path("out.h5"))
     }
 }

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Storage
+
+/// `run --part I/N`: the I-th (from 0) of N contiguous parts of the rows a job explains, for a
+/// SLURM job array (I = SLURM_ARRAY_TASK_ID). Parts are whole blocks of execution.block_rows
+/// rows, so the blocks of the parts, joined, are the blocks of a single run. A part writes its
+/// own file next to output.file (out.h5 -> out.part-I-of-N.h5); `neon-batch join` joins them.
+struct Part: ExpressibleByArgument, Equatable {
+    let index: Int
+    let count: Int
+
+    init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    init?(argument: String) {
+        let fields = argument.split(separator: "/", omittingEmptySubsequences: false)
+        guard fields.count == 2, let i = Int(fields[0]), let n = Int(fields[1]), n >= 1, i >= 0, i < n else { return nil }
+        self.init(index: i, count: n)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+
+    /// The rows of this part within `rows` (split by blocks of `blockRows`); nil if the part is empty.
+    func range(of rows: Range<Int>, blockRows: Int) -> Range<Int>? {
+        let blocks = (rows.count + blockRows - 1) / blockRows
+        let first = index * blocks / count, last = (index + 1) * blocks / count
+        guard first < last else { return nil }
+        return (rows.lowerBound + first * blockRows)..<min(rows.lowerBound + last * blockRows, rows.upperBound)
+    }
+
+    /// The part's output file: `output.file` with ".part-I-of-N" before its extension.
+    func fileName(for output: String) -> String {
+        let url = URL(fileURLWithPath: output)
+        let ext = url.pathExtension
+        let stem = url.deletingPathExtension().lastPathComponent
+        let name = "\(stem).part-\(index)-of-\(count)" + (ext.isEmpty ? "" : ".\(ext)")
+        return url.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// The part files of `count` parts of `output`, in row order.
+    static func files(for output: String, count: Int) -> [String] {
+        (0..<count).map { Part(index: $0, count: count).fileName(for: output) }
+    }
+}
