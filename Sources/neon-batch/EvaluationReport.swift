@@ -59,7 +59,7 @@ struct EvaluationReport {
         }
         return LineChart(title: "Insertion curves (Algorithm 1): \(datasetName), \(model.kind) K = \(model.clusters)",
                          xLabel: "fraction of features added (most relevant first)",
-                         yLabel: "fraction still assigned to c", series: series).svg()
+                         yLabel: "fraction of imputed samples assigned to c", series: series).svg()
     }
 
     func write(_ paths: EvaluationPaths) throws {
