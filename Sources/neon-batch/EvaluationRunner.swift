@@ -161,7 +161,7 @@ final class EvaluationRunner {
                                   settings: ExplainerSettings(beta: beta, steps: spec.steps, samples: spec.samples, density: kde))
         let M = methods.count, R = spec.evaluate.repeats
         final class Results: @unchecked Sendable {
-            var auc: [Double], cluster: [Double], counts: [Double]
+            var auc: [Double], cluster: [Double], counts: [Double], done = 0
             init(_ n: Int, _ m: Int, _ r: Int, _ d: Int) {
                 auc = .init(repeating: 0, count: n * m * r)
                 cluster = .init(repeating: 0, count: n)
@@ -173,17 +173,34 @@ final class EvaluationRunner {
         say("evaluating \(S) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s)")
         let evalStart = Date(), cpuStart = processCPUSeconds()
         let samples = local
+        // Workers run the samples; this thread reports rank 0's progress (stderr, unless --quiet).
+        let progress = Progress(enabled: !quiet && comm.isRoot)
+        progress.begin("evaluate (rank 0's samples)", total: mine.count)
         timer.measure("evaluate") {
-            DispatchQueue.concurrentPerform(iterations: mine.count) { n in
-                let r = plan.evaluate(Array(samples[(n * d)..<((n + 1) * d)]), sample: sampleIndex[mine.lowerBound + n])
-                lock.lock()
-                for m in 0..<M {
-                    for k in 0..<R { results.auc[(n * M + m) * R + k] = r.auc[m][k] }
-                    for t in 0..<d { results.counts[m * d + t] += Double(r.curveCounts[m][t]) }
+            let finished = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async {
+                DispatchQueue.concurrentPerform(iterations: mine.count) { n in
+                    let r = plan.evaluate(Array(samples[(n * d)..<((n + 1) * d)]), sample: sampleIndex[mine.lowerBound + n])
+                    lock.lock()
+                    for m in 0..<M {
+                        for k in 0..<R { results.auc[(n * M + m) * R + k] = r.auc[m][k] }
+                        for t in 0..<d { results.counts[m * d + t] += Double(r.curveCounts[m][t]) }
+                    }
+                    results.cluster[n] = Double(r.cluster)
+                    results.done += 1
+                    lock.unlock()
                 }
-                results.cluster[n] = Double(r.cluster)
-                lock.unlock()
+                finished.signal()
             }
+            var reported = 0
+            while finished.wait(timeout: .now() + 0.5) == .timedOut {
+                lock.lock()
+                let done = results.done
+                lock.unlock()
+                progress.advance(done - reported)
+                reported = done
+            }
+            progress.advance(mine.count - reported)
         }
         let evalSeconds = comm.allreduceMax(Date().timeIntervalSince(evalStart))
         let evalCPU = comm.allreduceSum(processCPUSeconds() - cpuStart)     // all ranks' CPU time
