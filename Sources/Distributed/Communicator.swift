@@ -138,6 +138,17 @@ public final class Communicator: @unchecked Sendable {
         return v
     }
 
+    /// Element-wise sum over ranks (every rank passes an array of the same length).
+    public func allreduceSum(_ values: [Double]) -> [Double] {
+        var v = values
+        v.withUnsafeMutableBufferPointer { b in
+            if let base = b.baseAddress, b.count > 0 {
+                MPI_Allreduce(neon_mpi_in_place(), base, Int32(b.count), neon_mpi_double(), neon_mpi_op_sum(), handle)
+            }
+        }
+        return v
+    }
+
     public func allreduceMin(_ value: Int) -> Int {
         var v = Int64(value)
         MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_int64(), neon_mpi_op_min(), handle)

@@ -22,6 +22,18 @@ public protocol ExplainerEngine: AnyObject, Sendable {
     /// Relevance (rows x features), assignment and logit with min-take-most stiffness beta.
     func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
                  assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>)
+    /// `explain` for rows whose first has global index `firstRow` (default: `explain`).
+    func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
+                 assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>, firstRow: Int)
+}
+
+extension ExplainerEngine {
+    /// `explain` for rows whose first has global index `firstRow` (engines with per-sample
+    /// random streams use it; deterministic engines ignore it).
+    public func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
+                        assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>, firstRow: Int) {
+        explain(x, rows: rows, beta: beta, relevance: relevance, assignment: assignment, logit: logit)
+    }
 }
 
 extension ExplainerEngine {

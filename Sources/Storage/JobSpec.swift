@@ -89,6 +89,39 @@ public struct JobSpec: Equatable, Sendable {
     public var compression = 0
 
     public static let defaultMaxOutputBytes: UInt64 = 64 << 30
+    /// The explanation method (docs/evaluation.md): "neon" (the default) or a baseline.
+    public var method: String = "neon"
+    /// Integrated gradients: Riemann steps; PDAcs: imputed samples per feature.
+    public var steps: Int = 10
+    public var samples: Int = 10
+    /// Seed of the per-sample streams of the random and pdacs methods.
+    public var seed: UInt64 = 0
+    /// The `evaluate` section (used by `neon-batch evaluate`; ignored by `run`).
+    public var evaluate = Evaluate()
+
+    /// Settings of `neon-batch evaluate` (Algorithm 1).
+    public struct Evaluate: Equatable, Sendable {
+        /// nil: every method that applies to the model.
+        public var methods: [String]? = nil
+        public var repeats: Int = 1
+        public var seed: UInt64 = 0
+        /// nil: the whole input is the KDE reference set.
+        public var referenceRows: Int? = nil
+        /// nil: every input row is evaluated; else a seeded sample of this many rows.
+        public var samples: Int? = nil
+        /// nil: the leave-one-out fixed point (Eq. 42).
+        public var sigma: Double? = nil
+        /// Absolute path of the evaluation output (nil: derived from output.file).
+        public var file: String? = nil
+        public init() {}
+    }
+
+    /// Every explanation method's name (the same list as NeonCore's ExplanationMethod).
+    public static let methodNames = ["neon", "random", "x2", "sensitivity", "ig", "pda0", "pdacs", "nca"]
+    public static let maxSteps = 100_000
+    public static let maxRepeats = 10_000
+    public static let maxSeed = 1 << 53
+    public static var methodList: String { methodNames.map { "\"\($0)\"" }.joined(separator: ", ") }
 
     public static let defaultBlockRows = 8192
     public static let maxBlockRows = 1 << 20
@@ -319,6 +352,54 @@ public struct JobSpec: Equatable, Sendable {
         spec.lrp = lrp
         spec.maxOutputBytes = maxBytes
         spec.compression = compression
+
+        // Explanation methods and evaluation (checked after the sections above).
+        func integer(_ section: String, _ key: String, from lo: Int, to hi: Int) throws -> Int? {
+            guard let raw = value(section, key) else { return nil }
+            guard case .number(let number) = raw, number.rounded(.towardZero) == number,
+                  number >= Double(lo), number <= Double(hi) else {
+                throw failure("\(section).\(key) must be an integer from \(lo) to \(hi)")
+            }
+            return Int(number)
+        }
+        if let raw = value("explain", "method") {
+            guard case .string(let name) = raw, methodNames.contains(where: { same($0, name) }) else {
+                throw failure("explain.method must be one of \(methodList)")
+            }
+            spec.method = name
+        }
+        spec.steps = try integer("explain", "steps", from: 1, to: maxSteps) ?? spec.steps
+        spec.samples = try integer("explain", "samples", from: 1, to: maxSteps) ?? spec.samples
+        spec.seed = UInt64(try integer("explain", "seed", from: 0, to: maxSeed) ?? 0)
+
+        if let raw = value("evaluate", "methods") {
+            guard case .array(let items) = raw, !items.isEmpty else {
+                throw failure("evaluate.methods must be a non-empty array of method names")
+            }
+            var names: [String] = []
+            for (n, item) in items.enumerated() {
+                guard case .string(let name) = item, methodNames.contains(where: { same($0, name) }) else {
+                    throw failure("evaluate.methods[\(n)] must be one of \(methodList)")
+                }
+                if names.contains(name) { throw failure("evaluate.methods lists \"\(name)\" twice") }
+                names.append(name)
+            }
+            spec.evaluate.methods = names
+        }
+        spec.evaluate.repeats = try integer("evaluate", "repeats", from: 1, to: maxRepeats) ?? 1
+        spec.evaluate.seed = UInt64(try integer("evaluate", "seed", from: 0, to: maxSeed) ?? 0)
+        spec.evaluate.referenceRows = try integer("evaluate", "reference_rows", from: 2, to: maxBlockRows)
+        spec.evaluate.samples = try integer("evaluate", "samples", from: 1, to: Int(Int32.max))
+        if let raw = value("evaluate", "sigma") {
+            switch raw {
+            case .string(let text) where same(text, "loo"): break
+            case .number(let number) where number > 0 && number.isFinite: spec.evaluate.sigma = number
+            default: throw failure("evaluate.sigma must be \"loo\" or a positive finite number")
+            }
+        }
+        if value("evaluate", "file") != nil {
+            spec.evaluate.file = absolutePath(try nonEmptyString("evaluate", "file"), base: baseDirectory)
+        }
         return spec
     }
 
@@ -329,8 +410,9 @@ public struct JobSpec: Equatable, Sendable {
         ("input", ["file", "dataset", "rows"]),
         ("model", ["file"]),
         ("output", ["file", "overwrite", "resume", "max_bytes", "compression"]),
-        ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp"]),
+        ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp", "method", "steps", "samples", "seed"]),
         ("execution", ["block_rows"]),
+        ("evaluate", ["methods", "repeats", "seed", "samples", "reference_rows", "sigma", "file"]),
     ]
 
     /// Required sections and their required keys, in checking order.

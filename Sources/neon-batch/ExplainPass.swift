@@ -47,7 +47,7 @@ extension JobRunner {
         do {
             let outcome = try blocks.pipeline(order, decide: decide, compute: { block, shard in
                 engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
-                               assignment: shard.assignment, logit: shard.logit)
+                               assignment: shard.assignment, logit: shard.logit, firstRow: blocks.first + block.myStart)
                 if let c = channels {
                     // relevance_channels: sum over the H x W positions of every (row, target, channel)
                     E.Scalar.rowSums(shard.relevance, rows: block.myCount * c.maps, features: c.positions, into: c.scratch)

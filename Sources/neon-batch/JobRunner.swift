@@ -38,6 +38,10 @@ final class JobRunner {
                 return 0
             }
             let rule = KernelRule(rawValue: shared.job.kernelRule) ?? .paper
+            if let method = ExplanationMethod(rawValue: shared.job.method), method != .neon {
+                try executeBaseline(method, shared, rule: rule)
+                return 0
+            }
             let targets = JobSetup.resolve(shared.job.target, clusters: shared.model.clusters)
             let f32 = shared.element == .float32
             switch shared.model {
@@ -202,7 +206,7 @@ final class JobRunner {
                       storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
     }
 
-    private func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
+    func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
         let tile = E.tileRows
         let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, first: s.rowStart, rows: s.rows,
                                            features: s.features, blockRows: s.job.blockRows, tileRows: tile, timer: timer,
@@ -224,6 +228,7 @@ final class JobRunner {
     /// that the parts of an export share the beta of a single run.
     private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks explainBlocks: BlockStream<E.Scalar>) throws
         -> (Double, String) {
+        if s.job.method != "neon" { return (0, "unused") }     // beta is NEON's (Eq. 2)
         if case .fixed(let b) = s.job.beta { return (b, "fixed") }
         if s.resuming, let b = s.storedBeta { return (b, "auto") }
         let whole = s.rows == s.inputRows
@@ -269,6 +274,7 @@ final class JobRunner {
     }
 
     func rules(_ s: Shared) -> String {
+        if s.job.method != "neon" { return baselineRules(s) }
         switch s.model {
         case .kmeans: return "min-take-most (Eq. 2), midpoint (Eq. 4)"
         case .kernelKMeans:
@@ -285,7 +291,7 @@ final class JobRunner {
     }
 
     func provenance(_ s: Shared, beta: Double, betaMode: String) -> [(String, AttributeValue)] {
-        [
+        baselineProvenance(s) + [
             ("beta", .double(beta)),
             ("beta_mode", .string(betaMode)),
             ("target", .string(s.job.target.text)),

@@ -32,6 +32,15 @@ struct JobSetup {
             }
         }
         try checkExplainSettings(job: job, model: model)
+        if job.method != "neon", case .head = model {
+            throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" applies to kmeans and kernel_kmeans models (the model is \(model.kind))")
+        }
+        if job.method != "neon", job.target.hasAxis {
+            throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" explains the assigned cluster only; set explain.target to \"assigned\"")
+        }
+        if job.method == "nca", case .kernelKMeans = model {
+            throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is kernel_kmeans)")
+        }
         let bytesPerRow = input.features * input.element.byteCount
         guard min(job.blockRows, input.rows) * bytesPerRow <= Int(Int32.max) else {
             throw JobError(message: "\(job.jobPath): execution.block_rows \(job.blockRows) x \(input.features) features exceeds 2 GiB per block; use at most \(Int(Int32.max) / bytesPerRow)")
@@ -107,6 +116,7 @@ struct JobSetup {
             fp.add(st.std)
             key.append(("model standardization", "fnv1a64 \(fp.hex)"))
         }
+        if job.method != "neon" { key += baselineResumeKey }
         return key
     }
 

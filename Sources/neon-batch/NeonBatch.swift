@@ -13,6 +13,7 @@ struct NeonBatch: ParsableCommand {
         discussion: """
             Run a job:       mpirun -n P neon-batch JOB.json   (same as: neon-batch run JOB.json)
             Check a job:     neon-batch validate JOB.json
+            Score methods:   mpirun -n P neon-batch evaluate JOB.json   (Algorithm 1, docs/evaluation.md)
             Demo data:       neon-batch demo DIR
             Look at output:  neon-batch inspect OUT.h5;  neon-batch render OUT.h5 --out DIR
             Job arrays:      neon-batch run JOB.json --part I/N, then neon-batch join JOB.json --parts N
@@ -24,7 +25,7 @@ struct NeonBatch: ParsableCommand {
             The job file format and the output layout are described in docs/.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, Join.self, Demo.self, Inspect.self, Render.self, Fit.self, Elbow.self],
+        subcommands: [Run.self, Validate.self, Evaluate.self, Join.self, Demo.self, Inspect.self, Render.self, Fit.self, Elbow.self],
         defaultSubcommand: Run.self
     )
 }

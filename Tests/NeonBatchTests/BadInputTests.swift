@@ -119,4 +119,13 @@ final class BadInputTests: XCTestCase {
             XCTAssertFalse(r.stderr.isEmpty)
         }
     }
+
+    func testBaselineMethodsExplainTheAssignedClusterOnly() throws {
+        let job = fx.path("baseline-all.json")
+        try """
+            {"input": {"file": "data.h5", "dataset": "features"}, "model": {"file": "model.h5"},
+             "output": {"file": "out.h5"}, "explain": {"method": "x2", "target": "all"}}
+            """.write(toFile: job, atomically: true, encoding: .utf8)
+        try assertFails(job, "\(job): explain.method \"x2\" explains the assigned cluster only; set explain.target to \"assigned\"")
+    }
 }

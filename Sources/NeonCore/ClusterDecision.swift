@@ -1,0 +1,27 @@
+/// A clustering model as the explanation methods and Algorithm 1 (Sec. VII-A) see it: the
+/// decision (assignment), the logit f_c of a cluster c (x is assigned to c iff f_c(x) > 0), its
+/// exact gradient, and NEON. k-means and kernel k-means conform here; a deep model (a network
+/// followed by a clustering head) can conform later with gradients by backpropagation and NEON
+/// by LRP, and `missingFeatures` .zero (activations: a missing channel is set to zero, Sec. VII-A).
+public protocol ClusterDecision: Sendable {
+    var features: Int { get }
+    var clusters: Int { get }
+    /// How Algorithm 1 and PDA fill in features that are not known: KDE conditional sampling
+    /// (Appendix G) for tabular data, zero for activations of a deep network.
+    var missingFeatures: MissingFeatures { get }
+    /// The cluster of x (the lowest index on ties).
+    func assign(_ x: [Double]) -> Int
+    /// f_c(x) = min_{k != c} h_k(x) for the model's network.
+    func logit(_ x: [Double], cluster c: Int) -> Double
+    /// The exact gradient of f_c at x: that of h_k at the minimising competitor k.
+    func logitGradient(_ x: [Double], cluster c: Int) -> [Double]
+    /// NEON relevance of f_c (assigned cluster c) with min-take-most stiffness beta.
+    func neon(_ x: [Double], cluster c: Int, beta: Double) -> [Double]
+    /// Nearest centroid analysis (k-means only): nil for other models.
+    func nearestCentroidAnalysis(_ x: [Double], cluster c: Int) -> [Double]?
+}
+
+public enum MissingFeatures: Sendable {
+    case kdeConditional
+    case zero
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import NeonCore
+import Storage
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score explanation methods with Algorithm 1 (pixel-flipping AUC, KDE imputation).",
+        discussion: """
+            For every sample, each method's relevance orders the features; they are added from most
+            to least relevant, the missing ones drawn from the KDE conditional (Appendix G), and the
+            area under the assignment curve is the AUC (x 100 / d). Settings: the job's evaluate
+            section (docs/evaluation.md). Run under mpirun for several ranks: the results are the
+            same for any number of ranks.
+            """)
+
+    @Argument(help: "The job file (JSON).")
+    var job: String
+
+    @Flag(name: .shortAndLong, help: "Print nothing on success.")
+    var quiet = false
+
+    func run() throws {
+        let comm = Communicator.world
+        HDF5Library.silenceErrorStack()
+        BLASThreads.useOneThread()
+        let status = EvaluationRunner(communicator: comm, jobPath: job, quiet: quiet).run()
+        Communicator.finalize()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
