@@ -326,4 +326,36 @@ final class DeepClusteringEndToEndTests: XCTestCase {
         try fails(#"{"mode": "absolute", "theta": 0.5}"#,
                   message: "\(jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans or deep_soft); \(model) is deep_kmeans")
     }
+
+    /// Resume works for deep, per-target outputs too: an all-targets export stopped by SIGTERM
+    /// after a few blocks and resumed equals an uninterrupted run.
+    func testDeepAllTargetsExportStoppedAndResumedEqualsUninterrupted() throws {
+        let n = 3000, K = 4, D = 5
+        _ = try writeImages(rows: n, seed: 22)
+        var rng = SplitMix64(seed: 23)
+        try writeDeepModel(kind: "deep_kmeans", net: Self.net(seed: 21), centroids: (0..<(K * D)).map { _ in abs(rng.normal()) * 0.5 },
+                           clusters: K, features: D)
+        let explain = #"{"target": "all"}"#
+        let ref = try job("ref.json", output: "ref.h5", explain: explain, blockRows: 20)
+        XCTAssertEqual(try NeonBatchProcess.run([ref, "-q"], ranks: 2).status, 0)
+        let j = try job("j.json", output: "out.h5", explain: explain, blockRows: 20)
+        var sent = false
+        let r = try NeonBatchProcess.run([j, "-q"], ranks: 2, timeout: 120) {
+            guard !sent, let s = try? StoredFile(path: fx.path("out.h5")), let done = try? s.int64s(RelevanceOutput.blockDoneDataset),
+                  done.filter({ $0 == 1 }).count >= 3 else { return }
+            let pids = NeonBatchProcess.childPIDs(matching: j)
+            pids.forEach { kill($0, SIGTERM) }
+            sent = !pids.isEmpty
+        }
+        XCTAssertTrue(sent, "the run ended before it could be interrupted")
+        XCTAssertEqual(r.status, 75, r.stderr)
+        XCTAssertEqual(try StoredFile(path: fx.path("out.h5")).stringAttribute("status"), "incomplete")
+        let resumed = try NeonBatchProcess.run([j, "--resume", "-q"], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let a = try read("ref.h5"), b = try read("out.h5")
+        XCTAssertEqual(a.r, b.r)
+        XCTAssertEqual(a.f, b.f)
+        XCTAssertEqual(a.c, b.c)
+        XCTAssertEqual(a.ch, b.ch)
+    }
 }
