@@ -24,7 +24,6 @@ final class EvaluationRunner {
         self.quiet = quiet
     }
 
-    struct Failed: Error {}
 
     func run() -> Int32 {
         do {
@@ -36,20 +35,9 @@ final class EvaluationRunner {
     }
 
     /// Collective: throws on every rank if any rank saw an error (printed once, by that rank).
-    func check(_ local: String?) throws {
-        if let e = comm.agree(local) {
-            if e.rank == comm.rank { FileHandle.standardError.write(Data("neon-batch: error: \(e.message)\n".utf8)) }
-            throw Failed()
-        }
-    }
+    func check(_ local: String?) throws { try agreeOnError(local, comm) }
 
-    func message(_ error: Error) -> String {
-        switch error {
-        case let e as StorageError: return e.message
-        case let e as JobError: return e.message
-        default: return "\(error)"
-        }
-    }
+    func message(_ error: Error) -> String { oneLineMessage(error) }
 
     func say(_ line: String) {
         if comm.isRoot && !quiet { FileHandle.standardError.write(Data("neon-batch: \(line)\n".utf8)) }

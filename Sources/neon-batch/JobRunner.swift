@@ -116,13 +116,7 @@ final class JobRunner {
         return Failed()
     }
 
-    func message(_ error: Error) -> String {
-        switch error {
-        case let e as StorageError: return e.message
-        case let e as JobError: return e.message
-        default: return "\(error)"
-        }
-    }
+    func message(_ error: Error) -> String { oneLineMessage(error) }
 
     /// What every rank knows after set-up.
     struct Shared {
