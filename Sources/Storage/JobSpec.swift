@@ -166,43 +166,8 @@ public struct JobSpec: Equatable, Sendable {
         func failure(_ message: String) -> JobError { JobError(message: "\(prefix): \(message)") }
         func quoted(_ key: String) -> String { JSONValue.displayEscaped(key) }
 
-        // 1. JSON syntax.
-        let root: JSONValue
-        do {
-            root = try JSONParser.parse(Array(text.utf8))
-        } catch let error as JSONParseError {
-            throw failure("not valid JSON (line \(error.line), column \(error.column): \(error.reason))")
-        }
-
-        // 2. An object at the top.
-        guard case .object(let topMembers) = root else { throw failure("the job must be a JSON object") }
-
-        // 3. Unknown top-level keys, in document order.
-        for member in topMembers where !schema.contains(where: { same($0.section, member.key) }) {
-            throw failure("unknown key '\(quoted(member.key))'")
-        }
-
-        // 4. Sections that are present must be objects.
-        var sections: [String: JSONValue] = [:]
-        for (section, _) in schema {
-            guard let value = root[member: section] else { continue }
-            guard case .object = value else { throw failure("'\(section)' must be an object") }
-            sections[section] = value
-        }
-
-        // 5. Unknown keys within sections.
-        for (section, allowed) in schema {
-            guard case .object(let members)? = sections[section] else { continue }
-            for member in members where !allowed.contains(where: { same($0, member.key) }) {
-                throw failure("unknown key '\(section).\(quoted(member.key))'")
-            }
-        }
-
-        // 6. Missing sections and keys.
-        for (section, keys) in required {
-            guard let object = sections[section] else { throw failure("missing key '\(section)'") }
-            for key in keys where object[member: key] == nil { throw failure("missing key '\(section).\(key)'") }
-        }
+        // 1-6. Syntax, the top object, unknown and missing sections and keys (JobSections).
+        let sections = try JobSections.parse(text, schema: schema, required: required, failure: failure)
 
         // 7. Values.
         func value(_ section: String, _ key: String) -> JSONValue? { sections[section]?[member: key] }

@@ -1,0 +1,41 @@
+/// The structure checks shared by the strict job files (explain jobs and fit jobs), in the
+/// documented order: 1. JSON syntax; 2. an object at the top; 3. unknown top-level keys, in
+/// document order; 4. present sections are objects; 5. unknown keys within sections; 6. missing
+/// sections and keys. The first problem is thrown as `failure(message)`; the result maps each
+/// present section to its object.
+enum JobSections {
+    typealias Schema = [(section: String, keys: [String])]
+
+    static func parse(_ text: String, schema: Schema, required: Schema,
+                      failure: (String) -> JobError) throws -> [String: JSONValue] {
+        func quoted(_ key: String) -> String { JSONValue.displayEscaped(key) }
+        func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(Array(text.utf8))
+        } catch let error as JSONParseError {
+            throw failure("not valid JSON (line \(error.line), column \(error.column): \(error.reason))")
+        }
+        guard case .object(let topMembers) = root else { throw failure("the job must be a JSON object") }
+        for member in topMembers where !schema.contains(where: { same($0.section, member.key) }) {
+            throw failure("unknown key '\(quoted(member.key))'")
+        }
+        var sections: [String: JSONValue] = [:]
+        for (section, _) in schema {
+            guard let value = root[member: section] else { continue }
+            guard case .object = value else { throw failure("'\(section)' must be an object") }
+            sections[section] = value
+        }
+        for (section, allowed) in schema {
+            guard case .object(let members)? = sections[section] else { continue }
+            for member in members where !allowed.contains(where: { same($0, member.key) }) {
+                throw failure("unknown key '\(section).\(quoted(member.key))'")
+            }
+        }
+        for (section, keys) in required {
+            guard let object = sections[section] else { throw failure("missing key '\(section)'") }
+            for key in keys where object[member: key] == nil { throw failure("missing key '\(section).\(key)'") }
+        }
+        return sections
+    }
+}
