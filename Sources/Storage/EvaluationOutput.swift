@@ -1,12 +1,19 @@
 import Foundation
 
-/// The output of `neon-batch evaluate` (layout in docs/evaluation.md), written by rank 0 alone
-/// once every rank's results are gathered: status "incomplete" until every dataset and attribute
-/// is written, then "complete".
+/// The output of `neon-batch evaluate` (layout in docs/evaluation.md), written by rank 0 alone,
+/// block by block (EvaluationOutputFile): status "incomplete" until every block, dataset and
+/// attribute is written, then "complete".
 ///   methods (M strings), auc (N x M x R: sample, method, repeat), auc_mean (N x M, over repeats),
-///   assignment (N, int64: the explained cluster c), sample_index (N, int64: the input row), insertion_curve (M x d: mean g_c after t
-///   features), summary/mean and summary/standard_error (M), root attributes (settings, provenance).
+///   assignment (N, int64: the explained cluster c), sample_index (N, int64: the input row),
+///   insertion_curve (M x d: mean g_c after t features), summary/mean and summary/standard_error
+///   (M), progress/block_done (B, int64) and progress/block_curve_counts (B x M x d, float64:
+///   each block's integer curve counts), root attributes (settings, resume key, provenance).
 public enum EvaluationOutput {
+    public static let aucDataset = "auc"
+    public static let assignmentDataset = "assignment"
+    public static let blockDoneDataset = "progress/block_done"
+    public static let blockCountsDataset = "progress/block_curve_counts"
+
     public struct Contents {
         public var methods: [String]
         public var repeats: Int
@@ -50,36 +57,6 @@ public enum EvaluationOutput {
                 let ss = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
                 return (mean, samples > 1 ? (ss / (N - 1)).squareRoot() / N.squareRoot() : 0)
             }
-        }
-    }
-
-    public static func write(path: String, _ c: Contents) throws {
-        let file = try H5WriteFile(creating: path, communicator: nil)
-        do {
-            let M = c.methods.count
-            let s = c.summary
-            try file.setAttribute("status", "incomplete")
-            try file.writeStrings("methods", c.methods)
-            try file.write("auc", element: .float64, dims: [c.samples, M, c.repeats], values: c.auc)
-            try file.write("auc_mean", element: .float64, dims: [c.samples, M], values: c.meanAUC)
-            try file.write("assignment", element: .int64, dims: [c.samples], values: c.assignment)
-            try file.write("sample_index", element: .int64, dims: [c.samples], values: c.sampleIndex)
-            try file.write("insertion_curve", element: .float64, dims: [M, c.features], values: c.curve)
-            try file.write("summary/mean", element: .float64, dims: [M], values: s.map(\.mean))
-            try file.write("summary/standard_error", element: .float64, dims: [M], values: s.map(\.standardError))
-            for (name, value) in c.attributes {
-                switch value {
-                case .string(let v): try file.setAttribute(name, v)
-                case .double(let v): try file.setAttribute(name, v)
-                case .int(let v): try file.setAttribute(name, v)
-                }
-            }
-            try file.flush()
-            try file.setAttribute("status", "complete")
-            try file.close()
-        } catch {
-            try? file.close()
-            throw error
         }
     }
 }

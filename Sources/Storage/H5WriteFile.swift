@@ -19,13 +19,16 @@ public final class H5WriteFile {
     public private(set) var independentWrites = 0
 
     /// Creates (truncates) the file. Collective when `communicator` is given.
-    public init(creating path: String, communicator: Communicator?) throws {
+    /// `locking` false: a serial file is not locked while open, so that other processes can read
+    /// its progress (as they can an MPI-IO file, which HDF5 never locks).
+    public init(creating path: String, communicator: Communicator?, locking: Bool = true) throws {
         self.path = path
         let fapl = H5Pcreate(neon_h5p_file_access())
         defer { H5Pclose(fapl) }
         if let comm = communicator {
             neon_h5_set_fapl_mpio(fapl, comm.handle)
         }
+        if !locking { H5Pset_file_locking(fapl, false, true) }
         parallel = communicator != nil
         let fid = H5Fcreate(path, neon_h5f_acc_trunc(), neon_h5p_default(), fapl)
         guard fid >= 0 else {
@@ -43,11 +46,12 @@ public final class H5WriteFile {
     }
 
     /// Opens an existing file for writing (collective when `communicator` is given).
-    public init(opening path: String, communicator: Communicator?) throws {
+    public init(opening path: String, communicator: Communicator?, locking: Bool = true) throws {
         self.path = path
         let fapl = H5Pcreate(neon_h5p_file_access())
         defer { H5Pclose(fapl) }
         if let comm = communicator { neon_h5_set_fapl_mpio(fapl, comm.handle) }
+        if !locking { H5Pset_file_locking(fapl, false, true) }
         parallel = communicator != nil
         let fid = H5Fopen(path, neon_h5f_acc_rdwr(), fapl)
         guard fid >= 0 else { throw StorageError("\(path): cannot open the output file for writing") }

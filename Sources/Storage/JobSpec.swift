@@ -113,6 +113,10 @@ public struct JobSpec: Equatable, Sendable {
         public var sigma: Double? = nil
         /// Absolute path of the evaluation output (nil: derived from output.file).
         public var file: String? = nil
+        /// Samples per block: the unit of progress, of the resume record and of the work a
+        /// stop (SIGTERM) or a failure can lose.
+        public var blockSamples: Int = Evaluate.defaultBlockSamples
+        public static let defaultBlockSamples = 256
         public init() {}
     }
 
@@ -355,6 +359,7 @@ public struct JobSpec: Equatable, Sendable {
         spec.evaluate.seed = UInt64(try integer("evaluate", "seed", from: 0, to: maxSeed) ?? 0)
         spec.evaluate.referenceRows = try integer("evaluate", "reference_rows", from: 2, to: maxBlockRows)
         spec.evaluate.samples = try integer("evaluate", "samples", from: 1, to: Int(Int32.max))
+        spec.evaluate.blockSamples = try integer("evaluate", "block_samples", from: 1, to: maxBlockRows) ?? Evaluate.defaultBlockSamples
         if let raw = value("evaluate", "sigma") {
             switch raw {
             case .string(let text) where same(text, "loo"): break
@@ -377,7 +382,7 @@ public struct JobSpec: Equatable, Sendable {
         ("output", ["file", "overwrite", "resume", "max_bytes", "compression"]),
         ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp", "method", "steps", "samples", "seed"]),
         ("execution", ["block_rows"]),
-        ("evaluate", ["methods", "repeats", "seed", "samples", "reference_rows", "sigma", "file"]),
+        ("evaluate", ["methods", "repeats", "seed", "samples", "reference_rows", "sigma", "file", "block_samples"]),
     ]
 
     /// Required sections and their required keys, in checking order.

@@ -5,30 +5,38 @@ import NeonCore
 import Storage
 
 /// `neon-batch evaluate` on all ranks (Sec. VII-A, Algorithm 1): rank 0 checks the job and reads
-/// the input; the KDE reference set is broadcast and the samples are scattered over the ranks;
-/// sigma (Eq. 42) and beta (Eq. 3) are computed collectively; each rank runs Algorithm 1 on its
-/// samples; rank 0 gathers the AUCs in sample order and writes the output and the reports.
-/// Every random number comes from a per-sample stream (seed, global sample index), and every
-/// reduction is either exact or summed in a fixed order, so the results do not depend on the
-/// number of ranks.
+/// the input; the KDE reference set is broadcast; sigma (Eq. 42) and beta (Eq. 3) are computed
+/// collectively (or taken from the partial output being resumed); then, block by block of
+/// `evaluate.block_samples` samples, the samples are scattered over the ranks, each rank runs
+/// Algorithm 1 on its share, and rank 0 gathers the AUCs in sample order and writes the block
+/// into the output with its progress record. Before each block the ranks agree to go on, to stop
+/// (SIGTERM/SIGINT: exit 75, resumable) or to fail. Every random number comes from a per-sample
+/// stream (seed, global sample index), and every reduction is either exact or summed in a fixed
+/// order, so the results depend neither on the number of ranks nor on interruptions.
 final class EvaluationRunner {
     let comm: Communicator
     let jobPath: String
     let quiet: Bool
+    let resume: Bool
     let started = Date()
     let timer = PhaseTimer()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool) {
+    init(communicator: Communicator, jobPath: String, quiet: Bool, resume: Bool = false) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
+        self.resume = resume
     }
 
+    /// Thrown on every rank after a clean stop (SIGTERM/SIGINT) was reported.
+    struct Interrupted: Error {}
 
     func run() -> Int32 {
         do {
             try execute()
             return 0
+        } catch is Interrupted {
+            return ExitStatus.interrupted
         } catch {
             return ExitStatus.badInput
         }
@@ -50,9 +58,11 @@ final class EvaluationRunner {
         var err: String?
         if comm.isRoot {
             do {
-                let s = try EvaluationSetup.load(jobPath: jobPath)
+                let s = try EvaluationSetup.load(jobPath: jobPath, resume: resume)
                 setup = s
-                data = try timer.measure("read") { try s.input.readAllRows(blockRows: s.job.blockRows) }
+                if s.partial?.status != "complete" {
+                    data = try timer.measure("read") { try s.input.readAllRows(blockRows: s.job.blockRows) }
+                }
             } catch { err = message(error) }
         }
         try check(err)
@@ -63,6 +73,12 @@ final class EvaluationRunner {
         }
         try check(err)
         let spec = job!
+        // An output that is already complete: nothing to do (resume only).
+        if comm.broadcast([setup?.partial?.status == "complete" ? 1 : 0])[0] == 1 {
+            say("\(setup?.paths.output ?? "the evaluation output") is already complete; nothing to do")
+            return
+        }
+        let stored = setup?.partial          // rank 0: the partial output being resumed
         let model = NeonModel.broadcast(setup?.model, comm)
         let dims = comm.broadcast(setup.map { [$0.input.rows, $0.input.features] } ?? [])
         let (N, d) = (dims[0], dims[1])
@@ -79,9 +95,9 @@ final class EvaluationRunner {
         }
         reference = timer.measure("broadcast") { comm.broadcast(reference) }
 
-        // 3. The samples (all rows, or a seeded sample of evaluate.samples rows), scattered in
-        // contiguous ranges (one row per "tile": any split works, every sample's results depend
-        // on the sample and its global row index alone).
+        // 3. The samples (all rows, or a seeded sample of evaluate.samples rows), kept by rank 0
+        // and scattered block by block (any split works: every sample's results depend on the
+        // sample and its global row index alone).
         let pool = spec.rows ?? 0..<N                     // input.rows: the candidates
         let sampleIndex = Self.sampleRows(count: pool.count, wanted: spec.evaluate.samples, seed: spec.evaluate.seed,
                                           purpose: "samples").map { pool.lowerBound + $0 }
@@ -93,26 +109,17 @@ final class EvaluationRunner {
             data = picked
         }
         let S = sampleIndex.count
-        let part = RowPartition(rows: S, parts: comm.size, tile: 1)
-        let mine = part.ranges[comm.rank]
-        var local = [Double](repeating: 0, count: mine.count * d)
-        let w = MemoryLayout<Double>.stride * d
-        timer.measure("scatter") {
-            data.withUnsafeBytes { src in
-                local.withUnsafeMutableBytes { dst in
-                    comm.scatterv(send: comm.isRoot ? src.baseAddress : nil, counts: part.counts(scaledBy: w),
-                                  displacements: part.offsets(scaledBy: w), receive: dst.baseAddress, receiveCount: mine.count * w)
-                }
-            }
-        }
-        data = []
 
         // 4. sigma: evaluate.sigma, or the leave-one-out fixed point (Eq. 42) over blocks dealt
         // round-robin to the ranks; each block's partial sum has one contributor, so the
         // element-wise allreduce is exact and the sum is taken in block order on every rank.
+        // A resumed run takes sigma from the partial output.
         let sigma: Double, sigmaMode: String, iterations: Int
+        let storedSigma = comm.broadcast([stored?.sigma ?? .nan, Double(stored?.sigmaIterations ?? 0)])
         if let s = spec.evaluate.sigma {
             (sigma, sigmaMode, iterations) = (s, "fixed", 0)
+        } else if !storedSigma[0].isNaN {
+            (sigma, sigmaMode, iterations) = (storedSigma[0], "loo", Int(storedSigma[1]))
         } else {
             let fp = BandwidthFixedPoint(reference: reference, rows: refIndex.count, features: d)
             let blocks = (0..<fp.blockCount).filter { $0 % comm.size == comm.rank }
@@ -131,7 +138,9 @@ final class EvaluationRunner {
             case .fixed(let b): (beta, betaMode) = (b, "fixed")
             case .auto:
                 var e: String?
-                if comm.isRoot {
+                if let b = stored?.beta, comm.isRoot {
+                    beta = b                        // resumed: the beta the output was started with
+                } else if comm.isRoot {
                     let sum = timer.measure("beta") { Self.logitSum(allRows, rows: N, model: model, rule: spec.kernelRule) }
                     if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: N) { beta = b } else {
                         e = "\(spec.inputFile): dataset '\(spec.inputDataset)': the mean logit is \(sum / Double(N)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
@@ -143,66 +152,79 @@ final class EvaluationRunner {
         }
         allRows = []
 
-        // 6. Algorithm 1 on this rank's samples, spread over cores.
+        // 6. The output: created now (sigma and beta stored: a resumed run reuses them), or the
+        // partial output reopened; then Algorithm 1 block by block (EvaluationBlocks).
         let kde = KernelDensity(reference: reference, rows: refIndex.count, features: d, sigma: sigma)
         let plan = EvaluationPlan(model: decision, methods: methods, repeats: spec.evaluate.repeats, seed: spec.evaluate.seed,
                                   settings: ExplainerSettings(beta: beta, steps: spec.steps, samples: spec.samples, density: kde))
         let M = methods.count, R = spec.evaluate.repeats
-        final class Results: @unchecked Sendable {
-            var auc: [Double], cluster: [Double], counts: [Double], done = 0
-            init(_ n: Int, _ m: Int, _ r: Int, _ d: Int) {
-                auc = .init(repeating: 0, count: n * m * r)
-                cluster = .init(repeating: 0, count: n)
-                counts = .init(repeating: 0, count: m * d)
-            }
-        }
-        let results = Results(mine.count, M, R, d)
-        let lock = NSLock()
-        say("evaluating \(S) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s)")
-        let evalStart = Date(), cpuStart = processCPUSeconds()
-        let samples = local
-        // Workers run the samples; this thread reports rank 0's progress (stderr, unless --quiet).
-        let progress = Progress(enabled: !quiet && comm.isRoot)
-        progress.begin("evaluate (rank 0's samples)", total: mine.count)
-        timer.measure("evaluate") {
-            let finished = DispatchSemaphore(value: 0)
-            DispatchQueue.global().async {
-                DispatchQueue.concurrentPerform(iterations: mine.count) { n in
-                    let r = plan.evaluate(Array(samples[(n * d)..<((n + 1) * d)]), sample: sampleIndex[mine.lowerBound + n])
-                    lock.lock()
-                    for m in 0..<M {
-                        for k in 0..<R { results.auc[(n * M + m) * R + k] = r.auc[m][k] }
-                        for t in 0..<d { results.counts[m * d + t] += Double(r.curveCounts[m][t]) }
-                    }
-                    results.cluster[n] = Double(r.cluster)
-                    results.done += 1
-                    lock.unlock()
+        let blockSize = min(spec.evaluate.blockSamples, max(S, 1))
+        let blockCount = (S + blockSize - 1) / blockSize
+        let shape = EvaluationOutputFile.Shape(samples: S, methods: M, repeats: R, features: d, blocks: blockCount)
+        var results = EvaluationBlocks.Results(shape: shape, isRoot: comm.isRoot)
+        var output: EvaluationOutputFile?
+        var doneBlocks = [Bool](repeating: false, count: blockCount)
+        if comm.isRoot, let s = setup {
+            do {
+                if let p = s.partial {
+                    try results.restore(p, path: s.paths.output)
+                    doneBlocks = p.blockDone
+                    output = try EvaluationOutputFile(resuming: s.paths.output, shape: shape)
+                } else {
+                    output = try EvaluationOutputFile(
+                        creating: s.paths.output, shape: shape, methods: methods.map(\.rawValue),
+                        sampleIndex: sampleIndex.map { Int64($0) }, key: s.resumeKey(methods: methods),
+                        attributes: [("sigma", .double(sigma)), ("sigma_mode", .string(sigmaMode)), ("sigma_iterations", .int(iterations)),
+                                     ("beta", .double(beta)), ("beta_mode", .string(betaMode)), ("block_samples", .int(blockSize))])
                 }
-                finished.signal()
+            } catch { err = message(error) }
+        }
+        try check(err)
+        doneBlocks = comm.broadcast(doneBlocks.map { Int64($0 ? 1 : 0) }).map { $0 == 1 }
+        let skipped = doneBlocks.filter { $0 }.count
+        if skipped > 0 { say("resuming: \(skipped) of \(blockCount) blocks already done") }
+        say("evaluating \(S) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s), blocks of \(blockSize) samples")
+        let evalStart = Date(), cpuStart = processCPUSeconds()
+        let blocks = EvaluationBlocks(comm: comm, plan: plan, features: d, samples: data, sampleIndex: sampleIndex,
+                                      blockSize: blockSize, timer: timer)
+        data = []
+        let progress = Progress(enabled: !quiet && comm.isRoot)
+        progress.begin("evaluate", total: S - doneBlocks.indices.filter { doneBlocks[$0] }.map { blocks.range($0).count }.reduce(0, +))
+        var finished = skipped
+        for b in 0..<blockCount where !doneBlocks[b] {
+            // Every rank agrees before each block: go on, stop (SIGTERM/SIGINT), or fail.
+            switch comm.decide(error: nil, stop: StopSignal.requested != nil) {
+            case .proceed: break
+            case .stop:
+                output?.abandon()
+                reportStop(blocksDone: finished, of: blockCount, path: setup?.paths.output ?? "")
+                throw Interrupted()
+            case .failed: throw RankFailed()
             }
-            var reported = 0
-            while finished.wait(timeout: .now() + 0.5) == .timedOut {
-                lock.lock()
-                let done = results.done
-                lock.unlock()
-                progress.advance(done - reported)
-                reported = done
+            let r = blocks.evaluate(block: b)
+            var werr: String?
+            if comm.isRoot, let out = output {
+                results.store(r, block: b, range: blocks.range(b))
+                finished += 1
+                do {
+                    try timer.measure("write") {
+                        try out.write(block: b, start: blocks.range(b).lowerBound, count: r.count, auc: r.auc,
+                                      assignment: r.cluster, curveCounts: r.counts, blocksDone: finished)
+                    }
+                } catch { werr = message(error) }
             }
-            progress.advance(mine.count - reported)
+            do { try check(werr) } catch { output?.abandon(); throw error }
+            progress.advance(blocks.range(b).count)
         }
         let evalSeconds = comm.allreduceMax(Date().timeIntervalSince(evalStart))
         let evalCPU = comm.allreduceSum(processCPUSeconds() - cpuStart)     // all ranks' CPU time
 
-        // 7. Gather to rank 0 (sample order) and write.
-        let auc = gather(results.auc, part: part, width: M * R)
-        let clusters = gather(results.cluster, part: part, width: 1)
-        let counts = comm.allreduceSum(results.counts)        // integer counts: exact in any order
+        // 7. Rank 0: the summaries of all blocks (this run's and a resumed run's) and the reports.
         var werr: String?
-        if comm.isRoot, let s = setup {
-            let curve = counts.map { $0 / Double(S * R) }
+        if comm.isRoot, let s = setup, let out = output {
             let contents = EvaluationOutput.Contents(
-                methods: methods.map(\.rawValue), repeats: R, samples: S, features: d, auc: auc,
-                assignment: clusters.map { Int64($0) }, sampleIndex: sampleIndex.map { Int64($0) }, curve: curve,
+                methods: methods.map(\.rawValue), repeats: R, samples: S, features: d, auc: results.auc,
+                assignment: results.cluster, sampleIndex: sampleIndex.map { Int64($0) }, curve: results.curve(),
                 attributes: [
                     ("sigma", .double(sigma)), ("sigma_mode", .string(sigmaMode)), ("sigma_iterations", .int(iterations)),
                     ("beta", .double(beta)), ("beta_mode", .string(betaMode)),
@@ -212,6 +234,8 @@ final class EvaluationRunner {
                     ("model_kind", .string(model.kind)), ("clusters", .int(model.clusters)),
                     ("model_file", .string(spec.modelFile)), ("input_file", .string(spec.inputFile)),
                     ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("samples", .int(S)), ("features", .int(d)),
+                    ("block_samples", .int(blockSize)), ("blocks", .int(blockCount)), ("blocks_done", .int(blockCount)),
+                    ("resumed_blocks", .int(skipped)),
                     ("ranks", .int(comm.size)), ("evaluate_seconds", .double(evalSeconds)),
                     ("evaluate_cpu_seconds", .double(evalCPU)),
                     ("elapsed_seconds", .double(Date().timeIntervalSince(started))),
@@ -221,20 +245,30 @@ final class EvaluationRunner {
                 ])
             do {
                 try timer.measure("write") {
-                    try EvaluationOutput.write(path: s.paths.output, contents)
+                    try out.finish(contents)
                     let report = EvaluationReport(job: spec, model: model, methods: methods, contents: contents,
                                                   sigma: sigma, beta: beta, betaMode: betaMode)
                     try report.write(s.paths)
                     if !quiet {
                         print(report.markdown, terminator: "")
                         print("neon-batch: wrote \(s.paths.output), \(s.paths.markdown), \(s.paths.csv), \(s.paths.svg)")
+                        let fresh = S - (S * skipped) / max(blockCount, 1)
                         print(String(format: "neon-batch: Algorithm 1 took %.2f s (%.4f s per sample and method, %d rank(s)); phases: %@",
-                                     evalSeconds, evalSeconds * Double(comm.size) / Double(S * M), comm.size, timer.description))
+                                     evalSeconds, evalSeconds * Double(comm.size) / Double(max(fresh, 1) * M), comm.size, timer.description))
                     }
                 }
             } catch { werr = message(error) }
         }
         try check(werr)
+    }
+
+    /// Collective: rank 0 names the signal any rank received and how to continue.
+    func reportStop(blocksDone: Int, of blocks: Int, path: String) {
+        let received = comm.allreduceMax(Int(StopSignal.requested ?? 0))
+        let sig = received > 0 ? StopSignal.name(Int32(received)) : "a signal"
+        if comm.isRoot {
+            FileHandle.standardError.write(Data("neon-batch: stopped by \(sig) after \(blocksDone) of \(blocks) blocks; \(path) is incomplete: continue it with output.resume true (or evaluate --resume) (exit \(ExitStatus.interrupted))\n".utf8))
+        }
     }
 
     /// sum of f_c over all rows (row-major float64), by the model's fast path, in row order.
@@ -248,20 +282,6 @@ final class EvaluationRunner {
         case .head: preconditionFailure("soft/deep models are refused by the evaluation set-up")
         }
         return logit.reduce(0, +)
-    }
-
-    /// Gathers each rank's `width` values per sample to rank 0, in sample order (others get []).
-    func gather(_ values: [Double], part: RowPartition, width: Int) -> [Double] {
-        let b = MemoryLayout<Double>.stride * width
-        var out = [Double](repeating: 0, count: comm.isRoot ? part.ranges.last!.upperBound * width : 0)
-        values.withUnsafeBytes { src in
-            out.withUnsafeMutableBytes { dst in
-                comm.gatherv(send: src.baseAddress, sendCount: values.count * MemoryLayout<Double>.stride,
-                             receive: comm.isRoot ? dst.baseAddress : nil, counts: part.counts(scaledBy: b),
-                             displacements: part.offsets(scaledBy: b))
-            }
-        }
-        return out
     }
 
     /// Why the leave-one-out bandwidth cannot be used, or nil.

@@ -10,9 +10,12 @@ struct EvaluationSetup {
     let input: InputDataset
     let methods: [ExplanationMethod]
     let paths: EvaluationPaths
+    /// The partial (or complete) evaluation output being resumed.
+    var partial: PartialEvaluation?
 
-    static func load(jobPath: String) throws -> EvaluationSetup {
-        let job = try JobSpec.load(path: jobPath)
+    static func load(jobPath: String, resume: Bool = false) throws -> EvaluationSetup {
+        var job = try JobSpec.load(path: jobPath)
+        if resume { job.resume = true }
         let stored = try ModelFile.load(path: job.modelFile)
         let model = try NeonModel(stored, path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
@@ -28,9 +31,45 @@ struct EvaluationSetup {
         let methods = try resolveMethods(job, model: model)
         let paths = EvaluationPaths(job)
         for path in paths.all {
-            try RelevanceOutput.checkTarget(path, overwrite: job.overwrite, inputPath: job.inputFile, modelPath: job.modelFile)
+            try RelevanceOutput.checkTarget(path, overwrite: job.overwrite, resume: job.resume,
+                                            inputPath: job.inputFile, modelPath: job.modelFile)
         }
-        return EvaluationSetup(job: job, model: model, input: input, methods: methods, paths: paths)
+        var setup = EvaluationSetup(job: job, model: model, input: input, methods: methods, paths: paths)
+        if job.resume && FileManager.default.fileExists(atPath: paths.output) {
+            let partial = try PartialEvaluation.read(path: paths.output)
+            if partial.status != "complete", let why = partial.mismatch(with: setup.resumeKey(methods: methods), path: paths.output) {
+                throw StorageError(why)
+            }
+            setup.partial = partial
+        }
+        return setup
+    }
+
+    /// What a resumed evaluation must share with the run that started the output: everything
+    /// its numbers and its block layout depend on (not the file names, which may move).
+    func resumeKey(methods: [ExplanationMethod]) -> [(String, String)] {
+        let e = job.evaluate
+        let rows = job.rows.map { "[\($0.lowerBound), \($0.upperBound)]" } ?? "all"
+        let beta: String
+        if case .fixed(let b) = job.beta { beta = "\(b)" } else { beta = "auto" }
+        var key: [(String, String)] = [
+            ("input.dataset", job.inputDataset),
+            ("input shape", "\(input.rows) x \(input.features) \(input.element.rawValue)"),
+            ("input.rows", rows),
+            ("model", model.fingerprint),
+            ("evaluate.methods", methods.map(\.rawValue).joined(separator: ",")),
+            ("evaluate.repeats", "\(e.repeats)"),
+            ("evaluate.seed", "\(e.seed)"),
+            ("evaluate.samples", e.samples.map { "\($0)" } ?? "all"),
+            ("evaluate.reference_rows", e.referenceRows.map { "\($0)" } ?? "all"),
+            ("evaluate.sigma", e.sigma.map { "\($0)" } ?? "loo"),
+            ("evaluate.block_samples", "\(e.blockSamples)"),
+            ("explain.beta", beta),
+            ("explain.steps", "\(job.steps)"),
+            ("explain.samples", "\(job.samples)"),
+        ]
+        if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
+        return key
     }
 
     /// evaluate.methods, or every method that applies to the model (NCA: k-means only).

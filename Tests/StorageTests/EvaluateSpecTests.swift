@@ -36,12 +36,13 @@ final class EvaluateSpecTests: XCTestCase {
         XCTAssertNil(spec.evaluate.samples)
         XCTAssertNil(spec.evaluate.sigma)
         XCTAssertNil(spec.evaluate.file)
+        XCTAssertEqual(spec.evaluate.blockSamples, 256)
     }
 
     func testGoodValues() throws {
         let spec = try JobSpec.parse(text: job(
             explain: #"{"method": "pdacs", "steps": 50, "samples": 3, "seed": 9007199254740992}"#,
-            evaluate: #"{"methods": ["nca", "neon", "random"], "repeats": 5, "seed": 7, "reference_rows": 2, "samples": 9, "sigma": 0.25, "file": "../e.h5"}"#),
+            evaluate: #"{"methods": ["nca", "neon", "random"], "repeats": 5, "seed": 7, "reference_rows": 2, "samples": 9, "sigma": 0.25, "file": "../e.h5", "block_samples": 7}"#),
             jobPath: path)
         XCTAssertEqual(spec.method, "pdacs")
         XCTAssertEqual(spec.steps, 50)
@@ -54,6 +55,7 @@ final class EvaluateSpecTests: XCTestCase {
         XCTAssertEqual(spec.evaluate.samples, 9)
         XCTAssertEqual(spec.evaluate.sigma, 0.25)
         XCTAssertEqual(spec.evaluate.file, "/e.h5")
+        XCTAssertEqual(spec.evaluate.blockSamples, 7)
         XCTAssertNil(try JobSpec.parse(text: job(evaluate: #"{"sigma": "loo"}"#), jobPath: path).evaluate.sigma)
         for name in JobSpec.methodNames {
             XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"method": "\#(name)"}"#), jobPath: path).method, name)
@@ -97,6 +99,9 @@ final class EvaluateSpecTests: XCTestCase {
         }
         for bad in ["0", "-1", #""LOO""#, "null", "[1]"] {
             assertFails(job(evaluate: #"{"sigma": \#(bad)}"#), #"evaluate.sigma must be "loo" or a positive finite number"#)
+        }
+        for bad in ["0", "1048577", "2.5", #""64""#, "null"] {
+            assertFails(job(evaluate: #"{"block_samples": \#(bad)}"#), "evaluate.block_samples must be an integer from 1 to 1048576")
         }
         for bad in [#""""#, "1", "null"] {
             assertFails(job(evaluate: #"{"file": \#(bad)}"#), "evaluate.file must be a non-empty string")
