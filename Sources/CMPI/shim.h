@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 static inline MPI_Comm neon_mpi_comm_world(void) { return MPI_COMM_WORLD; }
+static inline MPI_Comm neon_mpi_comm_self(void) { return MPI_COMM_SELF; }
 static inline MPI_Datatype neon_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Datatype neon_mpi_char(void) { return MPI_CHAR; }
 static inline MPI_Datatype neon_mpi_int(void) { return MPI_INT; }

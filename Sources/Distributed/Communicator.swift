@@ -33,6 +33,10 @@ public final class Communicator: @unchecked Sendable {
         return w
     }
 
+    /// MPI_COMM_SELF: this process alone (rank 0 of 1), e.g. for a file one rank writes through
+    /// the MPI-IO driver. Call after `world` (MPI must be initialised).
+    public static var selfOnly: Communicator { Communicator(rank: 0, size: 1, handle: neon_mpi_comm_self()!) }
+
     private init(rank: Int, size: Int, handle: MPI_Comm) {
         self.rank = rank
         self.size = size

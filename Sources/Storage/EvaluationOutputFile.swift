@@ -1,16 +1,27 @@
 import Foundation
 
-/// The evaluation output as `neon-batch evaluate` writes it: rank 0 alone (serial HDF5), created
+/// The evaluation output as `neon-batch evaluate` writes it: rank 0 alone, created
 /// with its per-sample datasets and an empty progress record, then one block of samples at a
 /// time (their AUCs, clusters and curve counts, flushed, then the block marked done and
 /// flushed again), then the summaries and "complete". A run that stops or fails in between
 /// leaves an "incomplete" file whose done blocks a resumed run keeps (PartialEvaluation).
-/// The file is not locked while written, so that `neon-batch inspect` (or h5py) can follow it.
+/// Rank 0 writes it through the MPI-IO driver on MPI_COMM_SELF, as the ranks write `run`'s
+/// output: HDF5's default (sec2) driver locks the file, so nothing could follow its progress,
+/// and HDF5 1.10 crashes at shutdown (in MPI_Finalize) after a sec2 file failed to close on a
+/// full disk; the MPI-IO driver does neither. (`methods` is therefore a fixed-length string
+/// dataset: parallel HDF5 cannot write variable-length data.)
 public final class EvaluationOutputFile {
     public struct Shape: Equatable, Sendable {
         public let samples: Int, methods: Int, repeats: Int, features: Int, blocks: Int
         public init(samples: Int, methods: Int, repeats: Int, features: Int, blocks: Int) {
             (self.samples, self.methods, self.repeats, self.features, self.blocks) = (samples, methods, repeats, features, blocks)
+        }
+
+        /// Bytes of the finished file (per sample: auc, auc_mean, assignment, sample_index; per
+        /// block: its progress entries; the curve and summaries) plus room for HDF5's metadata.
+        public var expectedBytes: UInt64 {
+            let perSample = 8 * (methods * repeats + methods + 2), perBlock = 8 * (1 + methods * features)
+            return UInt64(samples * perSample + blocks * perBlock + 8 * methods * (features + 2)) + (1 << 20)
         }
     }
 
@@ -24,10 +35,10 @@ public final class EvaluationOutputFile {
                 key: [(String, String)], attributes: [(String, AttributeValue)]) throws {
         precondition(methods.count == shape.methods && sampleIndex.count == shape.samples)
         self.shape = shape
-        file = try H5WriteFile(creating: path, communicator: nil, locking: false)
+        file = try H5WriteFile(creating: path, communicator: .selfOnly)
         do {
             try file.setAttribute("status", "incomplete")
-            try file.writeStrings("methods", methods)
+            try file.writeStrings("methods", methods, fixedLength: true)
             try file.createDataset(EvaluationOutput.aucDataset, element: .float64, dims: [shape.samples, shape.methods, shape.repeats])
             try file.createDataset(EvaluationOutput.assignmentDataset, element: .int64, rows: shape.samples, columns: 0)
             try file.write("sample_index", element: .int64, dims: [shape.samples], values: sampleIndex)
@@ -49,7 +60,7 @@ public final class EvaluationOutputFile {
     /// Reopens a partial output to continue it.
     public init(resuming path: String, shape: Shape) throws {
         self.shape = shape
-        file = try H5WriteFile(opening: path, communicator: nil, locking: false)
+        file = try H5WriteFile(opening: path, communicator: .selfOnly)
         do {
             try file.openDataset(EvaluationOutput.aucDataset, element: .float64)
             try file.openDataset(EvaluationOutput.assignmentDataset, element: .int64)

@@ -124,24 +124,37 @@ public final class H5WriteFile {
         guard status >= 0 else { throw WriteFailure.error(path: path, "cannot write dataset '\(name)'") }
     }
 
-    /// Writes a 1-D dataset of variable-length UTF-8 strings (serial files).
-    public func writeStrings(_ name: String, _ values: [String]) throws {
+    /// Writes a 1-D dataset of UTF-8 strings: variable-length (serial files only: parallel HDF5
+    /// cannot write variable-length data), or fixed-length, null-padded to the longest (any file).
+    public func writeStrings(_ name: String, _ values: [String], fixedLength: Bool = false) throws {
         var dims = [hsize_t(values.count)]
         let space = H5Screate_simple(1, &dims, nil)
         defer { H5Sclose(space) }
         let type = H5Tcopy(neon_h5t_c_s1())
         defer { H5Tclose(type) }
-        H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))
+        let width = max(1, values.map(\.utf8.count).max() ?? 1)
+        if fixedLength {
+            H5Tset_size(type, width)
+            H5Tset_strpad(type, H5T_STR_NULLPAD)
+        } else {
+            H5Tset_size(type, Int(bitPattern: UInt(bitPattern: -1)))
+        }
         H5Tset_cset(type, H5T_CSET_UTF8)
         let ds = H5Dcreate2(id, name, type, space, linkCreation, neon_h5p_default(), neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(path): cannot create dataset '\(name)'") }
+        guard ds >= 0 else { throw WriteFailure.error(path: path, "cannot create dataset '\(name)'") }
         defer { H5Dclose(ds) }
-        let cstrings = values.map { strdup($0) }
-        defer { cstrings.forEach { free($0) } }
-        var ptrs = cstrings.map { UnsafePointer<CChar>($0) }
-        guard H5Dwrite(ds, type, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), &ptrs) >= 0 else {
-            throw StorageError("\(path): cannot write dataset '\(name)'")
+        let status: herr_t
+        if fixedLength {
+            var bytes = [UInt8](repeating: 0, count: values.count * width)
+            for (i, v) in values.enumerated() { bytes.replaceSubrange((i * width)..<(i * width + v.utf8.count), with: Array(v.utf8)) }
+            status = H5Dwrite(ds, type, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), bytes)
+        } else {
+            let cstrings = values.map { strdup($0) }
+            defer { cstrings.forEach { free($0) } }
+            var ptrs = cstrings.map { UnsafePointer<CChar>($0) }
+            status = H5Dwrite(ds, type, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), &ptrs)
         }
+        guard status >= 0 else { throw WriteFailure.error(path: path, "cannot write dataset '\(name)'") }
     }
 
     /// Writes rows [start, start + count) of a dataset from `buffer`. Collective in a parallel

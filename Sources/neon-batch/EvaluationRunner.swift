@@ -161,6 +161,7 @@ final class EvaluationRunner {
         let blockSize = min(spec.evaluate.blockSamples, max(S, 1))
         let blockCount = (S + blockSize - 1) / blockSize
         let shape = EvaluationOutputFile.Shape(samples: S, methods: M, repeats: R, features: d, blocks: blockCount)
+        assert(setup.map { $0.outputShape == shape } ?? true)
         var results = EvaluationBlocks.Results(shape: shape, isRoot: comm.isRoot)
         var output: EvaluationOutputFile?
         var doneBlocks = [Bool](repeating: false, count: blockCount)

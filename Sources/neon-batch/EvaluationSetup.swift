@@ -35,6 +35,10 @@ struct EvaluationSetup {
                                             inputPath: job.inputFile, modelPath: job.modelFile)
         }
         var setup = EvaluationSetup(job: job, model: model, input: input, methods: methods, paths: paths)
+        if !(job.resume && FileManager.default.fileExists(atPath: paths.output)) {
+            // Refused up front when it cannot fit (a device that fills up later is reported too).
+            try RelevanceOutput.checkSpace(paths.output, bytes: setup.outputShape.expectedBytes)
+        }
         if job.resume && FileManager.default.fileExists(atPath: paths.output) {
             let partial = try PartialEvaluation.read(path: paths.output)
             if partial.status != "complete", let why = partial.mismatch(with: setup.resumeKey(methods: methods), path: paths.output) {
@@ -43,6 +47,15 @@ struct EvaluationSetup {
             setup.partial = partial
         }
         return setup
+    }
+
+    /// The evaluation output's dimensions: samples (evaluate.samples of input.rows), methods,
+    /// repeats, features and blocks of evaluate.block_samples.
+    var outputShape: EvaluationOutputFile.Shape {
+        let pool = job.rows?.count ?? input.rows
+        let S = min(job.evaluate.samples ?? pool, pool), size = max(1, min(job.evaluate.blockSamples, S))
+        return EvaluationOutputFile.Shape(samples: S, methods: methods.count, repeats: job.evaluate.repeats,
+                                          features: input.features, blocks: (S + size - 1) / size)
     }
 
     /// What a resumed evaluation must share with the run that started the output: everything

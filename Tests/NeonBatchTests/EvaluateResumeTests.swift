@@ -145,4 +145,47 @@ final class EvaluateResumeTests: XCTestCase {
         XCTAssertTrue(m.errorLines.first?.hasPrefix("neon-batch: error: \(out): cannot resume: model differs") == true, m.stderr)
         XCTAssertEqual(try StoredFile(path: out).stringAttribute("status"), "incomplete")
     }
+
+    /// The device of the evaluation output fills up between blocks: every rank exits 1 with the
+    /// message (printed once), nothing hangs, the file stays "incomplete".
+    func testDeviceFillingUpEndsTheEvaluationWithAMessage() throws {
+        let (mnt, unmount) = try smallFilesystem("4m")
+        defer { unmount() }
+        let out = mnt.appendingPathComponent("out.evaluation.h5").path
+        let job = try writeJob()
+        let text = try String(contentsOfFile: job, encoding: .utf8)
+            .replacingOccurrences(of: #""block_samples": 20}"#, with: #""block_samples": 20, "file": "\#(out)"}"#)
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        var filled = false
+        let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2, timeout: 300) {
+            guard !filled, let s = try? StoredFile(path: out), let done = try? s.int64s(EvaluationOutput.blockDoneDataset),
+                  done.filter({ $0 == 1 }).count >= 2 else { return }
+            let pids = NeonBatchProcess.childPIDs(matching: job)
+            pids.forEach { kill($0, SIGSTOP) }
+            _ = try? NeonBatchProcess.shell("dd if=/dev/zero of='\(mnt.path)/filler' bs=64k 2>/dev/null")
+            pids.forEach { kill($0, SIGCONT) }
+            filled = true
+        }
+        XCTAssertTrue(filled, "the evaluation ended before the device could be filled")
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.errorLines, ["neon-batch: error: \(out): cannot write the output: no space left on the device"], r.stderr)
+        XCTAssertNotEqual(try? StoredFile(path: out).stringAttribute("status"), "complete")
+    }
+
+    /// An evaluation output that cannot fit its device is refused before anything is created.
+    func testOutputThatCannotFitIsRefusedUpFront() throws {
+        let (mnt, unmount) = try smallFilesystem("512k")
+        defer { unmount() }
+        let out = mnt.appendingPathComponent("out.evaluation.h5").path
+        let job = try writeJob()
+        let text = try String(contentsOfFile: job, encoding: .utf8)
+            .replacingOccurrences(of: #""block_samples": 20}"#, with: #""block_samples": 20, "file": "\#(out)"}"#)
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let shape = EvaluationOutputFile.Shape(samples: 600, methods: 4, repeats: 2, features: 12, blocks: 30)
+        let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.errorLines, [String(format: "neon-batch: error: \(out): the output needs %.1f MB but its device has 0.5 MB free",
+                                             Double(shape.expectedBytes) / 1e6)], r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
 }

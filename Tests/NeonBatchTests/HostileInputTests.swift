@@ -177,21 +177,6 @@ final class HostileInputTests: XCTestCase {
                                beta: "0.5", blockRows: blockRows)
     }
 
-    /// A small tmpfs for the output (root only), unmounted by the returned closure.
-    func smallFilesystem(_ size: String) throws -> (path: URL, unmount: () -> Void) {
-        guard getuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root") }
-        let mnt = FileManager.default.temporaryDirectory.appendingPathComponent("neon-full-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
-        guard try NeonBatchProcess.shell("mount -t tmpfs -o size=\(size) neon-full '\(mnt.path)'") == 0 else {
-            try? FileManager.default.removeItem(at: mnt)
-            throw XCTSkip("cannot mount a tmpfs here")
-        }
-        return (mnt, {
-            _ = try? NeonBatchProcess.shell("umount '\(mnt.path)'")
-            try? FileManager.default.removeItem(at: mnt)
-        })
-    }
-
     func testOutputThatCannotFitIsRefusedBeforeWriting() throws {
         let (mnt, unmount) = try smallFilesystem("512k")
         defer { unmount() }
