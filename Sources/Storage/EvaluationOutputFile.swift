@@ -156,11 +156,7 @@ public struct PartialEvaluation: Sendable {
               let assignment = try? f.int64s(EvaluationOutput.assignmentDataset) else {
             throw StorageError("\(path): cannot resume: no evaluation progress record (dataset '\(EvaluationOutput.blockDoneDataset)')")
         }
-        let prefix = RelevanceOutput.keyPrefix
-        let key = f.attributeNames().filter { $0.hasPrefix(prefix) }.compactMap { name in
-            (try? f.stringAttribute(name)).flatMap { $0 }.map { (String(name.dropFirst(prefix.count)), $0) }
-        }
-        return PartialEvaluation(status: status, key: key, sigma: f.numberAttribute("sigma"),
+        return PartialEvaluation(status: status, key: f.resumeKey, sigma: f.numberAttribute("sigma"),
                                  sigmaIterations: f.numberAttribute("sigma_iterations").map { Int($0) },
                                  beta: f.numberAttribute("beta"), blockDone: done.map { $0 == 1 },
                                  auc: auc, assignment: assignment, blockCounts: counts)
@@ -168,6 +164,6 @@ public struct PartialEvaluation: Sendable {
 
     /// The first difference between this output's resume key and the job's, as a message.
     public func mismatch(with key: [(String, String)], path: String) -> String? {
-        PartialOutput(status: status, key: self.key, beta: nil, blockDone: [], blockConservation: []).mismatch(with: key, path: path)
+        PartialOutput.mismatch(stored: self.key, job: key, path: path)
     }
 }

@@ -225,16 +225,17 @@ public struct PartialOutput: Sendable {
               let cons = try? f.doubles(RelevanceOutput.blockConservationDataset) else {
             throw StorageError("\(path): cannot resume: no progress record (dataset '\(RelevanceOutput.blockDoneDataset)')")
         }
-        let key = f.attributeNames().filter { $0.hasPrefix(RelevanceOutput.keyPrefix) }.compactMap { name in
-            (try? f.stringAttribute(name)).flatMap { $0 }.map { (String(name.dropFirst(RelevanceOutput.keyPrefix.count)), $0) }
-        }
-        return PartialOutput(status: status, key: key, beta: f.numberAttribute("beta"),
+        return PartialOutput(status: status, key: f.resumeKey, beta: f.numberAttribute("beta"),
                              blockDone: done.map { $0 == 1 }, blockConservation: cons)
     }
 
     /// The first difference between this output's resume key and the job's, as a message.
     public func mismatch(with key: [(String, String)], path: String) -> String? {
-        let mine = Dictionary(self.key, uniquingKeysWith: { a, _ in a })
+        Self.mismatch(stored: self.key, job: key, path: path)
+    }
+
+    static func mismatch(stored: [(String, String)], job key: [(String, String)], path: String) -> String? {
+        let mine = Dictionary(stored, uniquingKeysWith: { a, _ in a })
         for (name, value) in key {
             guard let old = mine[name] else {
                 return "\(path): cannot resume: the partial output has no record of \(name)"
@@ -244,5 +245,15 @@ public struct PartialOutput: Sendable {
             }
         }
         return nil
+    }
+}
+
+extension StoredFile {
+    /// The resume key an output was started with (root attributes "resume_key:NAME").
+    var resumeKey: [(String, String)] {
+        let prefix = RelevanceOutput.keyPrefix
+        return attributeNames().filter { $0.hasPrefix(prefix) }.compactMap { name in
+            (try? stringAttribute(name)).flatMap { $0 }.map { (String(name.dropFirst(prefix.count)), $0) }
+        }
     }
 }

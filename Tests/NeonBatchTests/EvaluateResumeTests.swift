@@ -20,13 +20,15 @@ final class EvaluateResumeTests: XCTestCase {
 
     override func tearDown() { fx.remove() }
 
-    /// An evaluation job over every input row in blocks of 20 samples (30 blocks).
-    func writeJob(_ name: String = "job.json", output: String = "out.h5", seed: Int = 0) throws -> String {
+    /// An evaluation job over every input row in blocks of 20 samples (30 blocks); `file`: the
+    /// evaluation output (default: next to output.file).
+    func writeJob(_ name: String = "job.json", output: String = "out.h5", seed: Int = 0, file: String? = nil) throws -> String {
+        let evaluationFile = file.map { #", "file": "\#($0)""# } ?? ""
         let text = """
             {"input": {"file": "data.h5", "dataset": "features"}, "model": {"file": "model.h5"},
              "output": {"file": "\(output)"}, "explain": {"beta": "auto"},
              "evaluate": {"methods": ["neon", "random", "x2", "pda0"], "repeats": 2,
-                          "seed": \(seed), "reference_rows": 300, "block_samples": 20}}
+                          "seed": \(seed), "reference_rows": 300, "block_samples": 20\(evaluationFile)}}
             """
         try text.write(toFile: fx.path(name), atomically: true, encoding: .utf8)
         return fx.path(name)
@@ -39,14 +41,9 @@ final class EvaluateResumeTests: XCTestCase {
     /// Starts `evaluate` on 2 ranks, sends `signal` to its processes (all ranks, or the last one)
     /// once 3 blocks are done, and returns the result.
     func interrupted(_ job: String, signal: Int32, allRanks: Bool) throws -> NeonBatchProcess.Result {
-        let out = evaluationPath()
-        var sent = false
-        let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2, timeout: 300) {
-            guard !sent, let s = try? StoredFile(path: out), let done = try? s.int64s(EvaluationOutput.blockDoneDataset),
-                  done.filter({ $0 == 1 }).count >= 3 else { return }
-            let pids = NeonBatchProcess.childPIDs(matching: job)
+        let (r, sent) = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2, timeout: 300, job: job, output: evaluationPath(),
+                                                 progress: EvaluationOutput.blockDoneDataset, afterBlocks: 3) { pids in
             for pid in allRanks ? pids : Array(pids.suffix(1)) { kill(pid, signal) }
-            sent = !pids.isEmpty
         }
         XCTAssertTrue(sent, "the evaluation ended before it could be interrupted")
         return r
@@ -152,19 +149,10 @@ final class EvaluateResumeTests: XCTestCase {
         let (mnt, unmount) = try smallFilesystem("4m")
         defer { unmount() }
         let out = mnt.appendingPathComponent("out.evaluation.h5").path
-        let job = try writeJob()
-        let text = try String(contentsOfFile: job, encoding: .utf8)
-            .replacingOccurrences(of: #""block_samples": 20}"#, with: #""block_samples": 20, "file": "\#(out)"}"#)
-        try text.write(toFile: job, atomically: true, encoding: .utf8)
-        var filled = false
-        let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2, timeout: 300) {
-            guard !filled, let s = try? StoredFile(path: out), let done = try? s.int64s(EvaluationOutput.blockDoneDataset),
-                  done.filter({ $0 == 1 }).count >= 2 else { return }
-            let pids = NeonBatchProcess.childPIDs(matching: job)
-            pids.forEach { kill($0, SIGSTOP) }
-            _ = try? NeonBatchProcess.shell("dd if=/dev/zero of='\(mnt.path)/filler' bs=64k 2>/dev/null")
-            pids.forEach { kill($0, SIGCONT) }
-            filled = true
+        let job = try writeJob(file: out)
+        let (r, filled) = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2, timeout: 300, job: job, output: out,
+                                                   progress: EvaluationOutput.blockDoneDataset, afterBlocks: 2) { pids in
+            NeonBatchProcess.fillDevice(mnt, whilePausing: pids)
         }
         XCTAssertTrue(filled, "the evaluation ended before the device could be filled")
         XCTAssertEqual(r.status, 1, r.stderr)
@@ -177,10 +165,7 @@ final class EvaluateResumeTests: XCTestCase {
         let (mnt, unmount) = try smallFilesystem("512k")
         defer { unmount() }
         let out = mnt.appendingPathComponent("out.evaluation.h5").path
-        let job = try writeJob()
-        let text = try String(contentsOfFile: job, encoding: .utf8)
-            .replacingOccurrences(of: #""block_samples": 20}"#, with: #""block_samples": 20, "file": "\#(out)"}"#)
-        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let job = try writeJob(file: out)
         let shape = EvaluationOutputFile.Shape(samples: 600, methods: 4, repeats: 2, features: 12, blocks: 30)
         let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2)
         XCTAssertEqual(r.status, 1, r.stderr)

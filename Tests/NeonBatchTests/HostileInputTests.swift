@@ -205,16 +205,10 @@ final class HostileInputTests: XCTestCase {
         defer { unmount() }
         let out = mnt.appendingPathComponent("out.h5").path
         let job = try bigJob(output: out, rows: 50000, blockRows: 500, clusters: 500)
-        var filled = false
-        let r = try NeonBatchProcess.run([job, "-q"], ranks: ranks, timeout: 90) {
-            // Once a few blocks are done: pause the ranks, fill the device, let them go on.
-            guard !filled, let s = try? StoredFile(path: out), let done = try? s.int64s(RelevanceOutput.blockDoneDataset),
-                  done.filter({ $0 == 1 }).count >= 2 else { return }
-            let pids = NeonBatchProcess.childPIDs(matching: job)
-            pids.forEach { kill($0, SIGSTOP) }
-            _ = try? NeonBatchProcess.shell("dd if=/dev/zero of='\(mnt.path)/filler' bs=1M 2>/dev/null")
-            pids.forEach { kill($0, SIGCONT) }
-            filled = true
+        // Once a few blocks are done: pause the ranks, fill the device, let them go on.
+        let (r, filled) = try NeonBatchProcess.run([job, "-q"], ranks: ranks, timeout: 90, job: job, output: out,
+                                                   progress: RelevanceOutput.blockDoneDataset, afterBlocks: 2) { pids in
+            NeonBatchProcess.fillDevice(mnt, whilePausing: pids)
         }
         XCTAssertTrue(filled, "the run ended before the device could be filled")
         XCTAssertEqual(r.status, 1, r.stderr)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Storage
 
 /// Runs the built neon-batch executable, directly or under mpirun, with a time limit.
 enum NeonBatchProcess {
@@ -100,5 +101,30 @@ extension NeonBatchProcess {
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus
+    }
+}
+
+extension NeonBatchProcess {
+    /// Runs neon-batch ARGS and, once the output's progress dataset (1 per done block) shows
+    /// `blocks` done blocks, calls `act` once with the PIDs of the processes whose command line
+    /// contains `job`. Returns the result and whether `act` ran (false: the job ended first).
+    static func run(_ args: [String], ranks: Int, timeout: TimeInterval = 120, job: String, output: String,
+                    progress dataset: String, afterBlocks blocks: Int, _ act: ([Int32]) -> Void) throws -> (Result, acted: Bool) {
+        var acted = false
+        let r = try run(args, ranks: ranks, timeout: timeout) {
+            guard !acted, let s = try? StoredFile(path: output), let done = try? s.int64s(dataset),
+                  done.filter({ $0 == 1 }).count >= blocks else { return }
+            let pids = childPIDs(matching: job)
+            act(pids)
+            acted = !pids.isEmpty
+        }
+        return (r, acted)
+    }
+
+    /// Pauses the processes, fills the device of `directory` with a file, and lets them go on.
+    static func fillDevice(_ directory: URL, whilePausing pids: [Int32]) {
+        pids.forEach { kill($0, SIGSTOP) }
+        _ = try? shell("dd if=/dev/zero of='\(directory.path)/filler' bs=64k 2>/dev/null")
+        pids.forEach { kill($0, SIGCONT) }
     }
 }

@@ -21,14 +21,9 @@ final class ResumeTests: XCTestCase {
     /// Starts a run, sends `signal` to the neon-batch processes (all ranks, or the last one) once
     /// some blocks are done, and returns the result.
     func interrupted(_ job: String, signal: Int32, allRanks: Bool) throws -> NeonBatchProcess.Result {
-        let out = fx.path("out.h5")
-        var sent = false
-        let r = try NeonBatchProcess.run([job, "-q"], ranks: 2, timeout: 120) { 
-            guard !sent, let s = try? StoredFile(path: out), let done = try? s.int64s(RelevanceOutput.blockDoneDataset),
-                  done.filter({ $0 == 1 }).count >= 3 else { return }
-            let pids = NeonBatchProcess.childPIDs(matching: job)
+        let (r, sent) = try NeonBatchProcess.run([job, "-q"], ranks: 2, job: job, output: fx.path("out.h5"),
+                                                 progress: RelevanceOutput.blockDoneDataset, afterBlocks: 3) { pids in
             for pid in allRanks ? pids : Array(pids.suffix(1)) { kill(pid, signal) }
-            sent = !pids.isEmpty
         }
         XCTAssertTrue(sent, "the run ended before it could be interrupted")
         return r
