@@ -25,6 +25,19 @@ public protocol ExplainerEngine: AnyObject, Sendable {
     /// `explain` for rows whose first has global index `firstRow` (default: `explain`).
     func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
                  assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>, firstRow: Int)
+
+    /// Score caching: an engine whose beta pass can keep what its explain pass would compute
+    /// again (k-means: GEMM 1's scores, Eq. 1's logits for every cluster, 2dK of the 8dK FLOPs a
+    /// sample costs with beta "auto", Eq. 3) keeps `scoresPerRow` values per row (default 0: it
+    /// cannot). Explaining from kept scores gives the same bits as `explain`.
+    var scoresPerRow: Int { get }
+    /// `logits`, also keeping the scores of the rows in `scores` (rows x scoresPerRow).
+    func logits(_ x: UnsafePointer<Scalar>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
+                logit: UnsafeMutablePointer<Double>, keepingScores scores: UnsafeMutablePointer<Scalar>)
+    /// `explain` from the scores `logits(keepingScores:)` kept for the same rows (consumed).
+    func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
+                 assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>,
+                 cachedScores scores: UnsafeMutablePointer<Scalar>)
 }
 
 extension ExplainerEngine {
@@ -38,4 +51,15 @@ extension ExplainerEngine {
 
 extension ExplainerEngine {
     public var targetCount: Int { 1 }
+    public var scoresPerRow: Int { 0 }
+    public func logits(_ x: UnsafePointer<Scalar>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
+                       logit: UnsafeMutablePointer<Double>, keepingScores scores: UnsafeMutablePointer<Scalar>) {
+        preconditionFailure("\(Self.self) keeps no scores (scoresPerRow is 0)")
+    }
+    public func explain(_ x: UnsafePointer<Scalar>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<Scalar>,
+                        assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>,
+                        cachedScores scores: UnsafeMutablePointer<Scalar>) {
+        preconditionFailure("\(Self.self) keeps no scores (scoresPerRow is 0)")
+    }
 }
+

@@ -49,6 +49,7 @@ public final class KMeansFastPath<T: NeonScalar>: ExplainerEngine, @unchecked Se
 
     public var features: Int { d }
     public var clusters: Int { K }
+    public var scoresPerRow: Int { K }
 
     deinit {
         table.deallocate()
@@ -73,14 +74,46 @@ public final class KMeansFastPath<T: NeonScalar>: ExplainerEngine, @unchecked Se
     public func explain(_ x: UnsafePointer<T>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<T>,
                         assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
         forEachTile(rows: rows) { r0, n, buf in
-            let (xs, z, q) = (buf[0], buf[1], buf[2])
             self.scores(x + r0 * self.d, rows: n, buf: buf)
-            T.minTakesMost(z, rows: n, clusters: self.K, sq: self.sq, beta: beta,
-                           assign: assignment + r0, logit: logit + r0)
-            T.gemm(m: n, n: 2 * self.d, k: self.K, alpha: 1, a: z, lda: self.K, b: self.table, ldb: 2 * self.d,
-                   transposeB: false, beta: 0, c: q, ldc: 2 * self.d)
-            T.midpointFinish(relevance + r0 * self.d, x: xs, q: q, rows: n, features: self.d)
+            self.relevance(xs: buf[0], z: buf[1], q: buf[2], rows: n, beta: beta, relevance: relevance + r0 * self.d,
+                           assignment: assignment + r0, logit: logit + r0)
         }
+    }
+
+    /// `logits`, also keeping GEMM 1's scores (rows x K) in `scores` for `explain(cachedScores:)`.
+    public func logits(_ x: UnsafePointer<T>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
+                       logit: UnsafeMutablePointer<Double>, keepingScores scores: UnsafeMutablePointer<T>) {
+        forEachTile(rows: rows) { r0, n, buf in
+            self.scores(x + r0 * self.d, rows: n, buf: buf)
+            (scores + r0 * self.K).update(from: buf[1], count: n * self.K)     // before top2 changes them
+            T.top2(buf[1], rows: n, clusters: self.K, sq: self.sq, assign: assignment + r0, logit: logit + r0)
+        }
+    }
+
+    /// `explain` from the scores `logits(keepingScores:)` kept for the same rows (the same tiles,
+    /// so the same values): GEMM 1 is skipped, 6dK -> 4dK FLOPs per sample. The scores are
+    /// consumed (overwritten by the min-take-most weights).
+    public func explain(_ x: UnsafePointer<T>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<T>,
+                        assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>,
+                        cachedScores scores: UnsafeMutablePointer<T>) {
+        forEachTile(rows: rows) { r0, n, buf in
+            let (xs, z, q) = (buf[0], scores + r0 * self.K, buf[2])
+            self.origin.withUnsafeBufferPointer {
+                T.shiftRows(xs, x + r0 * self.d, origin: $0.baseAddress!, rows: n, features: self.d)
+            }
+            self.relevance(xs: xs, z: z, q: q, rows: n, beta: beta, relevance: relevance + r0 * self.d,
+                           assignment: assignment + r0, logit: logit + r0)
+        }
+    }
+
+    /// Eq. 2 on the scores z (in place), GEMM 2 and Eq. 4: relevance of n shifted rows xs.
+    private func relevance(xs: UnsafeMutablePointer<T>, z: UnsafeMutablePointer<T>, q: UnsafeMutablePointer<T>, rows n: Int,
+                           beta: Double, relevance: UnsafeMutablePointer<T>, assignment: UnsafeMutablePointer<Int64>,
+                           logit: UnsafeMutablePointer<Double>) {
+        T.minTakesMost(z, rows: n, clusters: K, sq: sq, beta: beta, assign: assignment, logit: logit)
+        T.gemm(m: n, n: 2 * d, k: K, alpha: 1, a: z, lda: K, b: table, ldb: 2 * d,
+               transposeB: false, beta: 0, c: q, ldc: 2 * d)
+        T.midpointFinish(relevance, x: xs, q: q, rows: n, features: d)
     }
 
     /// buf[0] <- x - origin; buf[1] <- 2 (x - o) M^T.

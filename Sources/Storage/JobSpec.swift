@@ -81,6 +81,10 @@ public struct JobSpec: Equatable, Sendable {
     /// Kernel k-means only: "paper" (Eq. 10, the default) or "conservative".
     public var kernelRule: String
     public var blockRows: Int
+    /// execution.cache_mb: memory per rank (MiB) for keeping the beta pass's cluster scores for
+    /// the explain pass (k-means, beta "auto"); 0 turns it off.
+    public var cacheMegabytes: Int = JobSpec.defaultCacheMegabytes
+    public static let defaultCacheMegabytes = 256
     public var mode: Mode = .relative
     public var lrp = LRP()
     /// The largest output file a job may create (output.max_bytes).
@@ -317,6 +321,12 @@ public struct JobSpec: Equatable, Sendable {
                        beta: beta, target: target, blockRows: blockRows)
         spec.kernelRule = kernelRule
         spec.rows = rows
+        if let raw = value("execution", "cache_mb") {
+            guard case .number(let number) = raw, number.rounded(.towardZero) == number, number >= 0, number <= Double(1 << 20) else {
+                throw failure("execution.cache_mb must be an integer from 0 to \(1 << 20)")
+            }
+            spec.cacheMegabytes = Int(number)
+        }
         spec.mode = mode
         spec.lrp = lrp
         spec.maxOutputBytes = maxBytes
@@ -381,7 +391,7 @@ public struct JobSpec: Equatable, Sendable {
         ("model", ["file"]),
         ("output", ["file", "overwrite", "resume", "max_bytes", "compression"]),
         ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp", "method", "steps", "samples", "seed"]),
-        ("execution", ["block_rows"]),
+        ("execution", ["block_rows", "cache_mb"]),
         ("evaluate", ["methods", "repeats", "seed", "samples", "reference_rows", "sigma", "file", "block_samples"]),
     ]
 

@@ -10,8 +10,9 @@ extension JobRunner {
 
     /// Explains every block not done yet and writes it collectively; records each finished block
     /// in the output's progress record, so that an interrupted run can be resumed.
+    /// `cache`: the beta pass's scores of some blocks (explained from them, the same bits).
     func explainPass<E: ExplainerEngine>(_ s: Shared, engine: E, blocks: BlockStream<E.Scalar>,
-                                         beta: Double, betaMode: String) throws {
+                                         beta: Double, betaMode: String, cache: ScoreCache<E.Scalar>? = nil) throws {
         let element: ElementType = E.Scalar.self == Float.self ? .float32 : .float64
         var out: RelevanceOutput?
         var err: String?
@@ -46,8 +47,13 @@ extension JobRunner {
         var sinceCheckpoint = 0
         do {
             let outcome = try blocks.pipeline(order, decide: decide, compute: { block, shard in
-                engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
-                               assignment: shard.assignment, logit: shard.logit, firstRow: blocks.first + block.myStart)
+                if let kept = cache?.scores(forBlock: block.index) {
+                    engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
+                                   assignment: shard.assignment, logit: shard.logit, cachedScores: kept)
+                } else {
+                    engine.explain(shard.x, rows: block.myCount, beta: beta, relevance: shard.relevance,
+                                   assignment: shard.assignment, logit: shard.logit, firstRow: blocks.first + block.myStart)
+                }
                 if let c = channels {
                     // relevance_channels: sum over the H x W positions of every (row, target, channel)
                     E.Scalar.rowSums(shard.relevance, rows: block.myCount * c.maps, features: c.positions, into: c.scratch)

@@ -211,8 +211,24 @@ final class JobRunner {
         if comm.isRoot && !quiet && tilesPerBlock < comm.size && s.rows > s.job.blockRows {
             FileHandle.standardError.write(Data("neon-batch: warning: execution.block_rows = \(s.job.blockRows) gives \(tilesPerBlock) tiles of \(tile) rows per block for \(comm.size) ranks; some ranks stay idle (use block_rows >= \(comm.size * tile))\n".utf8))
         }
-        let (beta, betaMode) = try stiffness(s, engine: engine, blocks: blocks)
-        try explainPass(s, engine: engine, blocks: blocks, beta: beta, betaMode: betaMode)
+        let cache = scoreCache(s, engine: engine, blocks: blocks)
+        let (beta, betaMode) = try stiffness(s, engine: engine, blocks: blocks, cache: cache)
+        try explainPass(s, engine: engine, blocks: blocks, beta: beta, betaMode: betaMode, cache: cache)
+    }
+
+    /// The beta pass's scores kept for the explain pass (execution.cache_mb), when there is a
+    /// beta pass over exactly the rows explained and the engine can keep them; else nil.
+    private func scoreCache<E: ExplainerEngine>(_ s: Shared, engine: E, blocks: BlockStream<E.Scalar>) -> ScoreCache<E.Scalar>? {
+        guard s.job.method == "neon", case .auto = s.job.beta, !(s.resuming && s.storedBeta != nil),
+              s.rows == s.inputRows, engine.scoresPerRow > 0, s.job.cacheMegabytes > 0 else { return nil }
+        let cache = ScoreCache<E.Scalar>(blocks: (0..<blocks.blockCount).map { (index: $0, rows: blocks.block($0).myCount) },
+                                         width: engine.scoresPerRow, budgetBytes: s.job.cacheMegabytes << 20)
+        let kept = comm.allreduceSum(Double(cache.rows)), mb = comm.allreduceMax(Double(cache.bytes)) / Double(1 << 20)
+        if comm.isRoot && !quiet {
+            FileHandle.standardError.write(Data(String(format: "neon-batch: keeping the beta pass's scores of %.0f of %d rows for the explain pass (%.0f MiB per rank at most, execution.cache_mb %d)\n",
+                                                       kept, s.rows, mb, s.job.cacheMegabytes).utf8))
+        }
+        return cache.rows > 0 ? cache : nil
     }
 
     /// beta: fixed, stored in the partial output being resumed, or "auto" (Eq. 3): 1 / mean f_c
@@ -220,8 +236,9 @@ final class JobRunner {
     /// gathered to rank 0 and summed in row order: the same beta for any number of ranks.
     /// With a row range (input.rows, --part) the mean is still over the whole input dataset, so
     /// that the parts of an export share the beta of a single run.
-    private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks explainBlocks: BlockStream<E.Scalar>) throws
-        -> (Double, String) {
+    /// `cache`: where to keep the scores of the blocks it holds (the blocks are the explain pass's).
+    private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks explainBlocks: BlockStream<E.Scalar>,
+                                               cache: ScoreCache<E.Scalar>?) throws -> (Double, String) {
         if s.job.method != "neon" { return (0, "unused") }     // beta is NEON's (Eq. 2)
         if case .fixed(let b) = s.job.beta { return (b, "fixed") }
         if s.resuming, let b = s.storedBeta { return (b, "auto") }
@@ -233,7 +250,11 @@ final class JobRunner {
         progress.begin("beta pass", total: s.inputRows)
         var sum = 0.0
         let outcome = try blocks.pipeline(Array(0..<blocks.blockCount), decide: decide, compute: { block, shard in
-            engine.logits(shard.x, rows: block.myCount, assignment: shard.assignment, logit: shard.logit)
+            if let kept = cache?.scores(forBlock: block.index) {
+                engine.logits(shard.x, rows: block.myCount, assignment: shard.assignment, logit: shard.logit, keepingScores: kept)
+            } else {
+                engine.logits(shard.x, rows: block.myCount, assignment: shard.assignment, logit: shard.logit)
+            }
         }, finish: { block, shard in
             timer.measure("gather") {
                 blocks.gatherLogits(block, from: shard) { for i in 0..<block.count { sum += $0[i] } }

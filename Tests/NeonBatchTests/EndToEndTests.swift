@@ -70,6 +70,39 @@ final class EndToEndTests: XCTestCase {
         XCTAssertLessThan(maxRel, 5e-3, "float32 fast path vs float64 reference")
     }
 
+    /// execution.cache_mb: the beta pass's scores kept for all blocks (default), for some blocks
+    /// (1 MiB per rank), or none: the same output bits each time.
+    func testKeptScoresGiveTheSameOutput() throws {
+        let (n, d, k) = (1001, 8, 1000)
+        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 5)
+        try fx.writeInput(rows: n, features: d, values: data.x)
+        try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
+        var logs: [String] = []
+        for (name, mb) in [("all", nil), ("first", 1), ("none", 0)] as [(String, Int?)] {
+            let extra = mb.map { #", "execution": {"block_rows": 300, "cache_mb": \#($0)}"# } ?? ""
+            var job = try fx.writeJob("\(name).json", output: "\(name).h5")
+            if !extra.isEmpty {
+                let text = try String(contentsOfFile: job, encoding: .utf8)
+                    .replacingOccurrences(of: #""execution": {"block_rows": 300}"#, with: String(extra.dropFirst(2)))
+                try text.write(toFile: job, atomically: true, encoding: .utf8)
+                job = fx.path("\(name).json")
+            }
+            let r = try NeonBatchProcess.run([job], ranks: 2)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            logs.append(r.stderr)
+        }
+        XCTAssertTrue(logs[0].contains("keeping the beta pass's scores of 1001 of 1001 rows"), logs[0])
+        // 1 MiB per rank holds 262 rows of 1000 float32 scores: whole blocks of each rank's rows
+        // (tiles of 256 rows: 256 + 44 rows of the first block of 300) while they fit.
+        let kept = logs[1].components(separatedBy: "scores of ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+        XCTAssertNotNil(kept, logs[1])
+        XCTAssertTrue((300..<1001).contains(kept ?? 0), logs[1])
+        XCTAssertFalse(logs[2].contains("keeping"), logs[2])
+        let differ: Set = ["created", "elapsed_seconds", "job", "job_file"]
+        try assertSameOutput(fx.path("all.h5"), fx.path("none.h5"), ignoring: differ)
+        try assertSameOutput(fx.path("first.h5"), fx.path("none.h5"), ignoring: differ)
+    }
+
     func testFewerRowsThanRanks() throws {
         let data = Fixture.blobs(rows: 2, features: 3, clusters: 3, seed: 8)
         try fx.writeInput(rows: 2, features: 3, values: data.x)

@@ -28,6 +28,36 @@ final class KMeansFastPathTests: XCTestCase {
         }
     }
 
+    /// Explaining from the scores the logits pass kept gives the same bits as explaining from
+    /// scratch (float32 and float64, across tile boundaries), and the same logits.
+    func testExplainFromKeptScoresIsBitIdentical() {
+        func check<T: NeonScalar>(_: T.Type) {
+            var rng = SplitMix(seed: 19)
+            let model = randomModel(clusters: 37, features: 24, rng: &rng)
+            let n = 600, d = 24
+            let x = randomPoints(n, features: d, rng: &rng).flatMap { $0 }.map { T($0) }
+            let engine = KMeansFastPath<T>(model: model)
+            XCTAssertEqual(engine.scoresPerRow, 37)
+            var kept = [T](repeating: .nan, count: n * engine.scoresPerRow)
+            var a0 = [Int64](repeating: -1, count: n), f0 = [Double](repeating: .nan, count: n)
+            engine.logits(x, rows: n, assignment: &a0, logit: &f0, keepingScores: &kept)
+            var a1 = a0, f1 = f0
+            engine.logits(x, rows: n, assignment: &a1, logit: &f1)
+            XCTAssertEqual(a0, a1)
+            XCTAssertEqual(f0, f1)
+            var r = [T](repeating: .nan, count: n * d), rc = r
+            var a = a0, f = f0, ac = a0, fc = f0
+            engine.explain(x, rows: n, beta: 0.3, relevance: &r, assignment: &a, logit: &f)
+            engine.explain(x, rows: n, beta: 0.3, relevance: &rc, assignment: &ac, logit: &fc, cachedScores: &kept)
+            XCTAssertEqual(r.map { Double($0) }, rc.map { Double($0) }, "\(T.self)")
+            XCTAssertEqual(a, ac)
+            XCTAssertEqual(f, fc)
+            XCTAssertFalse(r.contains { !Double($0).isFinite })
+        }
+        check(Float.self)
+        check(Double.self)
+    }
+
     func testFloatMatchesReferenceToSinglePrecision() {
         var rng = SplitMix(seed: 12)
         let model = randomModel(clusters: 50, features: 32, rng: &rng)

@@ -382,6 +382,14 @@ final class JobSpecTests: XCTestCase {
         for bad in ["0", "-1", "1048577", "1.5", "true", "\"8192\"", "null", "1e300", "-0", "[8192]"] {
             try assertLoadFails(job(execution: #"{"block_rows": \#(bad)}"#),
                                 "execution.block_rows must be an integer from 1 to 1048576")
+        }    }
+
+    func testCacheMegabytes() throws {
+        XCTAssertEqual(try JobSpec.parse(text: job(execution: #"{"block_rows": 10}"#), jobPath: jobPath).cacheMegabytes, 256)
+        XCTAssertEqual(try JobSpec.parse(text: job(execution: #"{"cache_mb": 0}"#), jobPath: jobPath).cacheMegabytes, 0)
+        XCTAssertEqual(try JobSpec.parse(text: job(execution: #"{"cache_mb": 4096}"#), jobPath: jobPath).cacheMegabytes, 4096)
+        for bad in ["-1", "1048577", "0.5", "true", "\"256\"", "null"] {
+            try assertLoadFails(job(execution: #"{"cache_mb": \#(bad)}"#), "execution.cache_mb must be an integer from 0 to 1048576")
         }
     }
 
