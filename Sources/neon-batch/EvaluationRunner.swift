@@ -52,7 +52,7 @@ final class EvaluationRunner {
             do {
                 let s = try EvaluationSetup.load(jobPath: jobPath)
                 setup = s
-                data = try timer.measure("read") { try s.input.readAllRows(blockRows: s.job.blockRows) }
+                data = try timer.measure("read") { try s.readSamples() }
             } catch { err = message(error) }
         }
         try check(err)
@@ -218,7 +218,7 @@ final class EvaluationRunner {
                     ("job", .string(spec.jobText)), ("job_file", .string(spec.jobPath)),
                     ("software", .string("neon-batch")), ("software_version", .string(NeonBatch.version)),
                     ("created", .string(ISO8601DateFormatter().string(from: started))),
-                ])
+                ] + (s.standardization != nil ? [("standardized", .int(1))] : []))
             do {
                 try timer.measure("write") {
                     try EvaluationOutput.write(path: s.paths.output, contents)

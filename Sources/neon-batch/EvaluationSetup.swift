@@ -10,6 +10,8 @@ struct EvaluationSetup {
     let input: InputDataset
     let methods: [ExplanationMethod]
     let paths: EvaluationPaths
+    /// The model's standardisation (Appendix H), applied to every row as `run` does.
+    let standardization: Standardization?
 
     static func load(jobPath: String) throws -> EvaluationSetup {
         let job = try JobSpec.load(path: jobPath)
@@ -26,11 +28,13 @@ struct EvaluationSetup {
             throw JobError(message: "\(job.jobPath): neon-batch evaluate handles kmeans and kernel_kmeans models (the model is \(model.kind))")
         }
         let methods = try resolveMethods(job, model: model)
+        let standardization = try JobSetup.modelStandardization(job: job, input: input)
         let paths = EvaluationPaths(job)
         for path in paths.all {
             try RelevanceOutput.checkTarget(path, overwrite: job.overwrite, inputPath: job.inputFile, modelPath: job.modelFile)
         }
-        return EvaluationSetup(job: job, model: model, input: input, methods: methods, paths: paths)
+        return EvaluationSetup(job: job, model: model, input: input, methods: methods, paths: paths,
+                               standardization: standardization)
     }
 
     /// evaluate.methods, or every method that applies to the model (NCA: k-means only).
@@ -43,6 +47,13 @@ struct EvaluationSetup {
         }
         methods.removeAll { $0 == .nca }
         return methods
+    }
+
+    /// Every input row as float64 in the model's space (standardised if the model says so).
+    func readSamples() throws -> [Double] {
+        var x = try input.readAllRows(blockRows: job.blockRows)
+        if let st = standardization { x.withUnsafeMutableBufferPointer { st.apply($0.baseAddress!, rows: input.rows) } }
+        return x
     }
 }
 

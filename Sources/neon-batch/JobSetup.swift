@@ -70,13 +70,7 @@ struct JobSetup {
             }
             try RelevanceOutput.checkSpace(job.outputFile, bytes: bytes)
         }
-        if let t = try ModelFile.loadTransform(path: job.modelFile) {
-            // The standardisation applies to the input rows x (for deep models: before Psi).
-            if let why = Standardization.problem(mean: t.mean, std: t.std, features: input.features) {
-                throw StorageError("\(job.modelFile): \(why)")
-            }
-            setup.standardization = Standardization(mean: t.mean, std: t.std)
-        }
+        setup.standardization = try modelStandardization(job: job, input: input)
         if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
             let partial = try PartialOutput.read(path: job.outputFile)
             if partial.status != "complete", let why = partial.mismatch(with: setup.resumeKey, path: job.outputFile) {
@@ -156,6 +150,16 @@ extension JobSetup {
         case .relative: return "relative"
         case .absolute(let t): return "absolute (theta = \(t))"
         }
+    }
+
+    /// The model's standardisation, checked against the input (for deep models it applies to the
+    /// input rows x, before Psi), or nil.
+    static func modelStandardization(job: JobSpec, input: InputDataset) throws -> Standardization? {
+        guard let t = try ModelFile.loadTransform(path: job.modelFile) else { return nil }
+        if let why = Standardization.problem(mean: t.mean, std: t.std, features: input.features) {
+            throw StorageError("\(job.modelFile): \(why)")
+        }
+        return Standardization(mean: t.mean, std: t.std)
     }
 
     /// Psi must chain from the input samples to the head's dimension.
