@@ -68,10 +68,14 @@ final class EvaluationRunner {
         let (N, d) = (dims[0], dims[1])
         let methods = comm.broadcast((setup?.methods ?? []).map { Int64(ExplanationMethod.allCases.firstIndex(of: $0)!) })
             .map { ExplanationMethod.allCases[Int($0)] }
-        let decision = model.decision(rule: KernelRule(rawValue: spec.kernelRule) ?? .paper)
+        let sampleShape = comm.broadcast((setup?.input.sampleShape ?? []).map { Int64($0) }).map { Int($0) }
+        let decision = model.decision(job: spec, sampleShape: sampleShape)
+        // Algorithm 1's units (features, or channels of activations) and whether it imputes by KDE.
+        let units = decision.featureGroups.count, imputesByKDE = decision.missingFeatures == .kdeConditional
 
         // 2. The KDE reference set (all rows, or a seeded sample of reference_rows), broadcast.
-        let refIndex = Self.sampleRows(count: N, wanted: spec.evaluate.referenceRows, seed: spec.evaluate.seed, purpose: "reference")
+        let refIndex = imputesByKDE
+            ? Self.sampleRows(count: N, wanted: spec.evaluate.referenceRows, seed: spec.evaluate.seed, purpose: "reference") : []
         var reference: [Double] = []
         if comm.isRoot {
             reference.reserveCapacity(refIndex.count * d)
@@ -111,7 +115,9 @@ final class EvaluationRunner {
         // round-robin to the ranks; each block's partial sum has one contributor, so the
         // element-wise allreduce is exact and the sum is taken in block order on every rank.
         let sigma: Double, sigmaMode: String, iterations: Int
-        if let s = spec.evaluate.sigma {
+        if !imputesByKDE {
+            (sigma, sigmaMode, iterations) = (.nan, "unused", 0)
+        } else if let s = spec.evaluate.sigma {
             (sigma, sigmaMode, iterations) = (s, "fixed", 0)
         } else {
             let fp = BandwidthFixedPoint(reference: reference, rows: refIndex.count, features: d)
@@ -121,7 +127,7 @@ final class EvaluationRunner {
             try check(comm.isRoot ? err : nil)
             (sigma, sigmaMode, iterations) = (r.sigma, "loo", r.iterations)
         }
-        say("KDE reference rows \(refIndex.count), sigma \(sigma) (\(sigmaMode)\(iterations > 0 ? ", \(iterations) iterations" : ""))")
+        if imputesByKDE { say("KDE reference rows \(refIndex.count), sigma \(sigma) (\(sigmaMode)\(iterations > 0 ? ", \(iterations) iterations" : ""))") }
 
         // 5. beta for NEON: fixed, or 1 / mean f_c over the whole input (Eq. 3, as `run`
         // computes it), by rank 0's fast path and summed in row order: the same for any P.
@@ -132,7 +138,7 @@ final class EvaluationRunner {
             case .auto:
                 var e: String?
                 if comm.isRoot {
-                    let sum = timer.measure("beta") { Self.logitSum(allRows, rows: N, model: model, rule: spec.kernelRule) }
+                    let sum = timer.measure("beta") { Self.logitSum(allRows, rows: N, model: model, rule: spec.kernelRule, decision: decision) }
                     if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: N) { beta = b } else {
                         e = "\(spec.inputFile): dataset '\(spec.inputDataset)': the mean logit is \(sum / Double(N)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
                     }
@@ -144,7 +150,7 @@ final class EvaluationRunner {
         allRows = []
 
         // 6. Algorithm 1 on this rank's samples, spread over cores.
-        let kde = KernelDensity(reference: reference, rows: refIndex.count, features: d, sigma: sigma)
+        let kde = imputesByKDE ? KernelDensity(reference: reference, rows: refIndex.count, features: d, sigma: sigma) : nil
         let plan = EvaluationPlan(model: decision, methods: methods, repeats: spec.evaluate.repeats, seed: spec.evaluate.seed,
                                   settings: ExplainerSettings(beta: beta, steps: spec.steps, samples: spec.samples, density: kde))
         let M = methods.count, R = spec.evaluate.repeats
@@ -156,7 +162,7 @@ final class EvaluationRunner {
                 counts = .init(repeating: 0, count: m * d)
             }
         }
-        let results = Results(mine.count, M, R, d)
+        let results = Results(mine.count, M, R, units)
         let lock = NSLock()
         say("evaluating \(S) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s)")
         let evalStart = Date(), cpuStart = processCPUSeconds()
@@ -172,7 +178,7 @@ final class EvaluationRunner {
                     lock.lock()
                     for m in 0..<M {
                         for k in 0..<R { results.auc[(n * M + m) * R + k] = r.auc[m][k] }
-                        for t in 0..<d { results.counts[m * d + t] += Double(r.curveCounts[m][t]) }
+                        for t in 0..<units { results.counts[m * units + t] += Double(r.curveCounts[m][t]) }
                     }
                     results.cluster[n] = Double(r.cluster)
                     results.done += 1
@@ -201,24 +207,24 @@ final class EvaluationRunner {
         if comm.isRoot, let s = setup {
             let curve = counts.map { $0 / Double(S * R) }
             let contents = EvaluationOutput.Contents(
-                methods: methods.map(\.rawValue), repeats: R, samples: S, features: d, auc: auc,
+                methods: methods.map(\.rawValue), repeats: R, samples: S, features: units, auc: auc,
                 assignment: clusters.map { Int64($0) }, sampleIndex: sampleIndex.map { Int64($0) }, curve: curve,
                 attributes: [
                     ("sigma", .double(sigma)), ("sigma_mode", .string(sigmaMode)), ("sigma_iterations", .int(iterations)),
                     ("beta", .double(beta)), ("beta_mode", .string(betaMode)),
                     ("repeats", .int(R)), ("seed", .int(Int(spec.evaluate.seed))),
                     ("reference_rows", .int(refIndex.count)), ("ig_steps", .int(spec.steps)), ("pdacs_samples", .int(spec.samples)),
-                    ("imputation", .string("KDE conditional sampling (Appendix G, Eqs. 39-44)")),
+                    ("imputation", .string(imputesByKDE ? "KDE conditional sampling (Appendix G, Eqs. 39-44)" : "zero (missing channels of activations, Sec. VII-A)")),
                     ("model_kind", .string(model.kind)), ("clusters", .int(model.clusters)),
                     ("model_file", .string(spec.modelFile)), ("input_file", .string(spec.inputFile)),
-                    ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("samples", .int(S)), ("features", .int(d)),
+                    ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("samples", .int(S)), ("features", .int(units)),
                     ("ranks", .int(comm.size)), ("evaluate_seconds", .double(evalSeconds)),
                     ("evaluate_cpu_seconds", .double(evalCPU)),
                     ("elapsed_seconds", .double(Date().timeIntervalSince(started))),
                     ("job", .string(spec.jobText)), ("job_file", .string(spec.jobPath)),
                     ("software", .string("neon-batch")), ("software_version", .string(NeonBatch.version)),
                     ("created", .string(ISO8601DateFormatter().string(from: started))),
-                ] + (s.standardization != nil ? [("standardized", .int(1))] : []))
+                ] + Self.modelAttributes(spec, model: model, decision: decision, standardized: s.standardization != nil))
             do {
                 try timer.measure("write") {
                     try EvaluationOutput.write(path: s.paths.output, contents)
@@ -238,14 +244,14 @@ final class EvaluationRunner {
     }
 
     /// sum of f_c over all rows (row-major float64), by the model's fast path, in row order.
-    static func logitSum(_ x: [Double], rows: Int, model: NeonModel, rule: String) -> Double {
+    static func logitSum(_ x: [Double], rows: Int, model: NeonModel, rule: String, decision: ClusterDecision) -> Double {
         var assignment = [Int64](repeating: 0, count: rows), logit = [Double](repeating: 0, count: rows)
         switch model {
         case .kmeans(let m): KMeansFastPath<Double>(model: m).logits(x, rows: rows, assignment: &assignment, logit: &logit)
         case .kernelKMeans(let m):
             KernelKMeansFastPath<Double>(model: m, rule: KernelRule(rawValue: rule) ?? .paper)
                 .logits(x, rows: rows, assignment: &assignment, logit: &logit)
-        case .head: preconditionFailure("soft/deep models are refused by the evaluation set-up")
+        case .head: return (decision as! DeepClusteringDecision).logitSum(x, rows: rows)
         }
         return logit.reduce(0, +)
     }

@@ -18,16 +18,18 @@ struct EvaluationSetup {
         let stored = try ModelFile.load(path: job.modelFile)
         let model = try NeonModel(stored, path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
-        guard model.features == input.features else {
-            throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
+        if case .head(let m) = model, !m.psi.isEmpty {
+            try JobSetup.checkPsi(m, job: job, input: input)
+        } else {
+            guard model.features == input.features else {
+                throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
+            }
         }
+        try JobSetup.checkExplainSettings(job: job, model: model)
         if let r = job.rows, r.upperBound > input.rows {
             throw JobError(message: "\(job.jobPath): input.rows [\(r.lowerBound), \(r.upperBound)] ends beyond the \(input.rows) rows of dataset '\(job.inputDataset)' in \(job.inputFile)")
         }
-        if case .head = model {
-            throw JobError(message: "\(job.jobPath): neon-batch evaluate handles kmeans and kernel_kmeans models (the model is \(model.kind))")
-        }
-        let methods = try resolveMethods(job, model: model)
+        let methods = try resolveMethods(job, model: model, sampleShape: input.sampleShape)
         let standardization = try JobSetup.modelStandardization(job: job, input: input)
         let paths = EvaluationPaths(job)
         for path in paths.all {
@@ -37,10 +39,15 @@ struct EvaluationSetup {
                                standardization: standardization)
     }
 
-    /// evaluate.methods, or every method that applies to the model (NCA: k-means only).
-    static func resolveMethods(_ job: JobSpec, model: NeonModel) throws -> [ExplanationMethod] {
+    /// evaluate.methods, or every method that applies to the model (NCA: k-means only; PDAcs:
+    /// not for the channels of a deep model's (C, H, W) input, where a missing channel is zero).
+    static func resolveMethods(_ job: JobSpec, model: NeonModel, sampleShape: [Int]) throws -> [ExplanationMethod] {
         let names = job.evaluate.methods ?? ExplanationMethod.allCases.map(\.rawValue)
         var methods = names.compactMap(ExplanationMethod.init(rawValue:))
+        if job.evaluate.methods?.contains("pdacs") == true, let why = model.pdacsProblem(sampleShape: sampleShape) {
+            throw JobError(message: "\(job.jobPath): evaluate.methods: \(why)")
+        }
+        if model.pdacsProblem(sampleShape: sampleShape) != nil { methods.removeAll { $0 == .pdacs } }
         if case .kmeans = model { return methods }
         if job.evaluate.methods?.contains("nca") == true {
             throw JobError(message: "\(job.jobPath): evaluate.methods: \"nca\" applies to k-means models only (the model is \(model.kind))")
@@ -78,13 +85,34 @@ struct EvaluationPaths {
 }
 
 extension NeonModel {
-    /// The model as the explainers and Algorithm 1 see it.
-    func decision(rule: KernelRule) -> ClusterDecision {
+    /// The model as the explainers and Algorithm 1 see it, for samples of `sampleShape` ([d] or
+    /// [C, H, W]; checked against the model by the job set-up): soft/deep models with the job's
+    /// explain.mode and explain.lrp (NEON as `run` computes it).
+    func decision(job: JobSpec, sampleShape: [Int]) -> ClusterDecision {
         switch self {
         case .kmeans(let m): return KMeansDecision(model: m)
-        case .kernelKMeans(let m): return KernelKMeansDecision(model: m, rule: rule)
-        case .head: preconditionFailure("soft/deep models have no ClusterDecision yet (refused by the job set-up)")
+        case .kernelKMeans(let m): return KernelKMeansDecision(model: m, rule: KernelRule(rawValue: job.kernelRule) ?? .paper)
+        case .head(let m):
+            let shape = TensorShape(sampleShape: sampleShape)
+            let psi = m.psi.isEmpty ? nil
+                : try! PsiNetwork<Double>(layers: NeonModel.psiLayers(m.psi), input: shape, rules: NeonModel.lrpRules(job.lrp))
+            return DeepClusteringDecision(head: NeonModel.clusterHead(m, mode: job.mode), psi: psi, input: shape)
         }
+    }
+
+    /// Why PDAcs (KDE imputation of single features) does not apply, or nil: soft/deep models on
+    /// (C, H, W) inputs score channels of activations, which are set to zero when missing (there
+    /// PDAcs would be PDA0).
+    func pdacsProblem(sampleShape: [Int]) -> String? {
+        guard case .head = self, sampleShape.count == 3 else { return nil }
+        return "\"pdacs\" applies to vector inputs only (the input samples are \(TensorShape(sampleShape: sampleShape)): missing channels of activations are set to zero, where PDAcs equals PDA0)"
+    }
+}
+
+extension TensorShape {
+    /// [d] or [C, H, W].
+    init(sampleShape s: [Int]) {
+        self = s.count == 3 ? .image(channels: s[0], height: s[1], width: s[2]) : .vector(s.reduce(1, *))
     }
 }
 

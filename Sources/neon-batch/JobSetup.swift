@@ -32,14 +32,14 @@ struct JobSetup {
             }
         }
         try checkExplainSettings(job: job, model: model)
-        if job.method != "neon", case .head = model {
-            throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" applies to kmeans and kernel_kmeans models (the model is \(model.kind))")
+        if job.method == "pdacs", let why = model.pdacsProblem(sampleShape: input.sampleShape) {
+            throw JobError(message: "\(job.jobPath): explain.method \(why)")
         }
         if job.method != "neon", job.target.hasAxis {
             throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" explains the assigned cluster only; set explain.target to \"assigned\"")
         }
-        if job.method == "nca", case .kernelKMeans = model {
-            throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is kernel_kmeans)")
+        if job.method == "nca", model.kind != "kmeans" {
+            throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is \(model.kind))")
         }
         let bytesPerRow = input.features * input.element.byteCount
         guard min(job.blockRows, input.rows) * bytesPerRow <= Int(Int32.max) else {
