@@ -12,7 +12,7 @@
 /// C channels (`featureGroups`, as the paper's "256 feature maps ... explanations in R^256"); a
 /// vector holds tabular data, imputed by KDE conditional sampling (Appendix G) feature by
 /// feature, as for k-means.
-public struct DeepClusteringDecision: ClusterDecision, @unchecked Sendable {
+public struct DeepClusteringDecision: ClusterDecision, Sendable {
     public let head: ClusterHead
     /// nil: the head sees x itself (soft k-means).
     public let psi: PsiNetwork<Double>?
