@@ -19,6 +19,14 @@ python3 -c "import numpy, h5py, threadpoolctl" 2>/dev/null || python3 -m pip ins
 job=$bench_dir/kmeans_stl/job.json
 ours=$bench_dir/kmeans_stl/job_neon.json
 sed 's/"file": "out.h5"/"file": "out_neon.h5", "overwrite": true/' "$job" > "$ours"
+# The same without keeping the beta pass's scores (execution.cache_mb 0): what the cache saves.
+nocache=$bench_dir/kmeans_stl/job_neon_nocache.json
+python3 - "$ours" "$nocache" <<'PY'
+import json, sys
+job = json.load(open(sys.argv[1]))
+job.setdefault("execution", {})["cache_mb"] = 0
+json.dump(job, open(sys.argv[2], "w"))
+PY
 
 if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
@@ -32,6 +40,7 @@ echo "== compute: fast path vs sgemm ceiling, same process (2 threads)"
 configs=(
   "neon-batch mpirun -n 2|mpirun -n 2 $bin $ours"
   "neon-batch mpirun -n 1 --bind-to none|mpirun -n 1 --bind-to none $bin $ours"
+  "neon-batch mpirun -n 2, cache_mb 0|mpirun -n 2 $bin $nocache"
   "numpy --threads 2 --workers 2|python3 $peer_dir/neon_numpy.py $job --threads 2 --workers 2"
   "numpy --threads 2|python3 $peer_dir/neon_numpy.py $job --threads 2"
   "mpi4py mpirun -n 2|mpirun -n 2 /usr/bin/python3 $peer_dir/neon_mpi4py.py $job"

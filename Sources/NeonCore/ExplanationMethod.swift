@@ -99,6 +99,35 @@ public enum Explainer {
         }
     }
 
+    /// Relevance of each feature group (`model.featureGroups`), the units Algorithm 1 adds. Groups
+    /// of one value: exactly `relevance`. Channels: the sum over the channel's values for neon,
+    /// x2, sensitivity and ig (the channel's share of an additive explanation); one U(0, 1) draw
+    /// per channel for random; for pda0 f_c(x) - f_c(x with the whole channel set to zero), the
+    /// prediction difference of removing the unit (a missing channel is zero, Sec. VII-A). pdacs
+    /// (KDE imputation) and nca (k-means) do not apply to channels.
+    public static func groupRelevance(_ method: ExplanationMethod, x: [Double], cluster c: Int, model: ClusterDecision,
+                                      settings: ExplainerSettings, rng: inout SplitMix64) -> [Double] {
+        let groups = model.featureGroups
+        if groups.isPerValue {
+            return relevance(method, x: x, cluster: c, model: model, settings: settings, rng: &rng)
+        }
+        switch method {
+        case .random:
+            return (0..<groups.count).map { _ in Double.random(in: 0..<1, using: &rng) }
+        case .pda0:
+            let f = model.logit(x, cluster: c)
+            return (0..<groups.count).map { g in
+                var y = x
+                for i in groups.range(g) { y[i] = 0 }
+                return f - model.logit(y, cluster: c)
+            }
+        case .pdacs, .nca:
+            preconditionFailure("\(method.rawValue) scores single features, not channels (refused by the job set-up)")
+        case .neon, .x2, .sensitivity, .ig:
+            return groups.pool(relevance(method, x: x, cluster: c, model: model, settings: settings, rng: &rng))
+        }
+    }
+
     /// PDAcs: R_i = f_c(x) - mean_s f_c(x with x_i <- x~_s), x~ ~ p_KDE(x_i | x_{-i}) (Eqs. 43-44
     /// with P = all features but i: alpha_n from |x - x_n|^2 - (x_i - x_ni)^2).
     static func predictionDifference(_ x: [Double], cluster c: Int, model: ClusterDecision, density kde: KernelDensity,

@@ -24,7 +24,8 @@ public struct EvaluationPlan: Sendable {
         public let cluster: Int
         /// auc[m][r]: method m, repeat r.
         public let auc: [[Double]]
-        /// curveCounts[m][t]: over the repeats, how many times g_c was 1 after t + 1 features.
+        /// curveCounts[m][t]: over the repeats, how many times g_c was 1 after t + 1 features
+        /// (feature groups: channels of activations).
         public let curveCounts: [[Int]]
     }
 
@@ -37,7 +38,7 @@ public struct EvaluationPlan: Sendable {
 
     public func evaluate(_ z: [Double], sample: Int) -> SampleResult {
         let c = model.assign(z)
-        let d = z.count
+        let d = model.featureGroups.count
         var auc = [[Double]](repeating: [], count: methods.count)
         var counts = [[Int]](repeating: [Int](repeating: 0, count: d), count: methods.count)
         for (m, method) in methods.enumerated() {
@@ -46,7 +47,7 @@ public struct EvaluationPlan: Sendable {
                 let relevance: [Double]
                 if method.isRandom || fixed == nil {
                     var rng = Self.explainerStream(seed: seed, sample: sample, repeat: r, method: method)
-                    relevance = Explainer.relevance(method, x: z, cluster: c, model: model, settings: settings, rng: &rng)
+                    relevance = Explainer.groupRelevance(method, x: z, cluster: c, model: model, settings: settings, rng: &rng)
                     if !method.isRandom { fixed = relevance }
                 } else {
                     relevance = fixed!

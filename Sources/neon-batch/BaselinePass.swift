@@ -7,8 +7,8 @@ import Storage
 /// (Sec. VII) computed sample by sample; pdacs first builds the KDE of Appendix G (reference
 /// rows broadcast from rank 0, sigma from Eq. 42 or evaluate.sigma).
 extension JobRunner {
-    func executeBaseline(_ method: ExplanationMethod, _ s: Shared, rule: KernelRule) throws {
-        let decision = s.model.decision(rule: rule)
+    func executeBaseline(_ method: ExplanationMethod, _ s: Shared) throws {
+        let decision = s.model.decision(job: s.job, sampleShape: s.sampleShape)
         var settings = ExplainerSettings(beta: 0, steps: s.job.steps, samples: s.job.samples)
         if method == .pdacs { settings.density = try timer.measure("kde") { try referenceDensity(s) } }
         switch s.element {

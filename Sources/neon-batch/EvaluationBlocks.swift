@@ -10,18 +10,20 @@ import Storage
 final class EvaluationBlocks {
     let comm: Communicator
     let plan: EvaluationPlan
-    let d: Int
+    /// Values per sample, and Algorithm 1's units per sample (features, or channels).
+    let d: Int, units: Int
     /// Rank 0: every sample (S x d, row-major); other ranks: empty.
     let samples: [Double]
     let sampleIndex: [Int]
     let blockSize: Int
     let timer: PhaseTimer
 
-    init(comm: Communicator, plan: EvaluationPlan, features: Int, samples: [Double], sampleIndex: [Int],
+    init(comm: Communicator, plan: EvaluationPlan, features: Int, units: Int, samples: [Double], sampleIndex: [Int],
          blockSize: Int, timer: PhaseTimer) {
         self.comm = comm
         self.plan = plan
         d = features
+        self.units = units
         self.samples = samples
         self.sampleIndex = sampleIndex
         self.blockSize = blockSize
@@ -37,7 +39,7 @@ final class EvaluationBlocks {
         /// auc[(n * M + m) * R + r]
         let auc: [Double]
         let cluster: [Int64]
-        /// counts[m * d + t], summed over the block's samples and repeats.
+        /// counts[m * units + t], summed over the block's samples and repeats.
         let counts: [Double]
     }
 
@@ -66,9 +68,9 @@ final class EvaluationBlocks {
                 counts = .init(repeating: 0, count: m * d)
             }
         }
-        let out = Shared(mine.count, M, R, d)
+        let out = Shared(mine.count, M, R, units)
         let lock = NSLock()
-        let (plan, d, x) = (plan, d, local)
+        let (plan, d, u, x) = (plan, d, units, local)
         let first = block.lowerBound + mine.lowerBound, index = sampleIndex
         timer.measure("evaluate") {
             DispatchQueue.concurrentPerform(iterations: mine.count) { n in
@@ -76,7 +78,7 @@ final class EvaluationBlocks {
                 lock.lock()
                 for m in 0..<M {
                     for k in 0..<R { out.auc[(n * M + m) * R + k] = r.auc[m][k] }
-                    for t in 0..<d { out.counts[m * d + t] += Double(r.curveCounts[m][t]) }
+                    for t in 0..<u { out.counts[m * u + t] += Double(r.curveCounts[m][t]) }
                 }
                 out.cluster[n] = Double(r.cluster)
                 lock.unlock()

@@ -34,9 +34,12 @@ struct EvaluationReport {
             return v.mean == best ? "**\(cell)**" : cell
         }.joined(separator: " | ") + " |\n"
         let betaText = methods.contains(.neon) ? String(format: "%.6g (%@)", beta, betaMode) : "unused"
+        // Without KDE (sigma NaN), d counts channels of activations and missing ones are zero.
+        let imputation = sigma.isNaN ? "d = channels, missing channels set to zero"
+                                     : "KDE imputation sigma \(String(format: "%.6g", sigma))"
         return """
             AUC of Algorithm 1 (x 100 / d; higher is better), mean ± standard error over the \(contents.samples) samples \
-            of the per-sample mean over \(contents.repeats) repeat(s); KDE imputation sigma \(String(format: "%.6g", sigma)), \
+            of the per-sample mean over \(contents.repeats) repeat(s); \(imputation), \
             NEON beta \(betaText).
 
             \(t)
@@ -58,7 +61,7 @@ struct EvaluationReport {
              values: Array(contents.curve[(m * d)..<((m + 1) * d)]))
         }
         return LineChart(title: "Insertion curves (Algorithm 1): \(datasetName), \(model.kind) K = \(model.clusters)",
-                         xLabel: "fraction of features added (most relevant first)",
+                         xLabel: "fraction of \(sigma.isNaN ? "channels" : "features") added (most relevant first)",
                          yLabel: "fraction of imputed samples assigned to c", series: series).svg()
     }
 

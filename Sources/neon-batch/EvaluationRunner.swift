@@ -61,7 +61,7 @@ final class EvaluationRunner {
                 let s = try EvaluationSetup.load(jobPath: jobPath, resume: resume)
                 setup = s
                 if s.partial?.status != "complete" {
-                    data = try timer.measure("read") { try s.input.readAllRows(blockRows: s.job.blockRows) }
+                    data = try timer.measure("read") { try s.readSamples() }
                 }
             } catch { err = message(error) }
         }
@@ -84,10 +84,14 @@ final class EvaluationRunner {
         let (N, d) = (dims[0], dims[1])
         let methods = comm.broadcast((setup?.methods ?? []).map { Int64(ExplanationMethod.allCases.firstIndex(of: $0)!) })
             .map { ExplanationMethod.allCases[Int($0)] }
-        let decision = model.decision(rule: KernelRule(rawValue: spec.kernelRule) ?? .paper)
+        let sampleShape = comm.broadcast((setup?.input.sampleShape ?? []).map { Int64($0) }).map { Int($0) }
+        let decision = model.decision(job: spec, sampleShape: sampleShape)
+        // Algorithm 1's units (features, or channels of activations) and whether it imputes by KDE.
+        let units = decision.featureGroups.count, imputesByKDE = decision.missingFeatures == .kdeConditional
 
         // 2. The KDE reference set (all rows, or a seeded sample of reference_rows), broadcast.
-        let refIndex = Self.sampleRows(count: N, wanted: spec.evaluate.referenceRows, seed: spec.evaluate.seed, purpose: "reference")
+        let refIndex = imputesByKDE
+            ? Self.sampleRows(count: N, wanted: spec.evaluate.referenceRows, seed: spec.evaluate.seed, purpose: "reference") : []
         var reference: [Double] = []
         if comm.isRoot {
             reference.reserveCapacity(refIndex.count * d)
@@ -116,7 +120,9 @@ final class EvaluationRunner {
         // A resumed run takes sigma from the partial output.
         let sigma: Double, sigmaMode: String, iterations: Int
         let storedSigma = comm.broadcast([stored?.sigma ?? .nan, Double(stored?.sigmaIterations ?? 0)])
-        if let s = spec.evaluate.sigma {
+        if !imputesByKDE {
+            (sigma, sigmaMode, iterations) = (.nan, "unused", 0)
+        } else if let s = spec.evaluate.sigma {
             (sigma, sigmaMode, iterations) = (s, "fixed", 0)
         } else if !storedSigma[0].isNaN {
             (sigma, sigmaMode, iterations) = (storedSigma[0], "loo", Int(storedSigma[1]))
@@ -128,7 +134,7 @@ final class EvaluationRunner {
             try check(comm.isRoot ? err : nil)
             (sigma, sigmaMode, iterations) = (r.sigma, "loo", r.iterations)
         }
-        say("KDE reference rows \(refIndex.count), sigma \(sigma) (\(sigmaMode)\(iterations > 0 ? ", \(iterations) iterations" : ""))")
+        if imputesByKDE { say("KDE reference rows \(refIndex.count), sigma \(sigma) (\(sigmaMode)\(iterations > 0 ? ", \(iterations) iterations" : ""))") }
 
         // 5. beta for NEON: fixed, or 1 / mean f_c over the whole input (Eq. 3, as `run`
         // computes it), by rank 0's fast path and summed in row order: the same for any P.
@@ -141,7 +147,7 @@ final class EvaluationRunner {
                 if let b = stored?.beta, comm.isRoot {
                     beta = b                        // resumed: the beta the output was started with
                 } else if comm.isRoot {
-                    let sum = timer.measure("beta") { Self.logitSum(allRows, rows: N, model: model, rule: spec.kernelRule) }
+                    let sum = timer.measure("beta") { Self.logitSum(allRows, rows: N, model: model, rule: spec.kernelRule, decision: decision) }
                     if let b = MinTakesMost.heuristicStiffness(logitSum: sum, count: N) { beta = b } else {
                         e = "\(spec.inputFile): dataset '\(spec.inputDataset)': the mean logit is \(sum / Double(N)), not positive; beta \"auto\" (1 / mean f_c) is undefined, set explain.beta to a number"
                     }
@@ -154,13 +160,13 @@ final class EvaluationRunner {
 
         // 6. The output: created now (sigma and beta stored: a resumed run reuses them), or the
         // partial output reopened; then Algorithm 1 block by block (EvaluationBlocks).
-        let kde = KernelDensity(reference: reference, rows: refIndex.count, features: d, sigma: sigma)
+        let kde = imputesByKDE ? KernelDensity(reference: reference, rows: refIndex.count, features: d, sigma: sigma) : nil
         let plan = EvaluationPlan(model: decision, methods: methods, repeats: spec.evaluate.repeats, seed: spec.evaluate.seed,
                                   settings: ExplainerSettings(beta: beta, steps: spec.steps, samples: spec.samples, density: kde))
         let M = methods.count, R = spec.evaluate.repeats
         let blockSize = min(spec.evaluate.blockSamples, max(S, 1))
         let blockCount = (S + blockSize - 1) / blockSize
-        let shape = EvaluationOutputFile.Shape(samples: S, methods: M, repeats: R, features: d, blocks: blockCount)
+        let shape = EvaluationOutputFile.Shape(samples: S, methods: M, repeats: R, features: units, blocks: blockCount)
         assert(setup.map { $0.outputShape == shape } ?? true)
         var results = EvaluationBlocks.Results(shape: shape, isRoot: comm.isRoot)
         var output: EvaluationOutputFile?
@@ -186,8 +192,8 @@ final class EvaluationRunner {
         if skipped > 0 { say("resuming: \(skipped) of \(blockCount) blocks already done") }
         say("evaluating \(S) samples x \(M) methods x \(R) repeats on \(comm.size) rank(s), blocks of \(blockSize) samples")
         let evalStart = Date(), cpuStart = processCPUSeconds()
-        let blocks = EvaluationBlocks(comm: comm, plan: plan, features: d, samples: data, sampleIndex: sampleIndex,
-                                      blockSize: blockSize, timer: timer)
+        let blocks = EvaluationBlocks(comm: comm, plan: plan, features: d, units: units, samples: data,
+                                      sampleIndex: sampleIndex, blockSize: blockSize, timer: timer)
         data = []
         let progress = Progress(enabled: !quiet && comm.isRoot)
         progress.begin("evaluate", total: S - doneBlocks.indices.filter { doneBlocks[$0] }.map { blocks.range($0).count }.reduce(0, +))
@@ -224,17 +230,17 @@ final class EvaluationRunner {
         var werr: String?
         if comm.isRoot, let s = setup, let out = output {
             let contents = EvaluationOutput.Contents(
-                methods: methods.map(\.rawValue), repeats: R, samples: S, features: d, auc: results.auc,
+                methods: methods.map(\.rawValue), repeats: R, samples: S, features: units, auc: results.auc,
                 assignment: results.cluster, sampleIndex: sampleIndex.map { Int64($0) }, curve: results.curve(),
                 attributes: [
                     ("sigma", .double(sigma)), ("sigma_mode", .string(sigmaMode)), ("sigma_iterations", .int(iterations)),
                     ("beta", .double(beta)), ("beta_mode", .string(betaMode)),
                     ("repeats", .int(R)), ("seed", .int(Int(spec.evaluate.seed))),
                     ("reference_rows", .int(refIndex.count)), ("ig_steps", .int(spec.steps)), ("pdacs_samples", .int(spec.samples)),
-                    ("imputation", .string("KDE conditional sampling (Appendix G, Eqs. 39-44)")),
+                    ("imputation", .string(imputesByKDE ? "KDE conditional sampling (Appendix G, Eqs. 39-44)" : "zero (missing channels of activations, Sec. VII-A)")),
                     ("model_kind", .string(model.kind)), ("clusters", .int(model.clusters)),
                     ("model_file", .string(spec.modelFile)), ("input_file", .string(spec.inputFile)),
-                    ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("samples", .int(S)), ("features", .int(d)),
+                    ("input_dataset", .string(spec.inputDataset)), ("rows", .int(N)), ("samples", .int(S)), ("features", .int(units)),
                     ("block_samples", .int(blockSize)), ("blocks", .int(blockCount)), ("blocks_done", .int(blockCount)),
                     ("resumed_blocks", .int(skipped)),
                     ("ranks", .int(comm.size)), ("evaluate_seconds", .double(evalSeconds)),
@@ -243,7 +249,7 @@ final class EvaluationRunner {
                     ("job", .string(spec.jobText)), ("job_file", .string(spec.jobPath)),
                     ("software", .string("neon-batch")), ("software_version", .string(NeonBatch.version)),
                     ("created", .string(ISO8601DateFormatter().string(from: started))),
-                ])
+                ] + Self.modelAttributes(spec, model: model, decision: decision, standardized: s.standardization != nil))
             do {
                 try timer.measure("write") {
                     try out.finish(contents)
@@ -273,14 +279,14 @@ final class EvaluationRunner {
     }
 
     /// sum of f_c over all rows (row-major float64), by the model's fast path, in row order.
-    static func logitSum(_ x: [Double], rows: Int, model: NeonModel, rule: String) -> Double {
+    static func logitSum(_ x: [Double], rows: Int, model: NeonModel, rule: String, decision: ClusterDecision) -> Double {
         var assignment = [Int64](repeating: 0, count: rows), logit = [Double](repeating: 0, count: rows)
         switch model {
         case .kmeans(let m): KMeansFastPath<Double>(model: m).logits(x, rows: rows, assignment: &assignment, logit: &logit)
         case .kernelKMeans(let m):
             KernelKMeansFastPath<Double>(model: m, rule: KernelRule(rawValue: rule) ?? .paper)
                 .logits(x, rows: rows, assignment: &assignment, logit: &logit)
-        case .head: preconditionFailure("soft/deep models are refused by the evaluation set-up")
+        case .head: return (decision as! DeepClusteringDecision).logitSum(x, rows: rows)
         }
         return logit.reduce(0, +)
     }

@@ -12,6 +12,8 @@ struct EvaluationSetup {
     let paths: EvaluationPaths
     /// The partial (or complete) evaluation output being resumed.
     var partial: PartialEvaluation?
+    /// The model's standardisation (Appendix H), applied to every row as `run` does.
+    let standardization: Standardization?
 
     static func load(jobPath: String, resume: Bool = false) throws -> EvaluationSetup {
         var job = try JobSpec.load(path: jobPath)
@@ -19,22 +21,26 @@ struct EvaluationSetup {
         let stored = try ModelFile.load(path: job.modelFile)
         let model = try NeonModel(stored, path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
-        guard model.features == input.features else {
-            throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
+        if case .head(let m) = model, !m.psi.isEmpty {
+            try JobSetup.checkPsi(m, job: job, input: input)
+        } else {
+            guard model.features == input.features else {
+                throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
+            }
         }
+        try JobSetup.checkExplainSettings(job: job, model: model)
         if let r = job.rows, r.upperBound > input.rows {
             throw JobError(message: "\(job.jobPath): input.rows [\(r.lowerBound), \(r.upperBound)] ends beyond the \(input.rows) rows of dataset '\(job.inputDataset)' in \(job.inputFile)")
         }
-        if case .head = model {
-            throw JobError(message: "\(job.jobPath): neon-batch evaluate handles kmeans and kernel_kmeans models (the model is \(model.kind))")
-        }
-        let methods = try resolveMethods(job, model: model)
+        let methods = try resolveMethods(job, model: model, sampleShape: input.sampleShape)
+        let standardization = try JobSetup.modelStandardization(job: job, input: input)
         let paths = EvaluationPaths(job)
         for path in paths.all {
             try RelevanceOutput.checkTarget(path, overwrite: job.overwrite, resume: job.resume,
                                             inputPath: job.inputFile, modelPath: job.modelFile)
         }
-        var setup = EvaluationSetup(job: job, model: model, input: input, methods: methods, paths: paths)
+        var setup = EvaluationSetup(job: job, model: model, input: input, methods: methods, paths: paths,
+                                    standardization: standardization)
         if !(job.resume && FileManager.default.fileExists(atPath: paths.output)) {
             // Refused up front when it cannot fit (a device that fills up later is reported too).
             try RelevanceOutput.checkSpace(paths.output, bytes: setup.outputShape.expectedBytes)
@@ -53,9 +59,11 @@ struct EvaluationSetup {
     /// repeats, features and blocks of evaluate.block_samples.
     var outputShape: EvaluationOutputFile.Shape {
         let pool = job.rows?.count ?? input.rows
+        // Algorithm 1's units: the channels of (C, H, W) samples, else the features.
+        let units = input.sampleShape.count == 3 ? input.sampleShape[0] : input.features
         let S = min(job.evaluate.samples ?? pool, pool), size = max(1, min(job.evaluate.blockSamples, S))
         return EvaluationOutputFile.Shape(samples: S, methods: methods.count, repeats: job.evaluate.repeats,
-                                          features: input.features, blocks: (S + size - 1) / size)
+                                          features: units, blocks: (S + size - 1) / size)
     }
 
     /// What a resumed evaluation must share with the run that started the output: everything
@@ -67,7 +75,7 @@ struct EvaluationSetup {
         if case .fixed(let b) = job.beta { beta = "\(b)" } else { beta = "auto" }
         var key: [(String, String)] = [
             ("input.dataset", job.inputDataset),
-            ("input shape", "\(input.rows) x \(input.features) \(input.element.rawValue)"),
+            ("input shape", JobSetup.shapeKey(input, model: model)),
             ("input.rows", rows),
             ("model", model.fingerprint),
             ("evaluate.methods", methods.map(\.rawValue).joined(separator: ",")),
@@ -81,20 +89,31 @@ struct EvaluationSetup {
             ("explain.steps", "\(job.steps)"),
             ("explain.samples", "\(job.samples)"),
         ]
-        if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
-        return key
+        return key + JobSetup.modelKey(model, job: job, standardization: standardization)
     }
 
-    /// evaluate.methods, or every method that applies to the model (NCA: k-means only).
-    static func resolveMethods(_ job: JobSpec, model: NeonModel) throws -> [ExplanationMethod] {
+    /// evaluate.methods, or every method that applies to the model (NCA: k-means only; PDAcs:
+    /// not for the channels of a deep model's (C, H, W) input, where a missing channel is zero).
+    static func resolveMethods(_ job: JobSpec, model: NeonModel, sampleShape: [Int]) throws -> [ExplanationMethod] {
         let names = job.evaluate.methods ?? ExplanationMethod.allCases.map(\.rawValue)
         var methods = names.compactMap(ExplanationMethod.init(rawValue:))
+        if job.evaluate.methods?.contains("pdacs") == true, let why = model.pdacsProblem(sampleShape: sampleShape) {
+            throw JobError(message: "\(job.jobPath): evaluate.methods: \(why)")
+        }
+        if model.pdacsProblem(sampleShape: sampleShape) != nil { methods.removeAll { $0 == .pdacs } }
         if case .kmeans = model { return methods }
         if job.evaluate.methods?.contains("nca") == true {
             throw JobError(message: "\(job.jobPath): evaluate.methods: \"nca\" applies to k-means models only (the model is \(model.kind))")
         }
         methods.removeAll { $0 == .nca }
         return methods
+    }
+
+    /// Every input row as float64 in the model's space (standardised if the model says so).
+    func readSamples() throws -> [Double] {
+        var x = try input.readAllRows(blockRows: job.blockRows)
+        if let st = standardization { x.withUnsafeMutableBufferPointer { st.apply($0.baseAddress!, rows: input.rows) } }
+        return x
     }
 }
 
@@ -119,13 +138,34 @@ struct EvaluationPaths {
 }
 
 extension NeonModel {
-    /// The model as the explainers and Algorithm 1 see it.
-    func decision(rule: KernelRule) -> ClusterDecision {
+    /// The model as the explainers and Algorithm 1 see it, for samples of `sampleShape` ([d] or
+    /// [C, H, W]; checked against the model by the job set-up): soft/deep models with the job's
+    /// explain.mode and explain.lrp (NEON as `run` computes it).
+    func decision(job: JobSpec, sampleShape: [Int]) -> ClusterDecision {
         switch self {
         case .kmeans(let m): return KMeansDecision(model: m)
-        case .kernelKMeans(let m): return KernelKMeansDecision(model: m, rule: rule)
-        case .head: preconditionFailure("soft/deep models have no ClusterDecision yet (refused by the job set-up)")
+        case .kernelKMeans(let m): return KernelKMeansDecision(model: m, rule: KernelRule(rawValue: job.kernelRule) ?? .paper)
+        case .head(let m):
+            let shape = TensorShape(sampleShape: sampleShape)
+            let psi = m.psi.isEmpty ? nil
+                : try! PsiNetwork<Double>(layers: NeonModel.psiLayers(m.psi), input: shape, rules: NeonModel.lrpRules(job.lrp))
+            return DeepClusteringDecision(head: NeonModel.clusterHead(m, mode: job.mode), psi: psi, input: shape)
         }
+    }
+
+    /// Why PDAcs (KDE imputation of single features) does not apply, or nil: soft/deep models on
+    /// (C, H, W) inputs score channels of activations, which are set to zero when missing (there
+    /// PDAcs would be PDA0).
+    func pdacsProblem(sampleShape: [Int]) -> String? {
+        guard case .head = self, sampleShape.count == 3 else { return nil }
+        return "\"pdacs\" applies to vector inputs only (the input samples are \(TensorShape(sampleShape: sampleShape)): missing channels of activations are set to zero, where PDAcs equals PDA0)"
+    }
+}
+
+extension TensorShape {
+    /// [d] or [C, H, W].
+    init(sampleShape s: [Int]) {
+        self = s.count == 3 ? .image(channels: s[0], height: s[1], width: s[2]) : .vector(s.reduce(1, *))
     }
 }
 

@@ -39,7 +39,7 @@ final class JobRunner {
             }
             let rule = KernelRule(rawValue: shared.job.kernelRule) ?? .paper
             if let method = ExplanationMethod(rawValue: shared.job.method), method != .neon {
-                try executeBaseline(method, shared, rule: rule)
+                try executeBaseline(method, shared)
                 return 0
             }
             let targets = JobSetup.resolve(shared.job.target, clusters: shared.model.clusters)

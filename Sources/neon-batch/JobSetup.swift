@@ -32,14 +32,14 @@ struct JobSetup {
             }
         }
         try checkExplainSettings(job: job, model: model)
-        if job.method != "neon", case .head = model {
-            throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" applies to kmeans and kernel_kmeans models (the model is \(model.kind))")
+        if job.method == "pdacs", let why = model.pdacsProblem(sampleShape: input.sampleShape) {
+            throw JobError(message: "\(job.jobPath): explain.method \(why)")
         }
         if job.method != "neon", job.target.hasAxis {
             throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" explains the assigned cluster only; set explain.target to \"assigned\"")
         }
-        if job.method == "nca", case .kernelKMeans = model {
-            throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is kernel_kmeans)")
+        if job.method == "nca", model.kind != "kmeans" {
+            throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is \(model.kind))")
         }
         let bytesPerRow = input.features * input.element.byteCount
         guard min(job.blockRows, input.rows) * bytesPerRow <= Int(Int32.max) else {
@@ -70,13 +70,7 @@ struct JobSetup {
             }
             try RelevanceOutput.checkSpace(job.outputFile, bytes: bytes)
         }
-        if let t = try ModelFile.loadTransform(path: job.modelFile) {
-            // The standardisation applies to the input rows x (for deep models: before Psi).
-            if let why = Standardization.problem(mean: t.mean, std: t.std, features: input.features) {
-                throw StorageError("\(job.modelFile): \(why)")
-            }
-            setup.standardization = Standardization(mean: t.mean, std: t.std)
-        }
+        setup.standardization = try modelStandardization(job: job, input: input)
         if job.resume && FileManager.default.fileExists(atPath: job.outputFile) {
             let partial = try PartialOutput.read(path: job.outputFile)
             if partial.status != "complete", let why = partial.mismatch(with: setup.resumeKey, path: job.outputFile) {
@@ -97,16 +91,32 @@ struct JobSetup {
     var resumeKey: [(String, String)] {
         var key = [
             ("input.dataset", job.inputDataset),
-            ("input shape", "\(input.rows) x \(features) \(element.rawValue)"),
+            ("input shape", JobSetup.shapeKey(input, model: model)),
             ("input.rows", "[\(range.lowerBound), \(range.upperBound)]"),
             ("model", model.fingerprint),
             ("explain.beta", betaKey),
             ("explain.target", job.target.text),
             ("execution.block_rows", "\(job.blockRows)"),
         ]
+        key += JobSetup.modelKey(model, job: job, standardization: standardization)
+        if job.method != "neon" { key += baselineResumeKey }
+        return key
+    }
+
+    /// The input's shape in a resume key: N x d, or N x C x H x W for soft/deep models.
+    static func shapeKey(_ input: InputDataset, model: NeonModel) -> String {
+        if case .head = model {
+            return "\(input.rows) x \(input.sampleShape.map(String.init).joined(separator: " x ")) \(input.element.rawValue)"
+        }
+        return "\(input.rows) x \(input.features) \(input.element.rawValue)"
+    }
+
+    /// The resume-key entries of how the model is explained: the kernel rule, a head's mode and
+    /// LRP rules, the model's standardisation.
+    static func modelKey(_ model: NeonModel, job: JobSpec, standardization: Standardization?) -> [(String, String)] {
+        var key: [(String, String)] = []
         if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
         if case .head(let m) = model {
-            key[1] = ("input shape", "\(input.rows) x \(input.sampleShape.map(String.init).joined(separator: " x ")) \(element.rawValue)")
             key.append(("explain.mode", JobSetup.modeText(job.mode)))
             if !m.psi.isEmpty { key.append(("explain.lrp", NeonModel.lrpRules(job.lrp).summary)) }
         }
@@ -116,7 +126,6 @@ struct JobSetup {
             fp.add(st.std)
             key.append(("model standardization", "fnv1a64 \(fp.hex)"))
         }
-        if job.method != "neon" { key += baselineResumeKey }
         return key
     }
 
@@ -156,6 +165,16 @@ extension JobSetup {
         case .relative: return "relative"
         case .absolute(let t): return "absolute (theta = \(t))"
         }
+    }
+
+    /// The model's standardisation, checked against the input (for deep models it applies to the
+    /// input rows x, before Psi), or nil.
+    static func modelStandardization(job: JobSpec, input: InputDataset) throws -> Standardization? {
+        guard let t = try ModelFile.loadTransform(path: job.modelFile) else { return nil }
+        if let why = Standardization.problem(mean: t.mean, std: t.std, features: input.features) {
+            throw StorageError("\(job.modelFile): \(why)")
+        }
+        return Standardization(mean: t.mean, std: t.std)
     }
 
     /// Psi must chain from the input samples to the head's dimension.

@@ -266,6 +266,35 @@ final class EvaluateTests: XCTestCase {
         }
     }
 
+    /// evaluate applies the model's standardisation (Appendix H) as run does: a standardised model
+    /// on raw rows gets the AUCs, sigma and beta of the plain model on standardised rows.
+    func testEvaluateAppliesTheModelStandardization() throws {
+        let n = 40, d = 4
+        let (raw, centroids) = Fixture.blobs(rows: n, features: d, clusters: 3, seed: 65)
+        let mean = [20.0, 19, 21, 20.5], std = [4.0, 3, 5, 2]
+        let scaled = (0..<(n * d)).map { (raw[$0] - mean[$0 % d]) * (1 / std[$0 % d]) }
+        let muScaled = (0..<(3 * d)).map { (centroids[$0] - mean[$0 % d]) / std[$0 % d] }
+        try fx.writeInput("raw.h5", rows: n, features: d, values: raw, float32: false)
+        try fx.writeInput("scaled.h5", rows: n, features: d, values: scaled, float32: false)
+        try fx.writeModel("plain.h5", clusters: 3, features: d, centroids: muScaled)
+        let f = try H5WriteFile(creating: fx.path("std.h5"), communicator: nil)
+        try f.setAttribute("kind", "kmeans")
+        try f.write("centroids", element: .float64, rows: 3, columns: d, values: muScaled)
+        try f.write("standardize_mean", element: .float64, dims: [d], values: mean)
+        try f.write("standardize_std", element: .float64, dims: [d], values: std)
+        try f.close()
+        var outs: [[Double]] = []
+        for (name, model, input) in [("a", "std.h5", "raw.h5"), ("b", "plain.h5", "scaled.h5")] {
+            let job = try writeJob("\(name).json", output: "\(name).h5", evaluate: #"{"repeats": 2}"#, model: model, input: input)
+            let r = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let out = try StoredFile(path: fx.path("\(name).evaluation.h5"))
+            XCTAssertEqual(out.numberAttribute("standardized"), name == "a" ? 1 : nil)
+            outs.append(try out.doubles("auc") + out.doubles("insertion_curve") + [out.numberAttribute("sigma")!, out.numberAttribute("beta")!])
+        }
+        XCTAssertEqual(outs[0], outs[1])
+    }
+
     /// The method list in the job parser is NeonCore's.
     func testJobParserKnowsEveryMethod() {
         XCTAssertEqual(JobSpec.methodNames, ExplanationMethod.allCases.map(\.rawValue))
