@@ -187,4 +187,31 @@ enum EvaluationRunnerIndex {
         for i in 0..<wanted { idx.swapAt(i, Int.random(in: i..<count, using: &rng)) }
         return idx[0..<wanted].sorted()
     }
+
+}
+
+extension DeepEvaluateTests {
+    /// Resume applies to deep models too: an evaluation of channels stopped by SIGTERM and
+    /// resumed on 3 ranks equals an uninterrupted run.
+    func testDeepEvaluationStoppedBySigtermResumesToTheSameOutput() throws {
+        _ = try deepModel(rows: 900)
+        let evaluate = #"{"methods": ["neon", "x2", "pda0", "ig"], "block_samples": 10}"#
+        let ref = try writeJob("ref.json", output: "ref.h5", evaluate: evaluate)
+        let full = try NeonBatchProcess.run(["evaluate", ref, "-q"], ranks: 2, timeout: 300)
+        XCTAssertEqual(full.status, 0, full.stderr)
+        let job = try writeJob("job.json", output: "out.h5", evaluate: evaluate)
+        let text = try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: #""overwrite": true"#, with: #""overwrite": false"#)
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let (r, sent) = try NeonBatchProcess.run(["evaluate", job, "-q"], ranks: 2, timeout: 300, job: job,
+                                                 output: fx.path("out.evaluation.h5"),
+                                                 progress: EvaluationOutput.blockDoneDataset, afterBlocks: 3) { pids in
+            pids.forEach { kill($0, SIGTERM) }
+        }
+        XCTAssertTrue(sent, "the evaluation ended before it could be interrupted")
+        XCTAssertEqual(r.status, 75, r.stderr)
+        XCTAssertEqual(try StoredFile(path: fx.path("out.evaluation.h5")).stringAttribute("status"), "incomplete")
+        let resumed = try NeonBatchProcess.run(["evaluate", job, "--resume", "-q"], ranks: 3, timeout: 300)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        try assertSameEvaluation(fx.path("ref.evaluation.h5"), fx.path("out.evaluation.h5"))
+    }
 }

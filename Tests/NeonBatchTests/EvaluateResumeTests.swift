@@ -49,26 +49,7 @@ final class EvaluateResumeTests: XCTestCase {
         return r
     }
 
-    /// Every dataset and attribute equal, except timing, rank count and resume bookkeeping.
-    func compare(_ a: String, _ b: String) throws {
-        let x = try StoredFile(path: a), y = try StoredFile(path: b)
-        XCTAssertEqual(try x.stringAttribute("status"), "complete")
-        XCTAssertEqual(try y.stringAttribute("status"), "complete")
-        for name in ["auc", "auc_mean", "insertion_curve", "summary/mean", "summary/standard_error",
-                     EvaluationOutput.blockCountsDataset] {
-            XCTAssertEqual(try x.doubles(name), try y.doubles(name), name)
-        }
-        for name in ["assignment", "sample_index", EvaluationOutput.blockDoneDataset] {
-            XCTAssertEqual(try x.int64s(name), try y.int64s(name), name)
-        }
-        let differ: Set = ["created", "elapsed_seconds", "evaluate_seconds", "evaluate_cpu_seconds", "ranks",
-                           "resumed_blocks", "job", "job_file"]
-        XCTAssertEqual(Set(x.attributeNames()), Set(y.attributeNames()))
-        for name in x.attributeNames() where !differ.contains(name) {
-            XCTAssertEqual(try? x.stringAttribute(name), try? y.stringAttribute(name), name)
-            XCTAssertEqual(x.numberAttribute(name), y.numberAttribute(name), name)
-        }
-    }
+    func compare(_ a: String, _ b: String) throws { try assertSameEvaluation(a, b) }
 
     func testSigtermStopsTheEvaluationCleanlyAndResumeGivesTheSameOutput() throws {
         let ref = try writeJob("ref.json", output: "ref.h5")
