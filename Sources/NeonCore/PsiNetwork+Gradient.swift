@@ -52,22 +52,8 @@ extension PsiNetwork {
             Im2col.col2im(UnsafePointer(ws.cols), g, into: gIn)
         case let .maxPool2d(k, s):
             guard case let .image(c, h, w) = shapes[i], case let .image(_, ho, wo) = shapes[i + 1] else { return }
-            gIn.update(repeating: 0, count: nIn)
-            for ch in 0..<c {
-                let plane = x + ch * h * w
-                for oy in 0..<ho {
-                    for ox in 0..<wo {
-                        var best = -T.infinity, at = 0
-                        for dy in 0..<k {
-                            for dx in 0..<k {
-                                let idx = (oy * s + dy) * w + ox * s + dx
-                                if plane[idx] > best { best = plane[idx]; at = idx }
-                            }
-                        }
-                        gIn[ch * h * w + at] += gOut[(ch * ho + oy) * wo + ox]
-                    }
-                }
-            }
+            Self.routeToMaxima(gOut, x: x, into: gIn, channels: c, height: h, width: w, outHeight: ho, outWidth: wo,
+                               kernel: k, stride: s)
         case let .avgPool2d(k, s):
             guard case let .image(c, h, w) = shapes[i], case let .image(_, ho, wo) = shapes[i + 1] else { return }
             gIn.update(repeating: 0, count: nIn)

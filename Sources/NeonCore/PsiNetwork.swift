@@ -243,22 +243,8 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
             for j in 0..<nIn { rIn[j] *= x[j] }
         case let .maxPool2d(k, s):
             guard case let .image(c, h, w) = shapes[i], case let .image(_, ho, wo) = shapes[i + 1] else { return }
-            rIn.update(repeating: 0, count: nIn)
-            for ch in 0..<c {
-                let plane = x + ch * h * w
-                for oy in 0..<ho {
-                    for ox in 0..<wo {
-                        var best = -T.infinity, at = 0
-                        for dy in 0..<k {
-                            for dx in 0..<k {
-                                let idx = (oy * s + dy) * w + ox * s + dx
-                                if plane[idx] > best { best = plane[idx]; at = idx }
-                            }
-                        }
-                        rIn[ch * h * w + at] += rOut[(ch * ho + oy) * wo + ox]
-                    }
-                }
-            }
+            Self.routeToMaxima(rOut, x: x, into: rIn, channels: c, height: h, width: w, outHeight: ho, outWidth: wo,
+                                kernel: k, stride: s)
         case let .avgPool2d(k, s):
             guard case let .image(c, h, w) = shapes[i], case let .image(_, ho, wo) = shapes[i + 1] else { return }
             rIn.update(repeating: 0, count: nIn)
@@ -292,6 +278,29 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     }
 
     // Accessors for the batched path (PsiNetwork+Batch.swift).
+    /// Max pooling backwards (winner takes all, Sec. IV): each output value goes to the first
+    /// maximum of its window in x; the relevance of LRP and the gradient alike.
+    static func routeToMaxima(_ out: UnsafePointer<T>, x: UnsafePointer<T>, into input: UnsafeMutablePointer<T>,
+                              channels c: Int, height h: Int, width w: Int, outHeight ho: Int, outWidth wo: Int,
+                              kernel k: Int, stride s: Int) {
+        input.update(repeating: 0, count: c * h * w)
+        for ch in 0..<c {
+            let plane = x + ch * h * w
+            for oy in 0..<ho {
+                for ox in 0..<wo {
+                    var best = -T.infinity, at = 0
+                    for dy in 0..<k {
+                        for dx in 0..<k {
+                            let idx = (oy * s + dy) * w + ox * s + dx
+                            if plane[idx] > best { best = plane[idx]; at = idx }
+                        }
+                    }
+                    input[ch * h * w + at] += out[(ch * ho + oy) * wo + ox]
+                }
+            }
+        }
+    }
+
     func preparedGeometry(_ i: Int) -> Im2col.Geometry { prepared[i].geometry! }
     func preparedBias(_ i: Int, modified: Bool) -> [T] { modified ? prepared[i].bMod : prepared[i].b }
     func preparedStabiliser(_ i: Int) -> T { prepared[i].stabiliser }
