@@ -1,0 +1,276 @@
+import Dispatch
+import Foundation
+import NeonKernels
+
+/// NEON for kernel k-means evaluating only the pooling paths the output can be sensitive to
+/// (explain.pruning; the bound and its derivation: KernelPruningBound). Per tile of rows:
+///   1. |x - mu_k| for every cluster centre (one rows x K GEMM), the bounds lo_k, U per row;
+///   2. each row selects its clusters (lo_k <= U + log(1/eps) / beta; margin 0 for the logits);
+///   3. forward: per cluster, one GEMM over the rows that selected it (their d_j for j in C_k),
+///      the soft min-pooling (Eq. 7) as in the dense path;
+///   4. per row: c, f_c (exact), min-take-most (Eq. 2) renormalised over the competitors kept for
+///      the relevance pass, Eq. 10 (or the conservative rule), the bound;
+///   5. relevance: per cluster, one GEMM of the kept rows' footnote-1 weights with [U_k | U_k^2],
+///      accumulated per row in cluster order, then the midpoint rule (Eq. 4) as in the dense path.
+/// A row's results depend on that row only (up to the order of float operations inside BLAS calls
+/// of a tile). A tile whose rows would evaluate more than `denseAbove` of the rows x M paths runs
+/// the dense fast path on the same rows instead, which gives exactly the unpruned results (tiles
+/// are a multiple of the dense path's tiles, so its blocks are the same).
+public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @unchecked Sendable {
+    public typealias Scalar = T
+    public static var tileRows: Int { 512 }
+    public static var denseAbove: Double { 0.5 }
+
+    public let dense: KernelKMeansFastPath<T>
+    public let bound: KernelPruningBound
+    public var model: KernelKMeansModel { dense.model }
+    public var rule: KernelRule { dense.rule }
+    public var tolerance: Double { bound.tolerance }
+    public var features: Int { dense.d }
+    public var clusters: Int { dense.K }
+    /// The dense path's FLOPs (the work pruning saves is in `statistics`).
+    public var logitFlopsPerSample: Double { dense.logitFlopsPerSample }
+    public var explainFlopsPerSample: Double { dense.explainFlopsPerSample }
+
+    private let centres: UnsafeMutablePointer<T>
+    private let owned: [UnsafeMutablePointer<Double>]
+    private let startC: UnsafeMutablePointer<Int>
+    private let logSizeC: UnsafeMutablePointer<Double>
+    private let spec: neon_kkp_model
+    private let pool: PrunedScratchPool<T>
+    private let lock = NSLock()
+    private var explainStats = KernelPruningStatistics()
+    private var logitStats = KernelPruningStatistics()
+
+    public init(model: KernelKMeansModel, rule: KernelRule = .paper, tolerance: Double) {
+        let fast = KernelKMeansFastPath<T>(model: model, rule: rule)
+        dense = fast
+        let b = KernelPruningBound(model: model, origin: model.meanSupportVector, tolerance: tolerance)
+        bound = b
+        let (K, d) = (model.clusters, model.features)
+        centres = .allocate(capacity: K * d)
+        for i in 0..<(K * d) { centres[i] = T(b.centres[i]) }
+        func copy(_ a: [Double]) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, a.count))
+            p.initialize(from: a, count: a.count)
+            return p
+        }
+        let arrays = [copy(b.centreSq), copy(b.radius), copy(b.meanSq)]
+        owned = arrays
+        startC = .allocate(capacity: K + 1)
+        startC.initialize(from: fast.start, count: K + 1)
+        logSizeC = copy(fast.logSize)
+        spec = neon_kkp_model(K: K, start: UnsafePointer(startC), centreSq: UnsafePointer(arrays[0]),
+                              radius: UnsafePointer(arrays[1]), meanSq: UnsafePointer(arrays[2]), gamma: model.gamma,
+                              slack: KernelPruningBound.slack(T.self, features: d), maxSq: b.maxSq)
+        let largest = zip(fast.start.dropFirst(), fast.start).map { $0 - $1 }.max()!
+        pool = PrunedScratchPool(rows: Self.tileRows, features: d, clusters: K, supportVectors: fast.M,
+                                 largestCluster: largest, arena: Int(Self.denseAbove * Double(Self.tileRows * fast.M)) + 1)
+    }
+
+    deinit {
+        centres.deallocate()
+        owned.forEach { $0.deallocate() }
+        startC.deallocate()
+        logSizeC.deallocate()
+    }
+
+    /// Figures of the explain passes (or of the logits passes) since the last reset.
+    public func statistics(logits: Bool = false) -> KernelPruningStatistics {
+        lock.lock()
+        defer { lock.unlock() }
+        return logits ? logitStats : explainStats
+    }
+
+    public func resetStatistics() {
+        lock.lock()
+        explainStats = KernelPruningStatistics()
+        logitStats = KernelPruningStatistics()
+        lock.unlock()
+    }
+
+    public func logits(_ x: UnsafePointer<T>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
+                       logit: UnsafeMutablePointer<Double>) {
+        forEachTile(rows: rows, logits: true) { r0, n, s in
+            self.tile(x + r0 * self.dense.d, rows: n, beta: nil, relevance: nil, assignment: assignment + r0,
+                      logit: logit + r0, bounds: nil, s)
+        }
+    }
+
+    public func explain(_ x: UnsafePointer<T>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<T>,
+                        assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
+        explain(x, rows: rows, beta: beta, relevance: relevance, assignment: assignment, logit: logit, bounds: nil)
+    }
+
+    /// `explain`, and per row the certified bound on |R_pruned - R_unpruned|_1 / |f_c|
+    /// (KernelPruningBound; 0 for rows with f_c <= 0 and rows of tiles that ran the dense path).
+    public func explain(_ x: UnsafePointer<T>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<T>,
+                        assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>,
+                        bounds: UnsafeMutablePointer<Double>?) {
+        nonisolated(unsafe) let bounds = bounds
+        forEachTile(rows: rows, logits: false) { r0, n, s in
+            self.tile(x + r0 * self.dense.d, rows: n, beta: beta, relevance: relevance + r0 * self.dense.d,
+                      assignment: assignment + r0, logit: logit + r0, bounds: bounds.map { $0 + r0 }, s)
+        }
+    }
+
+    private func forEachTile(rows: Int, logits: Bool,
+                             _ body: (Int, Int, PrunedScratch<T>) -> KernelPruningStatistics) {
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            let tile = Self.tileRows
+            let tiles = (rows + tile - 1) / tile
+            guard tiles > 0 else { return }
+            DispatchQueue.concurrentPerform(iterations: tiles) { t in
+                let r0 = t * tile
+                let s = self.pool.take()
+                let st = body(r0, min(tile, rows - r0), s)
+                self.pool.give(s)
+                self.lock.lock()
+                if logits { self.logitStats.add(st) } else { self.explainStats.add(st) }
+                self.lock.unlock()
+            }
+        }
+    }
+
+    /// One tile: logits only (beta nil) or the explanation.
+    private func tile(_ x: UnsafePointer<T>, rows n: Int, beta: Double?, relevance: UnsafeMutablePointer<T>?,
+                      assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>,
+                      bounds: UnsafeMutablePointer<Double>?, _ s: PrunedScratch<T>) -> KernelPruningStatistics {
+        let (d, K, M) = (dense.d, dense.K, dense.M)
+        let kernels = T.pruningKernels
+        var st = KernelPruningStatistics()
+        st.rows = n
+        st.paths = n * M
+        // 1. shifted rows, |x|^2, |x - mu_k|^2
+        dense.origin.withUnsafeBufferPointer { T.shiftRows(s.xs, x, origin: $0.baseAddress!, rows: n, features: d) }
+        kernels.sqnorm(s.xs, n, d, s.sqx)
+        T.gemm(m: n, n: K, k: d, alpha: 1, a: s.xs, lda: d, b: centres, ldb: d, transposeB: true, beta: 0,
+               c: s.c0, ldc: K)
+        kernels.centreDistances(s.c0, n, K, s.sqx, spec.centreSq, s.cd2)
+        // 2. each row's clusters
+        let margin = beta.map { bound.margin(beta: $0) } ?? 0
+        let pairs = withUnsafePointer(to: spec) {
+            neon_kkp_select($0, s.cd2, s.sqx, n, margin, s.pairCluster, s.rowStart, s.pairOffset)
+        }
+        let evaluated = s.pairOffset[pairs]
+        if Double(evaluated) > Self.denseAbove * Double(n * M) {
+            if let beta, let relevance {
+                dense.explain(x, rows: n, beta: beta, relevance: relevance, assignment: assignment, logit: logit,
+                              serial: true)
+                st.relevancePaths = n * M
+                bounds?.update(repeating: 0, count: n)
+            } else {
+                dense.logits(x, rows: n, assignment: assignment, logit: logit, serial: true)
+            }
+            st.forwardPaths = n * M
+            st.denseRows = n
+            return st
+        }
+        st.forwardPaths = evaluated
+        // 3. forward, cluster by cluster
+        let explaining = relevance != nil
+        neon_kkp_by_cluster(s.pairCluster, s.rowStart, n, K, nil, s.clusterStart, s.order, s.orderRow)
+        let g = dense.gamma
+        for k in 0..<K {
+            let i0 = s.clusterStart[k], count = s.clusterStart[k + 1] - i0
+            guard count > 0 else { continue }
+            let j0 = dense.start[k], p = dense.start[k + 1] - j0
+            kernels.gather(s.xs, d, s.orderRow + i0, count, s.xg)
+            T.gemm(m: count, n: p, k: d, alpha: T(2 * g), a: s.xg, lda: d, b: dense.table + j0 * 2 * d, ldb: 2 * d,
+                   transposeB: true, beta: 0, c: s.zg, ldc: p)
+            s.local[1] = p
+            T.softMinPool(s.zg, rows: count, supportVectors: p, clusters: 1, start: s.local, gammaSquares: dense.gsq + j0,
+                          logSize: logSizeC + k, lme: s.lg, sums: s.sg, meanZ: explaining ? s.ezg : nil)
+            kernels.store(s.zg, count, p, s.order + i0, s.lg, s.sg, explaining ? s.ezg : nil, s.L, s.S,
+                          explaining ? s.EZ : nil, s.pairOffset, explaining ? s.arena : nil)
+        }
+        guard let beta, let relevance else {
+            neon_kkp_top2(s.pairCluster, s.rowStart, s.L, n, g, assignment, logit)
+            return st
+        }
+        // 4. min-take-most over the kept competitors, the bound
+        withUnsafePointer(to: spec) {
+            neon_kkp_mtm($0, n, s.pairCluster, s.rowStart, s.L, s.S, s.EZ, s.cd2, s.sqx, beta, tolerance,
+                         rule == .conservative ? 1 : 0, assignment, logit, s.G, s.keep, s.bound, s.keptSV, s.scratchK)
+        }
+        // 5. relevance, cluster by cluster, accumulated per row in cluster order
+        neon_kkp_by_cluster(s.pairCluster, s.rowStart, n, K, s.keep, s.clusterStart, s.order, s.orderRow)
+        s.q.update(repeating: 0, count: n * 2 * d)
+        for k in 0..<K {
+            let i0 = s.clusterStart[k], count = s.clusterStart[k + 1] - i0
+            guard count > 0 else { continue }
+            let j0 = dense.start[k], p = dense.start[k + 1] - j0
+            kernels.weights(s.arena, s.pairOffset, s.G, s.order + i0, count, p, s.zg)
+            T.gemm(m: count, n: 2 * d, k: p, alpha: 1, a: s.zg, lda: p, b: dense.table + j0 * 2 * d, ldb: 2 * d,
+                   transposeB: false, beta: 0, c: s.qg, ldc: 2 * d)
+            kernels.scatterAdd(s.qg, count, 2 * d, s.orderRow + i0, s.q)
+        }
+        T.midpointFinish(relevance, x: s.xs, q: s.q, rows: n, features: d)
+        bounds?.update(from: s.bound, count: n)
+        for r in 0..<n {
+            st.relevancePaths += s.keptSV[r]
+            if logit[r] > 0 {
+                st.maxBound = max(st.maxBound, s.bound[r])
+                st.sumBound += s.bound[r]
+            }
+        }
+        return st
+    }
+}
+
+/// One worker's buffers for a tile of up to `rows` rows (pair arrays for up to rows x K pairs).
+final class PrunedScratch<T>: @unchecked Sendable {
+    let xs, c0, xg, zg, qg, q, arena: UnsafeMutablePointer<T>
+    let sqx, cd2, L, S, EZ, G, lg, sg, ezg, bound, scratchK: UnsafeMutablePointer<Double>
+    let rowStart, pairOffset, clusterStart, keptSV, local: UnsafeMutablePointer<Int>
+    let pairCluster, order, orderRow: UnsafeMutablePointer<Int32>
+    let keep: UnsafeMutablePointer<UInt8>
+    private var all: [UnsafeMutableRawPointer] = []
+
+    init(rows n: Int, features d: Int, clusters K: Int, largestCluster p: Int, arena: Int) {
+        var all: [UnsafeMutableRawPointer] = []
+        func make<U>(_ count: Int, _: U.Type = U.self) -> UnsafeMutablePointer<U> {
+            let ptr = UnsafeMutablePointer<U>.allocate(capacity: max(1, count))
+            all.append(UnsafeMutableRawPointer(ptr))
+            return ptr
+        }
+        xs = make(n * d); c0 = make(n * K); xg = make(n * d); zg = make(n * p)
+        qg = make(n * 2 * d); q = make(n * 2 * d); self.arena = make(arena)
+        sqx = make(n); cd2 = make(n * K)
+        L = make(n * K); S = make(n * K); EZ = make(n * K); G = make(n * K)
+        lg = make(n); sg = make(n); ezg = make(n); bound = make(n); scratchK = make(K)
+        rowStart = make(n + 1); pairOffset = make(n * K + 1); clusterStart = make(K + 1); keptSV = make(n)
+        local = make(2)
+        pairCluster = make(n * K); order = make(n * K); orderRow = make(n * K)
+        keep = make(n * K)
+        local[0] = 0
+        self.all = all
+    }
+
+    deinit { all.forEach { $0.deallocate() } }
+}
+
+/// Reusable per-worker scratch (taken and given back per tile).
+final class PrunedScratchPool<T>: @unchecked Sendable {
+    private let make: () -> PrunedScratch<T>
+    private var free: [PrunedScratch<T>] = []
+    private let lock = NSLock()
+
+    init(rows: Int, features: Int, clusters: Int, supportVectors: Int, largestCluster: Int, arena: Int) {
+        make = { PrunedScratch(rows: rows, features: features, clusters: clusters, largestCluster: largestCluster, arena: arena) }
+    }
+
+    func take() -> PrunedScratch<T> {
+        lock.lock()
+        if let s = free.popLast() { lock.unlock(); return s }
+        lock.unlock()
+        return make()
+    }
+
+    func give(_ s: PrunedScratch<T>) {
+        lock.lock()
+        free.append(s)
+        lock.unlock()
+    }
+}

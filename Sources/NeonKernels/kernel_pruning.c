@@ -1,0 +1,332 @@
+#include "NeonKernelPruning.h"
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define KKP_CLONES __attribute__((target_clones("avx512f", "avx2", "avx", "default")))
+#else
+#define KKP_CLONES
+#endif
+
+// Per-row loops of the pruned kernel k-means path (see NeonKernelPruning.h). Every row is
+// computed alone.
+
+typedef double kkp_v4d __attribute__((ext_vector_type(4)));
+typedef int64_t kkp_v4l __attribute__((ext_vector_type(4)));
+
+// An upper bound of exp(y) on 4 lanes, |y| <= 700 (y is clamped; exp(-700) ~ 1e-304 bounds every
+// smaller value): Cody-Waite reduction and a degree-9 polynomial (relative error < 1e-11), raised
+// by 1e-9 so that it is never below the true value.
+static inline __attribute__((always_inline)) void kkp_exp_upper_v4d(kkp_v4d *out, const kkp_v4d *in) {
+    kkp_v4d y = __builtin_elementwise_min(__builtin_elementwise_max(*in, (kkp_v4d)(-700.0)), (kkp_v4d)700.0);
+    const double magic = 6755399441055744.0;                          /* 1.5 * 2^52: round to nearest */
+    kkp_v4d t = y * 1.4426950408889634 + magic;
+    kkp_v4d n = t - magic;
+    kkp_v4d r = y - n * 0.6931471803691238;
+    r = r - n * 1.9082149292705877e-10;
+    kkp_v4d p = 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    kkp_v4l bits;
+    __builtin_memcpy(&bits, &t, sizeof bits);
+    bits = (bits - (kkp_v4l)0x4338000000000000LL + 1023) << 52;        /* 2^n */
+    kkp_v4d scale;
+    __builtin_memcpy(&scale, &bits, sizeof scale);
+    *out = p * scale * (1 + 1e-9);
+}
+
+static void sqnorm_f32(const float *x, long n, long d, double *out) {
+    for (long r = 0; r < n; r++) {
+        double s = 0;
+        for (long f = 0; f < d; f++) s += (double)x[r * d + f] * (double)x[r * d + f];
+        out[r] = s;
+    }
+}
+void neon_kkp_sqnorm_f32(const float *x, long n, long d, double *out) { sqnorm_f32(x, n, d, out); }
+
+void neon_kkp_sqnorm_f64(const double *x, long n, long d, double *out) {
+    for (long r = 0; r < n; r++) {
+        double s = 0;
+        for (long f = 0; f < d; f++) s += x[r * d + f] * x[r * d + f];
+        out[r] = s;
+    }
+}
+
+KKP_CLONES
+void neon_kkp_centre_distances_f32(const float *C, long n, long K, const double *sqx, const double *centreSq,
+                                   double *cd2) {
+    for (long r = 0; r < n; r++)
+        for (long k = 0; k < K; k++) {
+            double v = sqx[r] + centreSq[k] - 2.0 * (double)C[r * K + k];
+            cd2[r * K + k] = v > 0 ? v : 0;
+        }
+}
+
+KKP_CLONES
+void neon_kkp_centre_distances_f64(const double *C, long n, long K, const double *sqx, const double *centreSq,
+                                   double *cd2) {
+    for (long r = 0; r < n; r++)
+        for (long k = 0; k < K; k++) {
+            double v = sqx[r] + centreSq[k] - 2.0 * C[r * K + k];
+            cd2[r * K + k] = v > 0 ? v : 0;
+        }
+}
+
+long neon_kkp_select(const neon_kkp_model *m, const double *cd2, const double *sqx, long n, double margin,
+                     int32_t *pairCluster, long *rowStart, long *pairOffset) {
+    const long K = m->K;
+    long q = 0, offset = 0;
+    rowStart[0] = 0;
+    for (long r = 0; r < n; r++) {
+        const double *c = cd2 + r * K;
+        const double s = m->slack * (sqx[r] + m->maxSq);
+        /* U: the second smallest upper bound cd2 + s_k of D_k (Jensen: LME <= the mean of d_j) */
+        double u1 = INFINITY, u2 = INFINITY;
+        for (long k = 0; k < K; k++) {
+            double v = c[k] + m->meanSq[k];
+            if (v < u1) { u2 = u1; u1 = v; } else if (v < u2) { u2 = v; }
+        }
+        /* lo_k <= thr  <=>  sqrt(cd2 - s) - r_k <= sqrt(thr)  <=>  cd2 - s <= (sqrt(thr) + r_k)^2 */
+        const double root = sqrt(u2 + s + margin);
+        for (long k = 0; k < K; k++) {
+            double lim = root + m->radius[k];
+            if (c[k] - s <= lim * lim) {
+                pairCluster[q] = (int32_t)k;
+                pairOffset[q] = offset;
+                offset += m->start[k + 1] - m->start[k];
+                q++;
+            }
+        }
+        rowStart[r + 1] = q;
+    }
+    pairOffset[q] = offset;
+    return q;
+}
+
+void neon_kkp_by_cluster(const int32_t *pairCluster, const long *rowStart, long n, long K, const uint8_t *keep,
+                         long *clusterStart, int32_t *order, int32_t *orderRow) {
+    for (long k = 0; k <= K; k++) clusterStart[k] = 0;
+    for (long q = 0; q < rowStart[n]; q++)
+        if (!keep || keep[q]) clusterStart[pairCluster[q] + 1]++;
+    for (long k = 0; k < K; k++) clusterStart[k + 1] += clusterStart[k];
+    /* fill in row order: stable (rows increasing within a cluster) */
+    for (long r = 0; r < n; r++)
+        for (long q = rowStart[r]; q < rowStart[r + 1]; q++) {
+            if (keep && !keep[q]) continue;
+            long at = clusterStart[pairCluster[q]]++;
+            order[at] = (int32_t)q;
+            orderRow[at] = (int32_t)r;
+        }
+    for (long k = K; k > 0; k--) clusterStart[k] = clusterStart[k - 1];
+    clusterStart[0] = 0;
+}
+
+void neon_kkp_gather_f32(const float *x, long d, const int32_t *rows, long count, float *dst) {
+    for (long i = 0; i < count; i++) memcpy(dst + i * d, x + (long)rows[i] * d, (size_t)d * sizeof *dst);
+}
+
+void neon_kkp_gather_f64(const double *x, long d, const int32_t *rows, long count, double *dst) {
+    for (long i = 0; i < count; i++) memcpy(dst + i * d, x + (long)rows[i] * d, (size_t)d * sizeof *dst);
+}
+
+#define KKP_STORE(T)                                                                                   \
+    for (long i = 0; i < count; i++) {                                                                 \
+        long q = order[i];                                                                             \
+        L[q] = Lg[i];                                                                                  \
+        S[q] = Sg[i];                                                                                  \
+        if (EZ) EZ[q] = EZg[i];                                                                        \
+        if (arena) memcpy(arena + pairOffset[q], Z + i * p, (size_t)p * sizeof(T));                    \
+    }
+
+void neon_kkp_store_f32(const float *Z, long count, long p, const int32_t *order, const double *Lg,
+                        const double *Sg, const double *EZg, double *L, double *S, double *EZ,
+                        const long *pairOffset, float *arena) {
+    KKP_STORE(float)
+}
+
+void neon_kkp_store_f64(const double *Z, long count, long p, const int32_t *order, const double *Lg,
+                        const double *Sg, const double *EZg, double *L, double *S, double *EZ,
+                        const long *pairOffset, double *arena) {
+    KKP_STORE(double)
+}
+
+/* c = the pair with the largest L (the first, i.e. the lowest cluster, on ties), the largest L
+   of the others and its pair (the first on ties). */
+static long top2_pairs(const double *L, long q0, long q1, double *lc, double *lm2, long *q2) {
+    long c = q0;
+    for (long q = q0 + 1; q < q1; q++)
+        if (L[q] > L[c]) c = q;
+    double second = -INFINITY;
+    long s = -1;
+    for (long q = q0; q < q1; q++)
+        if (q != c && (s < 0 || L[q] > second)) { second = L[q]; s = q; }
+    *lc = L[c];
+    *lm2 = second;
+    *q2 = s;
+    return c;
+}
+
+void neon_kkp_top2(const int32_t *pairCluster, const long *rowStart, const double *L, long n, double gamma,
+                   int64_t *assign, double *logit) {
+    for (long r = 0; r < n; r++) {
+        double lc, lm2;
+        long q2;
+        long c = top2_pairs(L, rowStart[r], rowStart[r + 1], &lc, &lm2, &q2);
+        assign[r] = pairCluster[c];
+        logit[r] = (lc - lm2) / gamma;
+    }
+}
+
+/* Sum over the clusters with skip[k] = 1 (not evaluated) of the bound's terms:
+   *t1 = sum e_ub (up_k + deltaC) / (lo_k - base),  *S = sum e_ub, with
+   lo_k = max(0, sqrt(cd2 - s) - r_k)^2 <= every d_j of C_k, up_k = (sqrt(cd2 + s) + r_k)^2 >= every
+   d_j, e_ub = exp(-beta (lo_k - D2)) >= exp(-beta (h_k - f_c)). Returns 0 if some lo_k <= base
+   (no bound). */
+KKP_CLONES
+static int skipped_terms(const double *cd2, const double *skip, const double *radius, long K, double s,
+                         double beta, double D2, double deltaC, double base, double *t1, double *S) {
+    kkp_v4d vt = 0, vs = 0;
+    kkp_v4l bad = 0;
+    for (long k = 0; k < K; k += 4) {
+        kkp_v4d c, w, rad;
+        if (k + 4 <= K) {
+            __builtin_memcpy(&c, cd2 + k, sizeof c);
+            __builtin_memcpy(&w, skip + k, sizeof w);
+            __builtin_memcpy(&rad, radius + k, sizeof rad);
+        } else {
+            c = 0; w = 0; rad = 0;
+            for (long i = 0; k + i < K; i++) { c[i] = cd2[k + i]; w[i] = skip[k + i]; rad[i] = radius[k + i]; }
+        }
+        kkp_v4d lo = __builtin_elementwise_max(__builtin_elementwise_sqrt(__builtin_elementwise_max(c - s, (kkp_v4d)0)) - rad,
+                                               (kkp_v4d)0);
+        lo = lo * lo;
+        kkp_v4d up = __builtin_elementwise_sqrt(c + s) + rad;
+        up = up * up;
+        kkp_v4d y = -beta * (lo - D2), e;
+        kkp_exp_upper_v4d(&e, &y);
+        kkp_v4d den = (lo - base) * w + (1 - w);           /* 1 where not skipped */
+        bad |= (kkp_v4l)(den <= 0);
+        vt += w * e * (up + deltaC) / den;
+        vs += w * e;
+    }
+    *t1 = vt[0] + vt[1] + vt[2] + vt[3];
+    *S = vs[0] + vs[1] + vs[2] + vs[3];
+    return (bad[0] | bad[1] | bad[2] | bad[3]) == 0;
+}
+
+void neon_kkp_mtm(const neon_kkp_model *m, long n, const int32_t *pairCluster, const long *rowStart,
+                  const double *L, const double *S, const double *EZ, const double *cd2, const double *sqx,
+                  double beta, double eps, int conservative, int64_t *assign, double *logit, double *G,
+                  uint8_t *keep, double *bound, long *keptSV, double *scratch) {
+    const long K = m->K;
+    const double g = m->gamma;
+    for (long k = 0; k < K; k++) scratch[k] = 1;
+    for (long r = 0; r < n; r++) {
+        const long q0 = rowStart[r], q1 = rowStart[r + 1];
+        double lc, lm2;
+        long q2;
+        long c = top2_pairs(L, q0, q1, &lc, &lm2, &q2);
+        double f = (lc - lm2) / g;
+        assign[r] = pairCluster[c];
+        logit[r] = f;
+        if (!(f > 0)) {                          /* a tie: R_k = 0 for every k */
+            for (long q = q0; q < q1; q++) { G[q] = 0; keep[q] = 0; }
+            bound[r] = 0;
+            keptSV[r] = 0;
+            continue;
+        }
+        const double Dc = sqx[r] - lc / g, D2 = sqx[r] - lm2 / g;
+        double deltaC = sqx[r] - EZ[c] / g;       /* E_a[d_i] <= D_c */
+        if (deltaC < 0) deltaC = 0;
+        /* Eq. 2, stably: e_k = exp(-beta (h_k - f_c)) <= 1 over the evaluated competitors */
+        double sumF = 0;
+        for (long q = q0; q < q1; q++) {
+            G[q] = q == c ? 0 : exp(beta * ((L[q] - lm2) / g));
+            sumF += G[q];
+        }
+        double sumB = 0;
+        for (long q = q0; q < q1; q++) {
+            keep[q] = q == c || q == q2 || G[q] >= eps * sumF;
+            if (q != c && keep[q]) sumB += G[q];
+        }
+        /* A_k = R_k / den_k with R_k renormalised over the kept competitors; the skipped ones */
+        double A = 0, keptMass = 0, t1 = 0, Sskip = 0;
+        long sv = 0;
+        for (long q = q0; q < q1; q++) {
+            long k = pairCluster[q];
+            if (keep[q]) sv += m->start[k + 1] - m->start[k];
+            if (q == c) continue;
+            double e = G[q];
+            double den = conservative ? (EZ[c] - EZ[q]) / g : (lc - L[q]) / g;
+            double deltaK = sqx[r] - EZ[q] / g;
+            if (deltaK < 0) deltaK = 0;
+            if (keep[q]) {
+                double a = den != 0 ? e / sumB * f / den : 0;
+                A += a;
+                keptMass += fabs(a) * (deltaK + deltaC);
+                G[q] = a / S[q];
+            } else {
+                if (den != 0) t1 += e * (deltaK + deltaC) / fabs(den);
+                Sskip += e;
+                G[q] = 0;
+            }
+        }
+        G[c] = -A / S[c];
+        keptSV[r] = sv;
+        /* the clusters not evaluated (bounded from the centre distances) */
+        for (long q = q0; q < q1; q++) scratch[pairCluster[q]] = 0;
+        const double s = m->slack * (sqx[r] + m->maxSq);
+        double t1s, Ss;
+        int ok = skipped_terms(cd2 + r * K, scratch, m->radius, K, s, beta, D2, deltaC,
+                               conservative ? deltaC : Dc, &t1s, &Ss);
+        for (long q = q0; q < q1; q++) scratch[pairCluster[q]] = 1;
+        t1 += t1s;
+        Sskip += Ss;
+        double b = (t1 * f / sumB + Sskip / (sumB + Sskip) * keptMass) / f;
+        bound[r] = ok ? b : INFINITY;
+    }
+}
+
+#define KKP_WEIGHTS(T)                                                                                 \
+    for (long i = 0; i < count; i++) {                                                                 \
+        long q = order[i];                                                                             \
+        const T *a = arena + pairOffset[q];                                                            \
+        T g = (T)G[q], *w = W + i * p;                                                                 \
+        for (long j = 0; j < p; j++) w[j] = a[j] * g;                                                  \
+    }
+
+void neon_kkp_weights_f32(const float *arena, const long *pairOffset, const double *G, const int32_t *order,
+                          long count, long p, float *W) {
+    KKP_WEIGHTS(float)
+}
+
+void neon_kkp_weights_f64(const double *arena, const long *pairOffset, const double *G, const int32_t *order,
+                          long count, long p, double *W) {
+    KKP_WEIGHTS(double)
+}
+
+KKP_CLONES
+void neon_kkp_scatter_add_f32(const float *Qg, long count, long w, const int32_t *rows, float *Q) {
+    for (long i = 0; i < count; i++) {
+        float *dst = Q + (long)rows[i] * w;
+        const float *src = Qg + i * w;
+        for (long f = 0; f < w; f++) dst[f] += src[f];
+    }
+}
+
+KKP_CLONES
+void neon_kkp_scatter_add_f64(const double *Qg, long count, long w, const int32_t *rows, double *Q) {
+    for (long i = 0; i < count; i++) {
+        double *dst = Q + (long)rows[i] * w;
+        const double *src = Qg + i * w;
+        for (long f = 0; f < w; f++) dst[f] += src[f];
+    }
+}
