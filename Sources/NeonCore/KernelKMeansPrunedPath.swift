@@ -13,13 +13,20 @@ import NeonKernels
 ///   5. relevance: per cluster, one GEMM of the kept rows' footnote-1 weights with [U_k | U_k^2],
 ///      accumulated per row in cluster order, then the midpoint rule (Eq. 4) as in the dense path.
 /// A row's results depend on that row only (up to the order of float operations inside BLAS calls
-/// of a tile). A tile whose rows would evaluate more than `denseAbove` of the rows x M paths runs
-/// the dense fast path on the same rows instead, which gives exactly the unpruned results (tiles
-/// are a multiple of the dense path's tiles, so its blocks are the same).
-public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @unchecked Sendable {
+/// of a tile). A tile whose rows would evaluate more than `denseAbove` of the rows x M paths (or
+/// more than `arenaBudget` bytes of weights) runs the dense fast path on the same rows instead,
+/// which gives exactly the unpruned results (tiles are a multiple of the dense path's tiles, so
+/// its blocks are the same).
+public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, PruningReporting, @unchecked Sendable {
     public typealias Scalar = T
-    public static var tileRows: Int { 512 }
+    /// Rows per tile: more rows per tile give more rows per cluster in the gathered GEMMs
+    /// (1024 measured fastest of 256-2048 at K = 1000, p = 50, d = 256).
+    public static var tileRows: Int { 1024 }
+    /// The fraction of the rows x M paths above which a tile runs the dense path.
     public static var denseAbove: Double { 0.5 }
+    /// Bytes of kept footnote-1 weights per tile (the arena): a tile that would need more runs
+    /// the dense path (whose own scratch is bounded likewise).
+    public static var arenaBudget: Int { 64 << 20 }
 
     public let dense: KernelKMeansFastPath<T>
     public let bound: KernelPruningBound
@@ -64,8 +71,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @un
                               radius: UnsafePointer(arrays[1]), meanSq: UnsafePointer(arrays[2]), gamma: model.gamma,
                               slack: KernelPruningBound.slack(T.self, features: d), maxSq: b.maxSq)
         let largest = zip(fast.start.dropFirst(), fast.start).map { $0 - $1 }.max()!
-        pool = PrunedScratchPool(rows: Self.tileRows, features: d, clusters: K, supportVectors: fast.M,
-                                 largestCluster: largest, arena: Int(Self.denseAbove * Double(Self.tileRows * fast.M)) + 1)
+        pool = PrunedScratchPool(rows: Self.tileRows, features: d, clusters: K, largestCluster: largest)
     }
 
     deinit {
@@ -154,7 +160,8 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @un
             neon_kkp_select($0, s.cd2, s.sqx, n, margin, s.pairCluster, s.rowStart, s.pairOffset)
         }
         let evaluated = s.pairOffset[pairs]
-        if Double(evaluated) > Self.denseAbove * Double(n * M) {
+        if Double(evaluated) > Self.denseAbove * Double(n * M)
+            || evaluated * MemoryLayout<T>.stride > Self.arenaBudget {
             if let beta, let relevance {
                 dense.explain(x, rows: n, beta: beta, relevance: relevance, assignment: assignment, logit: logit,
                               serial: true)
@@ -170,6 +177,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @un
         st.forwardPaths = evaluated
         // 3. forward, cluster by cluster
         let explaining = relevance != nil
+        let arena = explaining ? s.arena(evaluated) : nil
         neon_kkp_by_cluster(s.pairCluster, s.rowStart, n, K, nil, s.clusterStart, s.order, s.orderRow)
         let g = dense.gamma
         for k in 0..<K {
@@ -183,7 +191,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @un
             T.softMinPool(s.zg, rows: count, supportVectors: p, clusters: 1, start: s.local, gammaSquares: dense.gsq + j0,
                           logSize: logSizeC + k, lme: s.lg, sums: s.sg, meanZ: explaining ? s.ezg : nil)
             kernels.store(s.zg, count, p, s.order + i0, s.lg, s.sg, explaining ? s.ezg : nil, s.L, s.S,
-                          explaining ? s.EZ : nil, s.pairOffset, explaining ? s.arena : nil)
+                          explaining ? s.EZ : nil, s.pairOffset, arena)
         }
         guard let beta, let relevance else {
             neon_kkp_top2(s.pairCluster, s.rowStart, s.L, n, g, assignment, logit)
@@ -201,7 +209,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @un
             let i0 = s.clusterStart[k], count = s.clusterStart[k + 1] - i0
             guard count > 0 else { continue }
             let j0 = dense.start[k], p = dense.start[k + 1] - j0
-            kernels.weights(s.arena, s.pairOffset, s.G, s.order + i0, count, p, s.zg)
+            kernels.weights(arena!, s.pairOffset, s.G, s.order + i0, count, p, s.zg)
             T.gemm(m: count, n: 2 * d, k: p, alpha: 1, a: s.zg, lda: p, b: dense.table + j0 * 2 * d, ldb: 2 * d,
                    transposeB: false, beta: 0, c: s.qg, ldc: 2 * d)
             kernels.scatterAdd(s.qg, count, 2 * d, s.orderRow + i0, s.q)
@@ -221,14 +229,26 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, @un
 
 /// One worker's buffers for a tile of up to `rows` rows (pair arrays for up to rows x K pairs).
 final class PrunedScratch<T>: @unchecked Sendable {
-    let xs, c0, xg, zg, qg, q, arena: UnsafeMutablePointer<T>
+    let xs, c0, xg, zg, qg, q: UnsafeMutablePointer<T>
     let sqx, cd2, L, S, EZ, G, lg, sg, ezg, bound, scratchK: UnsafeMutablePointer<Double>
     let rowStart, pairOffset, clusterStart, keptSV, local: UnsafeMutablePointer<Int>
     let pairCluster, order, orderRow: UnsafeMutablePointer<Int32>
     let keep: UnsafeMutablePointer<UInt8>
     private var all: [UnsafeMutableRawPointer] = []
+    private var arenaBuffer: UnsafeMutablePointer<T>?
+    private var arenaCapacity = 0
 
-    init(rows n: Int, features d: Int, clusters K: Int, largestCluster p: Int, arena: Int) {
+    /// The kept weights of a tile: `count` values (grown as needed, kept for the next tile).
+    func arena(_ count: Int) -> UnsafeMutablePointer<T> {
+        if count > arenaCapacity {
+            arenaBuffer?.deallocate()
+            arenaCapacity = max(count, arenaCapacity * 3 / 2)
+            arenaBuffer = .allocate(capacity: arenaCapacity)
+        }
+        return arenaBuffer!
+    }
+
+    init(rows n: Int, features d: Int, clusters K: Int, largestCluster p: Int) {
         var all: [UnsafeMutableRawPointer] = []
         func make<U>(_ count: Int, _: U.Type = U.self) -> UnsafeMutablePointer<U> {
             let ptr = UnsafeMutablePointer<U>.allocate(capacity: max(1, count))
@@ -236,7 +256,7 @@ final class PrunedScratch<T>: @unchecked Sendable {
             return ptr
         }
         xs = make(n * d); c0 = make(n * K); xg = make(n * d); zg = make(n * p)
-        qg = make(n * 2 * d); q = make(n * 2 * d); self.arena = make(arena)
+        qg = make(n * 2 * d); q = make(n * 2 * d)
         sqx = make(n); cd2 = make(n * K)
         L = make(n * K); S = make(n * K); EZ = make(n * K); G = make(n * K)
         lg = make(n); sg = make(n); ezg = make(n); bound = make(n); scratchK = make(K)
@@ -248,7 +268,10 @@ final class PrunedScratch<T>: @unchecked Sendable {
         self.all = all
     }
 
-    deinit { all.forEach { $0.deallocate() } }
+    deinit {
+        all.forEach { $0.deallocate() }
+        arenaBuffer?.deallocate()
+    }
 }
 
 /// Reusable per-worker scratch (taken and given back per tile).
@@ -257,8 +280,8 @@ final class PrunedScratchPool<T>: @unchecked Sendable {
     private var free: [PrunedScratch<T>] = []
     private let lock = NSLock()
 
-    init(rows: Int, features: Int, clusters: Int, supportVectors: Int, largestCluster: Int, arena: Int) {
-        make = { PrunedScratch(rows: rows, features: features, clusters: clusters, largestCluster: largestCluster, arena: arena) }
+    init(rows: Int, features: Int, clusters: Int, largestCluster: Int) {
+        make = { PrunedScratch(rows: rows, features: features, clusters: clusters, largestCluster: largestCluster) }
     }
 
     func take() -> PrunedScratch<T> {

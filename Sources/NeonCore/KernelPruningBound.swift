@@ -134,3 +134,10 @@ public struct KernelPruningStatistics: Sendable, Equatable {
         sumBound += o.sumBound
     }
 }
+
+/// An engine that prunes and counts what it evaluated (explain.pruning).
+public protocol PruningReporting: AnyObject {
+    var tolerance: Double { get }
+    /// Figures of the explain passes (or of the logits passes) since the last reset.
+    func statistics(logits: Bool) -> KernelPruningStatistics
+}

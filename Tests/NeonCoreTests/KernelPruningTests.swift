@@ -5,9 +5,10 @@ import XCTest
 /// Pruned pooling paths (KernelKMeansPrunedPath) against the dense fast path: exact decisions,
 /// relevance within the certified bound, the kept fraction against a brute-force count.
 final class KernelPruningTests: XCTestCase {
-    /// Clustered data: `groups` groups of clusters (groups far apart, clusters within a group
-    /// closer), 5 support vectors per cluster, samples as Gaussian blobs around support vectors.
-    func clustered(seed: UInt64, groups: Int = 4, perGroup: Int = 5, features d: Int = 16, rows: Int = 700,
+    /// Clustered data: `groups` groups of clusters (groups `spread` apart, clusters within a group
+    /// closer), 5 support vectors per cluster (`within` around their centre), samples as Gaussian
+    /// blobs around support vectors (1300 rows: two tiles of the pruned path).
+    func clustered(seed: UInt64, groups: Int = 4, perGroup: Int = 5, features d: Int = 16, rows: Int = 1300,
                    spread: Double = 10, within: Double = 0.7) -> (model: KernelKMeansModel, points: [[Double]]) {
         var rng = SplitMix(seed: seed)
         let g = (0..<groups).map { _ in (0..<d).map { _ in spread * rng.normal() } }
