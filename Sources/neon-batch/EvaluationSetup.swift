@@ -25,6 +25,9 @@ struct EvaluationSetup {
         if case .head = model {
             throw JobError(message: "\(job.jobPath): neon-batch evaluate handles kmeans and kernel_kmeans models (the model is \(model.kind))")
         }
+        if job.pruningTolerance != nil {
+            throw JobError(message: "\(job.jobPath): neon-batch evaluate explains without pruning; remove explain.pruning")
+        }
         let methods = try resolveMethods(job, model: model)
         let paths = EvaluationPaths(job)
         for path in paths.all {
