@@ -19,9 +19,10 @@ import NeonKernels
 /// its blocks are the same).
 public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, PruningReporting, @unchecked Sendable {
     public typealias Scalar = T
-    /// Rows per tile: more rows per tile give more rows per cluster in the gathered GEMMs
-    /// (1024 measured fastest of 256-2048 at K = 1000, p = 50, d = 256).
-    public static var tileRows: Int { 1024 }
+    /// Rows per tile: more rows per tile give more rows per cluster in the gathered GEMMs (CPU time
+    /// at K = 1000, p = 50, d = 256, 2% kept: 1024 rows 1.38 s, 2048 1.12 s, 4096 1.10 s). Memory
+    /// per worker thread: about 12 tileRows K bytes of centre distances (24 MB at K = 1000).
+    public static var tileRows: Int { 2048 }
     /// The fraction of the rows x M paths above which a tile runs the dense path.
     public static var denseAbove: Double { 0.5 }
     /// Bytes of kept footnote-1 weights per tile (the arena): a tile that would need more runs
@@ -156,10 +157,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, Pru
         kernels.centreDistances(s.c0, n, K, s.sqx, spec.centreSq, s.cd2)
         // 2. each row's clusters
         let margin = beta.map { bound.margin(beta: $0) } ?? 0
-        let pairs = withUnsafePointer(to: spec) {
-            neon_kkp_select($0, s.cd2, s.sqx, n, margin, s.pairCluster, s.rowStart, s.pairOffset)
-        }
-        let evaluated = s.pairOffset[pairs]
+        let evaluated = withUnsafePointer(to: spec) { neon_kkp_count($0, s.cd2, s.sqx, n, margin, s.root, s.rowStart) }
         if Double(evaluated) > Self.denseAbove * Double(n * M)
             || evaluated * MemoryLayout<T>.stride > Self.arenaBudget {
             if let beta, let relevance {
@@ -175,6 +173,8 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, Pru
             return st
         }
         st.forwardPaths = evaluated
+        s.reservePairs(s.rowStart[n])
+        withUnsafePointer(to: spec) { neon_kkp_fill($0, s.cd2, s.sqx, n, s.root, s.pairCluster, s.pairOffset) }
         // 3. forward, cluster by cluster
         let explaining = relevance != nil
         let arena = explaining ? s.arena(evaluated) : nil
@@ -227,18 +227,63 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, Pru
     }
 }
 
-/// One worker's buffers for a tile of up to `rows` rows (pair arrays for up to rows x K pairs).
+/// One worker's buffers for a tile of up to `rows` rows; the per-pair arrays and the arena grow
+/// as tiles need them (and are kept for the next tile).
 final class PrunedScratch<T>: @unchecked Sendable {
     let xs, c0, xg, zg, qg, q: UnsafeMutablePointer<T>
-    let sqx, cd2, L, S, EZ, G, lg, sg, ezg, bound, scratchK: UnsafeMutablePointer<Double>
-    let rowStart, pairOffset, clusterStart, keptSV, local: UnsafeMutablePointer<Int>
-    let pairCluster, order, orderRow: UnsafeMutablePointer<Int32>
-    let keep: UnsafeMutablePointer<UInt8>
-    private var all: [UnsafeMutableRawPointer] = []
+    let sqx, cd2, root, lg, sg, ezg, bound, scratchK: UnsafeMutablePointer<Double>
+    let rowStart, clusterStart, keptSV, local: UnsafeMutablePointer<Int>
+    private var fixed: [UnsafeMutableRawPointer] = []
+    // per pair
+    private(set) var pairCluster, order, orderRow: UnsafeMutablePointer<Int32>
+    private(set) var pairOffset: UnsafeMutablePointer<Int>
+    private(set) var L, S, EZ, G: UnsafeMutablePointer<Double>
+    private(set) var keep: UnsafeMutablePointer<UInt8>
+    private var pairCapacity = 0
     private var arenaBuffer: UnsafeMutablePointer<T>?
     private var arenaCapacity = 0
 
-    /// The kept weights of a tile: `count` values (grown as needed, kept for the next tile).
+    init(rows n: Int, features d: Int, clusters K: Int, largestCluster p: Int) {
+        var fixed: [UnsafeMutableRawPointer] = []
+        func make<U>(_ count: Int, _: U.Type = U.self) -> UnsafeMutablePointer<U> {
+            let ptr = UnsafeMutablePointer<U>.allocate(capacity: max(1, count))
+            fixed.append(UnsafeMutableRawPointer(ptr))
+            return ptr
+        }
+        xs = make(n * d); c0 = make(n * K); xg = make(n * d); zg = make(n * p)
+        qg = make(n * 2 * d); q = make(n * 2 * d)
+        sqx = make(n); cd2 = make(n * K); root = make(n)
+        lg = make(n); sg = make(n); ezg = make(n); bound = make(n); scratchK = make(K)
+        rowStart = make(n + 1); clusterStart = make(K + 1); keptSV = make(n)
+        local = make(2)
+        local[0] = 0
+        self.fixed = fixed
+        (pairCluster, order, orderRow) = (.allocate(capacity: 1), .allocate(capacity: 1), .allocate(capacity: 1))
+        pairOffset = .allocate(capacity: 1)
+        (L, S, EZ, G) = (.allocate(capacity: 1), .allocate(capacity: 1), .allocate(capacity: 1), .allocate(capacity: 1))
+        keep = .allocate(capacity: 1)
+    }
+
+    /// Room for `count` pairs.
+    func reservePairs(_ count: Int) {
+        guard count > pairCapacity else { return }
+        freePairs()
+        let c = max(count, pairCapacity * 3 / 2)
+        pairCapacity = c
+        (pairCluster, order, orderRow) = (.allocate(capacity: c), .allocate(capacity: c), .allocate(capacity: c))
+        pairOffset = .allocate(capacity: c + 1)
+        (L, S, EZ, G) = (.allocate(capacity: c), .allocate(capacity: c), .allocate(capacity: c), .allocate(capacity: c))
+        keep = .allocate(capacity: c)
+    }
+
+    private func freePairs() {
+        [pairCluster, order, orderRow].forEach { $0.deallocate() }
+        pairOffset.deallocate()
+        [L, S, EZ, G].forEach { $0.deallocate() }
+        keep.deallocate()
+    }
+
+    /// The kept weights of a tile: `count` values.
     func arena(_ count: Int) -> UnsafeMutablePointer<T> {
         if count > arenaCapacity {
             arenaBuffer?.deallocate()
@@ -248,28 +293,9 @@ final class PrunedScratch<T>: @unchecked Sendable {
         return arenaBuffer!
     }
 
-    init(rows n: Int, features d: Int, clusters K: Int, largestCluster p: Int) {
-        var all: [UnsafeMutableRawPointer] = []
-        func make<U>(_ count: Int, _: U.Type = U.self) -> UnsafeMutablePointer<U> {
-            let ptr = UnsafeMutablePointer<U>.allocate(capacity: max(1, count))
-            all.append(UnsafeMutableRawPointer(ptr))
-            return ptr
-        }
-        xs = make(n * d); c0 = make(n * K); xg = make(n * d); zg = make(n * p)
-        qg = make(n * 2 * d); q = make(n * 2 * d)
-        sqx = make(n); cd2 = make(n * K)
-        L = make(n * K); S = make(n * K); EZ = make(n * K); G = make(n * K)
-        lg = make(n); sg = make(n); ezg = make(n); bound = make(n); scratchK = make(K)
-        rowStart = make(n + 1); pairOffset = make(n * K + 1); clusterStart = make(K + 1); keptSV = make(n)
-        local = make(2)
-        pairCluster = make(n * K); order = make(n * K); orderRow = make(n * K)
-        keep = make(n * K)
-        local[0] = 0
-        self.all = all
-    }
-
     deinit {
-        all.forEach { $0.deallocate() }
+        fixed.forEach { $0.deallocate() }
+        freePairs()
         arenaBuffer?.deallocate()
     }
 }

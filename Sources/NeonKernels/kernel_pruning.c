@@ -80,35 +80,57 @@ void neon_kkp_centre_distances_f64(const double *C, long n, long K, const double
         }
 }
 
-long neon_kkp_select(const neon_kkp_model *m, const double *cd2, const double *sqx, long n, double margin,
-                     int32_t *pairCluster, long *rowStart, long *pairOffset) {
+/* U: the second smallest upper bound cd2 + s_k of D_k (Jensen: LME <= the mean of d_j) */
+static double second_upper(const neon_kkp_model *m, const double *c) {
+    double u1 = INFINITY, u2 = INFINITY;
+    for (long k = 0; k < m->K; k++) {
+        double v = c[k] + m->meanSq[k];
+        if (v < u1) { u2 = u1; u1 = v; } else if (v < u2) { u2 = v; }
+    }
+    return u2;
+}
+
+/* lo_k <= thr  <=>  sqrt(cd2 - s) - r_k <= sqrt(thr)  <=>  cd2 - s <= (sqrt(thr) + r_k)^2 */
+static inline int selected(const neon_kkp_model *m, double cd2, double s, double root, long k) {
+    double lim = root + m->radius[k];
+    return cd2 - s <= lim * lim;
+}
+
+long neon_kkp_count(const neon_kkp_model *m, const double *cd2, const double *sqx, long n, double margin,
+                    double *root, long *rowStart) {
     const long K = m->K;
-    long q = 0, offset = 0;
+    long q = 0, sv = 0;
     rowStart[0] = 0;
     for (long r = 0; r < n; r++) {
         const double *c = cd2 + r * K;
         const double s = m->slack * (sqx[r] + m->maxSq);
-        /* U: the second smallest upper bound cd2 + s_k of D_k (Jensen: LME <= the mean of d_j) */
-        double u1 = INFINITY, u2 = INFINITY;
-        for (long k = 0; k < K; k++) {
-            double v = c[k] + m->meanSq[k];
-            if (v < u1) { u2 = u1; u1 = v; } else if (v < u2) { u2 = v; }
-        }
-        /* lo_k <= thr  <=>  sqrt(cd2 - s) - r_k <= sqrt(thr)  <=>  cd2 - s <= (sqrt(thr) + r_k)^2 */
-        const double root = sqrt(u2 + s + margin);
-        for (long k = 0; k < K; k++) {
-            double lim = root + m->radius[k];
-            if (c[k] - s <= lim * lim) {
+        root[r] = sqrt(second_upper(m, c) + s + margin);
+        for (long k = 0; k < K; k++)
+            if (selected(m, c[k], s, root[r], k)) {
+                q++;
+                sv += m->start[k + 1] - m->start[k];
+            }
+        rowStart[r + 1] = q;
+    }
+    return sv;
+}
+
+void neon_kkp_fill(const neon_kkp_model *m, const double *cd2, const double *sqx, long n, const double *root,
+                   int32_t *pairCluster, long *pairOffset) {
+    const long K = m->K;
+    long q = 0, offset = 0;
+    for (long r = 0; r < n; r++) {
+        const double *c = cd2 + r * K;
+        const double s = m->slack * (sqx[r] + m->maxSq);
+        for (long k = 0; k < K; k++)
+            if (selected(m, c[k], s, root[r], k)) {
                 pairCluster[q] = (int32_t)k;
                 pairOffset[q] = offset;
                 offset += m->start[k + 1] - m->start[k];
                 q++;
             }
-        }
-        rowStart[r + 1] = q;
     }
     pairOffset[q] = offset;
-    return q;
 }
 
 void neon_kkp_by_cluster(const int32_t *pairCluster, const long *rowStart, long n, long K, const uint8_t *keep,

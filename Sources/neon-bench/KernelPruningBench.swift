@@ -63,6 +63,13 @@ enum KernelPruningBench {
         return (try! KernelKMeansModel(features: d, supportVectors: sv, supportCluster: cl, gamma: gamma), x)
     }
 
+    /// CPU time of this process (all threads), for comparisons on a shared machine.
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
     static func best(_ reps: Int, _ body: () -> Void) -> Double {
         var t = Double.infinity
         for _ in 0..<reps {
@@ -146,7 +153,9 @@ enum KernelPruningBench {
                 pruned.logits(x, rows: N, assignment: &aP, logit: &fP)
                 beta = 1 / (fP.reduce(0, +) / Double(N))
             }
+            let cpu0 = cpuSeconds()
             let te = best(s.repeats) { pruned.explain(x, rows: N, beta: beta, relevance: &relP, assignment: &aP, logit: &fP) }
+            print(String(format: "  explain: %.3f CPU s per pass", (cpuSeconds() - cpu0) / Double(s.repeats)))
             let st = pruned.statistics()
             print(String(format: "  pruned only: beta pass %.3f s + explain %.3f s, %.0f samples/s; kept %.2f%% (relevance %.2f%%), dense rows %d, bound max %.3g",
                          tl, te, Double(N) / (tl + te), 100 * st.forwardFraction, 100 * st.relevanceFraction,

@@ -42,13 +42,13 @@ final class KernelPruningEndToEndTests: XCTestCase {
     }
 
     func testPrunedRunsAgreeAcrossRanksAndStayWithinTheRecordedBound() throws {
-        let (n, d) = (2300, 8)
+        let (n, d) = (4600, 8)          // blocks of 4096 rows: two tiles of 2048 (several ranks busy)
         _ = try writeClustered(rows: n, features: d)
         let pruning = #", "pruning": {"tolerance": 0.05}"#
         var outputs: [String] = []
         var summary = ""
         for p in 1...3 {
-            let job = try fx.writeJob("p\(p).json", output: "p\(p).h5", blockRows: 2048, explainExtra: pruning)
+            let job = try fx.writeJob("p\(p).json", output: "p\(p).h5", blockRows: 4096, explainExtra: pruning)
             let r = try NeonBatchProcess.run([job], ranks: p)
             XCTAssertEqual(r.status, 0, r.stderr)
             if p == 2 { summary = r.stdout }
@@ -57,7 +57,7 @@ final class KernelPruningEndToEndTests: XCTestCase {
         for o in outputs.dropFirst() {
             try assertSameOutput(o, outputs[0], ignoring: ["created", "elapsed_seconds", "ranks", "job", "job_file"])
         }
-        let job = try fx.writeJob("full.json", output: "full.h5", blockRows: 2048)
+        let job = try fx.writeJob("full.json", output: "full.h5", blockRows: 4096)
         XCTAssertEqual(try NeonBatchProcess.run([job, "-q"], ranks: 2).status, 0)
         let pruned = try StoredFile(path: outputs[0]), full = try StoredFile(path: fx.path("full.h5"))
         XCTAssertEqual(pruned.numberAttribute("pruning_tolerance"), 0.05)
@@ -90,11 +90,11 @@ final class KernelPruningEndToEndTests: XCTestCase {
     /// Parts of a pruned export join into the single run's file; the kept fractions are the
     /// row-weighted means of the parts' and the bound their maximum.
     func testPrunedPartsJoinIntoTheSingleRun() throws {
-        _ = try writeClustered(rows: 2300)
+        _ = try writeClustered(rows: 4600)
         let pruning = #", "pruning": {"tolerance": 1e-3}"#
-        let single = try fx.writeJob("single.json", output: "single.h5", blockRows: 1024, explainExtra: pruning)
+        let single = try fx.writeJob("single.json", output: "single.h5", blockRows: 2048, explainExtra: pruning)
         XCTAssertEqual(try NeonBatchProcess.run([single, "-q"], ranks: 2).status, 0)
-        let job = try fx.writeJob("parts.json", output: "joined.h5", blockRows: 1024, explainExtra: pruning)
+        let job = try fx.writeJob("parts.json", output: "joined.h5", blockRows: 2048, explainExtra: pruning)
         for i in 0..<2 {
             let r = try NeonBatchProcess.run([job, "--part", "\(i)/2", "-q"], ranks: 1 + i)
             XCTAssertEqual(r.status, 0, r.stderr)

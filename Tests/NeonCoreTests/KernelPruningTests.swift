@@ -7,8 +7,8 @@ import XCTest
 final class KernelPruningTests: XCTestCase {
     /// Clustered data: `groups` groups of clusters (groups `spread` apart, clusters within a group
     /// closer), 5 support vectors per cluster (`within` around their centre), samples as Gaussian
-    /// blobs around support vectors (1300 rows: two tiles of the pruned path).
-    func clustered(seed: UInt64, groups: Int = 4, perGroup: Int = 5, features d: Int = 16, rows: Int = 1300,
+    /// blobs around support vectors (2300 rows: two tiles of the pruned path).
+    func clustered(seed: UInt64, groups: Int = 4, perGroup: Int = 5, features d: Int = 16, rows: Int = 2300,
                    spread: Double = 10, within: Double = 0.7) -> (model: KernelKMeansModel, points: [[Double]]) {
         var rng = SplitMix(seed: seed)
         let g = (0..<groups).map { _ in (0..<d).map { _ in spread * rng.normal() } }

@@ -42,10 +42,15 @@ void neon_kkp_centre_distances_f64(const double *C, long n, long K, const double
 /// cd2 + s_k >= D_k (Jensen), so U >= D_(2), the second smallest D. margin = 0 keeps every
 /// cluster that can be c or the nearest competitor; margin = log(1/eps) / beta also every
 /// competitor whose min-take-most factor exp(-beta (h_k - f_c)) can reach eps.
-/// pairCluster needs n K entries, pairOffset n K + 1 (support-vector offsets of the pairs, the
-/// last one the total), rowStart n + 1. Returns the number of pairs.
-long neon_kkp_select(const neon_kkp_model *m, const double *cd2, const double *sqx, long n, double margin,
-                     int32_t *pairCluster, long *rowStart, long *pairOffset);
+/// First pass: per row the limit root[r] = sqrt(U + margin + slack) (k is selected iff
+/// cd2 - slack <= (root + r_k)^2), rowStart (n + 1: the pairs' prefix sums); returns the number
+/// of support vectors of all pairs.
+long neon_kkp_count(const neon_kkp_model *m, const double *cd2, const double *sqx, long n, double margin,
+                    double *root, long *rowStart);
+/// Second pass: pairCluster (rowStart[n] entries) and pairOffset (rowStart[n] + 1: the pairs'
+/// support-vector offsets, the last one the total).
+void neon_kkp_fill(const neon_kkp_model *m, const double *cd2, const double *sqx, long n, const double *root,
+                   int32_t *pairCluster, long *pairOffset);
 
 /// Stable counting sort of the pairs with keep[q] != 0 (all if keep is NULL) by cluster:
 /// order[clusterStart[k]..<clusterStart[k + 1]] are cluster k's pairs (rows increasing), and
