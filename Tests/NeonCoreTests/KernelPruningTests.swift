@@ -215,4 +215,35 @@ final class KernelPruningTests: XCTestCase {
             }
         }
     }
+
+    /// Two identical single-support-vector clusters (every sample near them is a tie: f_c = 0, no
+    /// relevance, no NaN), two far ones (pruned for those samples); K = 2 keeps everything (dense).
+    func testTiesSingleSupportVectorsAndTwoClusters() {
+        var rng = SplitMix(seed: 307)
+        let d = 6
+        let a = (0..<d).map { _ in rng.normal() }, far = (0..<d).map { _ in 50 + rng.normal() }
+        let u = a + a + far + far.map { $0 + 1 } + far.map { -$0 }
+        let model = try! KernelKMeansModel(features: d, supportVectors: u, supportCluster: [0, 1, 2, 2, 3], gamma: 0.5)
+        let pts = (0..<300).map { i in (i % 10 == 0 ? far : a).map { $0 + 0.3 * rng.normal() } }
+        let full = runKernelFastPath(Double.self, model: model, points: pts, beta: 0.05)
+        let p = pruned(Double.self, model, pts, beta: 0.05, tolerance: 1e-4)
+        XCTAssertEqual(p.stats.denseRows, 0)
+        XCTAssertLessThan(p.stats.forwardFraction, 0.8)
+        XCTAssertEqual(p.assignment, full.assignment)
+        for i in pts.indices {
+            XCTAssertEqual(p.logit[i], full.logit[i], accuracy: 1e-9 * max(1, abs(full.logit[i])))
+            XCTAssertTrue(p.relevance[i].allSatisfy { $0.isFinite })
+            if i % 10 != 0 {
+                XCTAssertEqual(p.logit[i], 0)
+                XCTAssertEqual(p.relevance[i], [Double](repeating: 0, count: d))
+                XCTAssertEqual(p.bounds[i], 0)
+            } else {
+                XCTAssertLessThan(relativeError(p.relevance[i], full.relevance[i]), 1e-9)
+            }
+        }
+        let two = try! KernelKMeansModel(features: d, supportVectors: a + far, supportCluster: [0, 1], gamma: 0.5)
+        let q = pruned(Double.self, two, pts, beta: 0.05, tolerance: 0.5)
+        XCTAssertEqual(q.stats.forwardFraction, 1)
+        XCTAssertEqual(q.relevance, runKernelFastPath(Double.self, model: two, points: pts, beta: 0.05).relevance)
+    }
 }
