@@ -6,22 +6,26 @@ import NeonKernels
 /// (explain.pruning; the bound and its derivation: KernelPruningBound). Per tile of rows:
 ///   1. |x - mu_k| for every cluster centre (one rows x K GEMM), the bounds lo_k, U per row;
 ///   2. each row selects its clusters (lo_k <= U + log(1/eps) / beta; margin 0 for the logits);
-///   3. forward: per cluster, one GEMM over the rows that selected it (their d_j for j in C_k),
-///      the soft min-pooling (Eq. 7) as in the dense path;
+///   3. forward: per cluster, the dot products of the rows that selected it with its support
+///      vectors (their d_j for j in C_k), the soft min-pooling (Eq. 7) as in the dense path;
 ///   4. per row: c, f_c (exact), min-take-most (Eq. 2) renormalised over the competitors kept for
 ///      the relevance pass, Eq. 10 (or the conservative rule), the bound;
-///   5. relevance: per cluster, one GEMM of the kept rows' footnote-1 weights with [U_k | U_k^2],
-///      accumulated per row in cluster order, then the midpoint rule (Eq. 4) as in the dense path.
-/// A row's results depend on that row only (up to the order of float operations inside BLAS calls
-/// of a tile). A tile whose rows would evaluate more than `denseAbove` of the rows x M paths (or
-/// more than `arenaBudget` bytes of weights) runs the dense fast path on the same rows instead,
-/// which gives exactly the unpruned results (tiles are a multiple of the dense path's tiles, so
-/// its blocks are the same).
+///   5. relevance: per cluster, the kept rows' footnote-1 weights times [U_k | U_k^2] accumulated
+///      into each row in cluster order, then the midpoint rule (Eq. 4) as in the dense path.
+/// The products of 3 and 5 are small (a few dozen rows per cluster and tile): vectorised C kernels
+/// on the rows in place (NeonKernelPruning.h) run them as fast as BLAS did with its packing,
+/// gathering and scattering, and compute every entry by the same operations whatever the other
+/// rows, so a row's results depend on that row only (and on whether its tile ran the dense path).
+/// A tile whose rows would evaluate more than `denseAbove` of the rows x M paths (or more than
+/// `arenaBudget` bytes of weights) runs the dense fast path on the same rows instead, which gives
+/// exactly the unpruned results (tiles are a multiple of the dense path's tiles, so its blocks
+/// are the same).
 public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, PruningReporting, @unchecked Sendable {
     public typealias Scalar = T
-    /// Rows per tile: more rows per tile give more rows per cluster in the gathered GEMMs (CPU time
-    /// at K = 1000, p = 50, d = 256, 2% kept: 1024 rows 1.38 s, 2048 1.12 s, 4096 1.10 s). Memory
-    /// per worker thread: about 12 tileRows K bytes of centre distances (24 MB at K = 1000).
+    /// Rows per tile: more rows per tile give more rows per cluster in each product (CPU time of an
+    /// explain pass at K = 1000, p = 50, d = 256, 2% kept, with BLAS GEMMs: 1024 rows 1.38 s, 2048
+    /// 1.12 s, 4096 1.10 s). Memory per worker thread: about 12 tileRows K bytes of centre
+    /// distances (24 MB at K = 1000).
     public static var tileRows: Int { 2048 }
     /// The fraction of the rows x M paths above which a tile runs the dense path.
     public static var denseAbove: Double { 0.5 }
@@ -184,9 +188,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, Pru
             let i0 = s.clusterStart[k], count = s.clusterStart[k + 1] - i0
             guard count > 0 else { continue }
             let j0 = dense.start[k], p = dense.start[k + 1] - j0
-            kernels.gather(s.xs, d, s.orderRow + i0, count, s.xg)
-            T.gemm(m: count, n: p, k: d, alpha: T(2 * g), a: s.xg, lda: d, b: dense.table + j0 * 2 * d, ldb: 2 * d,
-                   transposeB: true, beta: 0, c: s.zg, ldc: p)
+            kernels.dots(s.xs, d, s.orderRow + i0, count, dense.table + j0 * 2 * d, 2 * d, p, T(2 * g), s.zg)
             s.local[1] = p
             T.softMinPool(s.zg, rows: count, supportVectors: p, clusters: 1, start: s.local, gammaSquares: dense.gsq + j0,
                           logSize: logSizeC + k, lme: s.lg, sums: s.sg, meanZ: explaining ? s.ezg : nil)
@@ -209,10 +211,8 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, Pru
             let i0 = s.clusterStart[k], count = s.clusterStart[k + 1] - i0
             guard count > 0 else { continue }
             let j0 = dense.start[k], p = dense.start[k + 1] - j0
-            kernels.weights(arena!, s.pairOffset, s.G, s.order + i0, count, p, s.zg)
-            T.gemm(m: count, n: 2 * d, k: p, alpha: 1, a: s.zg, lda: p, b: dense.table + j0 * 2 * d, ldb: 2 * d,
-                   transposeB: false, beta: 0, c: s.qg, ldc: 2 * d)
-            kernels.scatterAdd(s.qg, count, 2 * d, s.orderRow + i0, s.q)
+            kernels.accumulate(arena!, s.pairOffset, s.G, s.order + i0, s.orderRow + i0, count, p,
+                               dense.table + j0 * 2 * d, 2 * d, 2 * d, s.q, s.zg)
         }
         T.midpointFinish(relevance, x: s.xs, q: s.q, rows: n, features: d)
         bounds?.update(from: s.bound, count: n)
@@ -230,7 +230,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, Pru
 /// One worker's buffers for a tile of up to `rows` rows; the per-pair arrays and the arena grow
 /// as tiles need them (and are kept for the next tile).
 final class PrunedScratch<T>: @unchecked Sendable {
-    let xs, c0, xg, zg, qg, q: UnsafeMutablePointer<T>
+    let xs, c0, zg, q: UnsafeMutablePointer<T>
     let sqx, cd2, root, lg, sg, ezg, bound, scratchK: UnsafeMutablePointer<Double>
     let rowStart, clusterStart, keptSV, local: UnsafeMutablePointer<Int>
     private var fixed: [UnsafeMutableRawPointer] = []
@@ -250,8 +250,7 @@ final class PrunedScratch<T>: @unchecked Sendable {
             fixed.append(UnsafeMutableRawPointer(ptr))
             return ptr
         }
-        xs = make(n * d); c0 = make(n * K); xg = make(n * d); zg = make(n * p)
-        qg = make(n * 2 * d); q = make(n * 2 * d)
+        xs = make(n * d); c0 = make(n * K); zg = make(max(n, 4) * p); q = make(n * 2 * d)
         sqx = make(n); cd2 = make(n * K); root = make(n)
         lg = make(n); sg = make(n); ezg = make(n); bound = make(n); scratchK = make(K)
         rowStart = make(n + 1); clusterStart = make(K + 1); keptSV = make(n)

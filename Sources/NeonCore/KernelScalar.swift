@@ -23,13 +23,14 @@ public struct KernelPruningKernels<T> {
     let sqnorm: (UnsafePointer<T>, Int, Int, UnsafeMutablePointer<Double>) -> Void
     let centreDistances: (UnsafePointer<T>, Int, Int, UnsafePointer<Double>, UnsafePointer<Double>,
                           UnsafeMutablePointer<Double>) -> Void
-    let gather: (UnsafePointer<T>, Int, UnsafePointer<Int32>, Int, UnsafeMutablePointer<T>) -> Void
+    let dots: (UnsafePointer<T>, Int, UnsafePointer<Int32>, Int, UnsafePointer<T>, Int, Int, T,
+               UnsafeMutablePointer<T>) -> Void
     let store: (UnsafePointer<T>, Int, Int, UnsafePointer<Int32>, UnsafePointer<Double>, UnsafePointer<Double>,
                 UnsafePointer<Double>?, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
                 UnsafeMutablePointer<Double>?, UnsafePointer<Int>, UnsafeMutablePointer<T>?) -> Void
-    let weights: (UnsafePointer<T>, UnsafePointer<Int>, UnsafePointer<Double>, UnsafePointer<Int32>, Int, Int,
-                  UnsafeMutablePointer<T>) -> Void
-    let scatterAdd: (UnsafePointer<T>, Int, Int, UnsafePointer<Int32>, UnsafeMutablePointer<T>) -> Void
+    let accumulate: (UnsafePointer<T>, UnsafePointer<Int>, UnsafePointer<Double>, UnsafePointer<Int32>,
+                     UnsafePointer<Int32>, Int, Int, UnsafePointer<T>, Int, Int, UnsafeMutablePointer<T>,
+                     UnsafeMutablePointer<T>) -> Void
 }
 
 extension Float: KernelScalar {
@@ -45,8 +46,7 @@ extension Float: KernelScalar {
     }
     public static var pruningKernels: KernelPruningKernels<Float> {
         KernelPruningKernels(sqnorm: neon_kkp_sqnorm_f32, centreDistances: neon_kkp_centre_distances_f32,
-                             gather: neon_kkp_gather_f32, store: neon_kkp_store_f32, weights: neon_kkp_weights_f32,
-                             scatterAdd: neon_kkp_scatter_add_f32)
+                             dots: neon_kkp_dots_f32, store: neon_kkp_store_f32, accumulate: neon_kkp_accumulate_f32)
     }
 }
 
@@ -63,7 +63,6 @@ extension Double: KernelScalar {
     }
     public static var pruningKernels: KernelPruningKernels<Double> {
         KernelPruningKernels(sqnorm: neon_kkp_sqnorm_f64, centreDistances: neon_kkp_centre_distances_f64,
-                             gather: neon_kkp_gather_f64, store: neon_kkp_store_f64, weights: neon_kkp_weights_f64,
-                             scatterAdd: neon_kkp_scatter_add_f64)
+                             dots: neon_kkp_dots_f64, store: neon_kkp_store_f64, accumulate: neon_kkp_accumulate_f64)
     }
 }

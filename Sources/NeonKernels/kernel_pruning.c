@@ -4,7 +4,8 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__clang__)
-#define KKP_CLONES __attribute__((target_clones("avx512f", "avx2", "avx", "default")))
+// x86-64-v3 = AVX2 with FMA ("avx2" alone leaves the products and sums unfused), v4 = AVX-512.
+#define KKP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "avx", "default")))
 #else
 #define KKP_CLONES
 #endif
@@ -151,12 +152,134 @@ void neon_kkp_by_cluster(const int32_t *pairCluster, const long *rowStart, long 
     clusterStart[0] = 0;
 }
 
-void neon_kkp_gather_f32(const float *x, long d, const int32_t *rows, long count, float *dst) {
-    for (long i = 0; i < count; i++) memcpy(dst + i * d, x + (long)rows[i] * d, (size_t)d * sizeof *dst);
+/* ---- The per-cluster products, with explicit vectors (VL lanes): 4 rows x 2 support vectors of
+   dot products in the forward pass, 4 rows x 2 vectors of columns in the relevance pass. Each
+   output entry always goes through the same operations (lane sums in a fixed order, a scalar
+   tail), so it does not depend on how the rows are blocked. */
+typedef float kkp_v8f __attribute__((ext_vector_type(8)));
+
+#define KKP_LOAD(V, p) ({ V v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define KKP_STOREV(p, v) do { __typeof__(v) v_ = (v); __builtin_memcpy((p), &v_, sizeof v_); } while (0)
+
+/* lane sums in a fixed order (macros: vectors passed by value would change the ABI between the clones) */
+#define kkp_hsum8(v) ((((v)[0] + (v)[4]) + ((v)[2] + (v)[6])) + (((v)[1] + (v)[5]) + ((v)[3] + (v)[7])))
+#define kkp_hsum4(v) ((((v)[0] + (v)[2]) + ((v)[1] + (v)[3])))
+
+#define KKP_DOTS(T, V, VL, HSUM)                                                                       \
+    const long dv = d / VL * VL;                                                                       \
+    for (long i0 = 0; i0 < count; i0 += 4) {                                                           \
+        const long ni = count - i0 < 4 ? count - i0 : 4;                                              \
+        const T *xr[4];                                                                                \
+        for (long t = 0; t < 4; t++) xr[t] = x + (long)rows[i0 + (t < ni ? t : ni - 1)] * d;           \
+        for (long j0 = 0; j0 < p; j0 += 2) {                                                           \
+            const long nj = p - j0 < 2 ? p - j0 : 2;                                                   \
+            const T *u0 = U + j0 * ldu, *u1 = U + (j0 + nj - 1) * ldu;                                 \
+            V a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0;                  \
+            for (long f = 0; f < dv; f += VL) {                                                        \
+                V b0 = KKP_LOAD(V, u0 + f), b1 = KKP_LOAD(V, u1 + f);                                  \
+                V x0 = KKP_LOAD(V, xr[0] + f), x1 = KKP_LOAD(V, xr[1] + f);                            \
+                a00 += x0 * b0; a01 += x0 * b1; a10 += x1 * b0; a11 += x1 * b1;                        \
+                V x2 = KKP_LOAD(V, xr[2] + f), x3 = KKP_LOAD(V, xr[3] + f);                            \
+                a20 += x2 * b0; a21 += x2 * b1; a30 += x3 * b0; a31 += x3 * b1;                        \
+            }                                                                                          \
+            T s[4][2] = {{HSUM(a00), HSUM(a01)}, {HSUM(a10), HSUM(a11)},                               \
+                         {HSUM(a20), HSUM(a21)}, {HSUM(a30), HSUM(a31)}};                              \
+            for (long t = 0; t < ni; t++)                                                              \
+                for (long c = 0; c < nj; c++) {                                                        \
+                    const T *u = c ? u1 : u0;                                                          \
+                    T tail = 0;                                                                        \
+                    for (long f = dv; f < d; f++) tail += xr[t][f] * u[f];                             \
+                    Z[(i0 + t) * p + j0 + c] = alpha * (s[t][c] + tail);                               \
+                }                                                                                      \
+        }                                                                                              \
+    }
+
+KKP_CLONES
+void neon_kkp_dots_f32(const float *x, long d, const int32_t *rows, long count, const float *U, long ldu, long p,
+                       float alpha, float *Z) {
+    KKP_DOTS(float, kkp_v8f, 8, kkp_hsum8)
 }
 
-void neon_kkp_gather_f64(const double *x, long d, const int32_t *rows, long count, double *dst) {
-    for (long i = 0; i < count; i++) memcpy(dst + i * d, x + (long)rows[i] * d, (size_t)d * sizeof *dst);
+KKP_CLONES
+void neon_kkp_dots_f64(const double *x, long d, const int32_t *rows, long count, const double *U, long ldu, long p,
+                       double alpha, double *Z) {
+    KKP_DOTS(double, kkp_v4d, 4, kkp_hsum4)
+}
+
+/* One block of up to 4 rows (nr): q_t[c] += sum_j W[t p + j] T[j, c], 2 vectors of columns at a
+   time, then single vectors, then scalars; the per-entry operations are the same for any nr. */
+#define KKP_ACC_BLOCK(T, V, VL)                                                                        \
+    {                                                                                                  \
+        long c = 0;                                                                                    \
+        for (; c + 2 * VL <= w; c += 2 * VL) {                                                         \
+            V q0[4], q1[4];                                                                            \
+            for (long t = 0; t < nr; t++) { q0[t] = KKP_LOAD(V, q[t] + c); q1[t] = KKP_LOAD(V, q[t] + c + VL); } \
+            for (long j = 0; j < p; j++) {                                                             \
+                const T *tj = Tm + j * ldt + c;                                                        \
+                V t0 = KKP_LOAD(V, tj), t1 = KKP_LOAD(V, tj + VL);                                     \
+                for (long t = 0; t < nr; t++) {                                                        \
+                    V wv = W[t * p + j];                                                               \
+                    q0[t] += wv * t0;                                                                  \
+                    q1[t] += wv * t1;                                                                  \
+                }                                                                                      \
+            }                                                                                          \
+            for (long t = 0; t < nr; t++) { KKP_STOREV(q[t] + c, q0[t]); KKP_STOREV(q[t] + c + VL, q1[t]); } \
+        }                                                                                              \
+        for (; c + VL <= w; c += VL) {                                                                 \
+            V q0[4];                                                                                   \
+            for (long t = 0; t < nr; t++) q0[t] = KKP_LOAD(V, q[t] + c);                               \
+            for (long j = 0; j < p; j++) {                                                             \
+                V t0 = KKP_LOAD(V, Tm + j * ldt + c);                                                  \
+                for (long t = 0; t < nr; t++) { V wv = W[t * p + j]; q0[t] += wv * t0; }               \
+            }                                                                                          \
+            for (long t = 0; t < nr; t++) KKP_STOREV(q[t] + c, q0[t]);                                 \
+        }                                                                                              \
+        for (; c < w; c++)                                                                             \
+            for (long t = 0; t < nr; t++) {                                                            \
+                T acc = q[t][c];                                                                       \
+                for (long j = 0; j < p; j++) acc += W[t * p + j] * Tm[j * ldt + c];                    \
+                q[t][c] = acc;                                                                         \
+            }                                                                                          \
+    }
+
+#define KKP_ACCUMULATE(T, V, VL)                                                                       \
+    for (long i0 = 0; i0 < count; i0 += 4) {                                                           \
+        const long left = count - i0;                                                                  \
+        T *q[4];                                                                                       \
+        for (long t = 0; t < 4 && t < left; t++) {                                                     \
+            long pq = order[i0 + t];                                                                   \
+            const T *a = arena + pairOffset[pq];                                                       \
+            T g = (T)G[pq];                                                                            \
+            for (long j = 0; j < p; j++) W[t * p + j] = a[j] * g;                                      \
+            q[t] = Q + (long)rows[i0 + t] * w;                                                         \
+        }                                                                                              \
+        if (left >= 4) {                                                                               \
+            const long nr = 4;                                                                         \
+            KKP_ACC_BLOCK(T, V, VL)                                                                    \
+        } else {                                                                                       \
+            for (long r = 0; r < left; r++) {                                                          \
+                const long nr = 1;                                                                     \
+                T *q0save = q[0];                                                                      \
+                q[0] = q[r];                                                                           \
+                if (r) for (long j = 0; j < p; j++) W[j] = W[r * p + j];                               \
+                KKP_ACC_BLOCK(T, V, VL)                                                                \
+                q[0] = q0save;                                                                         \
+            }                                                                                          \
+        }                                                                                              \
+    }
+
+KKP_CLONES
+void neon_kkp_accumulate_f32(const float *arena, const long *pairOffset, const double *G, const int32_t *order,
+                             const int32_t *rows, long count, long p, const float *Tm, long ldt, long w, float *Q,
+                             float *W) {
+    KKP_ACCUMULATE(float, kkp_v8f, 8)
+}
+
+KKP_CLONES
+void neon_kkp_accumulate_f64(const double *arena, const long *pairOffset, const double *G, const int32_t *order,
+                             const int32_t *rows, long count, long p, const double *Tm, long ldt, long w, double *Q,
+                             double *W) {
+    KKP_ACCUMULATE(double, kkp_v4d, 4)
 }
 
 #define KKP_STORE(T)                                                                                   \
@@ -314,41 +437,5 @@ void neon_kkp_mtm(const neon_kkp_model *m, long n, const int32_t *pairCluster, c
         Sskip += Ss;
         double b = (t1 * f / sumB + Sskip / (sumB + Sskip) * keptMass) / f;
         bound[r] = ok ? b : INFINITY;
-    }
-}
-
-#define KKP_WEIGHTS(T)                                                                                 \
-    for (long i = 0; i < count; i++) {                                                                 \
-        long q = order[i];                                                                             \
-        const T *a = arena + pairOffset[q];                                                            \
-        T g = (T)G[q], *w = W + i * p;                                                                 \
-        for (long j = 0; j < p; j++) w[j] = a[j] * g;                                                  \
-    }
-
-void neon_kkp_weights_f32(const float *arena, const long *pairOffset, const double *G, const int32_t *order,
-                          long count, long p, float *W) {
-    KKP_WEIGHTS(float)
-}
-
-void neon_kkp_weights_f64(const double *arena, const long *pairOffset, const double *G, const int32_t *order,
-                          long count, long p, double *W) {
-    KKP_WEIGHTS(double)
-}
-
-KKP_CLONES
-void neon_kkp_scatter_add_f32(const float *Qg, long count, long w, const int32_t *rows, float *Q) {
-    for (long i = 0; i < count; i++) {
-        float *dst = Q + (long)rows[i] * w;
-        const float *src = Qg + i * w;
-        for (long f = 0; f < w; f++) dst[f] += src[f];
-    }
-}
-
-KKP_CLONES
-void neon_kkp_scatter_add_f64(const double *Qg, long count, long w, const int32_t *rows, double *Q) {
-    for (long i = 0; i < count; i++) {
-        double *dst = Q + (long)rows[i] * w;
-        const double *src = Qg + i * w;
-        for (long f = 0; f < w; f++) dst[f] += src[f];
     }
 }

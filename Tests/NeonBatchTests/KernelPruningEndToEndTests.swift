@@ -77,7 +77,7 @@ final class KernelPruningEndToEndTests: XCTestCase {
         let (rp, rf) = (try pruned.doubles("relevance"), try full.doubles("relevance"))
         var worst = 0.0
         for i in 0..<n {
-            XCTAssertEqual(fp[i], ff[i], accuracy: 1e-12 * abs(ff[i]))
+            XCTAssertEqual(fp[i], ff[i], accuracy: 1e-10 * max(1, abs(ff[i])))   // (distances ~1e3: float64 rounding)
             guard ff[i] > 0 else { continue }
             let l1 = (0..<d).reduce(0.0) { $0 + abs(rp[i * d + $1] - rf[i * d + $1]) }
             worst = max(worst, l1 / ff[i])

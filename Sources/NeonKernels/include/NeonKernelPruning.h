@@ -58,9 +58,13 @@ void neon_kkp_fill(const neon_kkp_model *m, const double *cd2, const double *sqx
 void neon_kkp_by_cluster(const int32_t *pairCluster, const long *rowStart, long n, long K, const uint8_t *keep,
                          long *clusterStart, int32_t *order, int32_t *orderRow);
 
-/// dst[i, :] = x[rows[i], :] (d columns).
-void neon_kkp_gather_f32(const float *x, long d, const int32_t *rows, long count, float *dst);
-void neon_kkp_gather_f64(const double *x, long d, const int32_t *rows, long count, double *dst);
+/// Forward GEMM of one cluster over its rows, without packing or gathering:
+/// Z[i, j] = alpha x[rows[i], :] . U[j, :] (i < count, j < p; U rows ldu apart, d columns).
+/// Every entry is computed by the same operations whatever the other rows.
+void neon_kkp_dots_f32(const float *x, long d, const int32_t *rows, long count, const float *U, long ldu, long p,
+                       float alpha, float *Z);
+void neon_kkp_dots_f64(const double *x, long d, const int32_t *rows, long count, const double *U, long ldu, long p,
+                       double alpha, double *Z);
 
 /// After the pooling of one cluster's pairs (neon_kkm_pool on count x p): L, S, EZ of pair
 /// order[i] <- Lg[i], Sg[i], EZg[i] (EZ may be NULL), and when arena != NULL its p weights
@@ -89,13 +93,14 @@ void neon_kkp_mtm(const neon_kkp_model *m, long n, const int32_t *pairCluster, c
                   double beta, double eps, int conservative, int64_t *assign, double *logit, double *G,
                   uint8_t *keep, double *bound, long *keptSV, double *scratch);
 
-/// W[i, :] = arena[pairOffset[order[i]] ...] * G[order[i]] (count x p): the relevance GEMM's weights.
-void neon_kkp_weights_f32(const float *arena, const long *pairOffset, const double *G, const int32_t *order,
-                          long count, long p, float *W);
-void neon_kkp_weights_f64(const double *arena, const long *pairOffset, const double *G, const int32_t *order,
-                          long count, long p, double *W);
-
-/// Q[rows[i], :] += Qg[i, :] (w columns).
-void neon_kkp_scatter_add_f32(const float *Qg, long count, long w, const int32_t *rows, float *Q);
-void neon_kkp_scatter_add_f64(const double *Qg, long count, long w, const int32_t *rows, double *Q);
+/// Relevance GEMM of one cluster over its kept rows, accumulated into the rows of Q (w columns):
+/// Q[rows[i], :] += sum_j W_ij T[j, :] (j in order), W_ij = arena[pairOffset[order[i]] + j] G[order[i]]
+/// (T rows ldt apart). W: scratch of 4 p values. Every row is computed by the same operations
+/// whatever the other rows.
+void neon_kkp_accumulate_f32(const float *arena, const long *pairOffset, const double *G, const int32_t *order,
+                             const int32_t *rows, long count, long p, const float *T, long ldt, long w, float *Q,
+                             float *W);
+void neon_kkp_accumulate_f64(const double *arena, const long *pairOffset, const double *G, const int32_t *order,
+                             const int32_t *rows, long count, long p, const double *T, long ldt, long w, double *Q,
+                             double *W);
 #endif
