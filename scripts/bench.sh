@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks neon-batch on the k-means benchmark job (N = 100000, d = 256, K = 1000, float32)
 # against the numpy and mpi4py peers in ../shared/bench, in one run on the same file and cores,
-# and prints figures (not a pass/fail test). Usage: scripts/bench.sh [REPS]
+# and prints figures (not a pass/fail test), then kernel k-means with and without pruning on generated
+# data (KERNEL_ROWS rows, default 20000). Usage: scripts/bench.sh [REPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -83,3 +84,6 @@ for n in 100000 400000; do
   out=$(mpirun -n 2 $bin "$d/job.json" 2>/dev/null)
   echo "N = $n: $(grep -oE 'peak resident [0-9]+ MB per rank' <<<"$out")"
 done
+
+echo "== kernel k-means: unpruned vs explain.pruning, generated grouped data (neon-bench --kernel, docs/kernel-pruning.md)"
+.build/release/neon-bench --kernel --rows "${KERNEL_ROWS:-20000}" --repeats "$reps"

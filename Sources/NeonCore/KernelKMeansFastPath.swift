@@ -30,18 +30,18 @@ public final class KernelKMeansFastPath<T: KernelScalar>: ExplainerEngine, @unch
 
     public let model: KernelKMeansModel
     public let rule: KernelRule
-    private let K: Int, M: Int, d: Int
-    private let gamma: Double
+    let K: Int, M: Int, d: Int
+    let gamma: Double
     /// Rows per block within a tile (GEMM efficiency grows with it; memory is blockRows x M).
     public let blockRows: Int
-    private let origin: [T]
+    let origin: [T]
     /// [U | U^2] (M x 2d): shifted support vectors sorted by cluster, and their squares.
-    private let table: UnsafeMutablePointer<T>
+    let table: UnsafeMutablePointer<T>
     /// gamma |u_j|^2 of the shifted, sorted support vectors.
-    private let gsq: UnsafeMutablePointer<T>
+    let gsq: UnsafeMutablePointer<T>
     /// Cluster k owns sorted rows start[k]..<start[k + 1]; logSize[k] = log |C_k|.
-    private let start: [Int]
-    private let logSize: [Double]
+    let start: [Int]
+    let logSize: [Double]
     private let scratch: ScratchPool<T>
     private let scratch64: ScratchPool<Double>
 
@@ -95,7 +95,13 @@ public final class KernelKMeansFastPath<T: KernelScalar>: ExplainerEngine, @unch
     /// Assignment (Eq. 6) and logit f_c of `rows` samples: all that beta "auto" (Eq. 3) needs.
     public func logits(_ x: UnsafePointer<T>, rows: Int,
                        assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
-        forEachTile(rows: rows) { r0, n, buf, buf64 in
+        logits(x, rows: rows, assignment: assignment, logit: logit, serial: false)
+    }
+
+    /// `logits` on the calling thread only (the same tiles and blocks, so the same results).
+    func logits(_ x: UnsafePointer<T>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
+                logit: UnsafeMutablePointer<Double>, serial: Bool) {
+        forEachTile(rows: rows, serial: serial) { r0, n, buf, buf64 in
             self.pool(x + r0 * self.d, rows: n, buf: buf, buf64: buf64, meanZ: false)
             neon_kkm_top2(buf64[0], n, self.K, self.gamma, assignment + r0, logit + r0)
         }
@@ -104,8 +110,14 @@ public final class KernelKMeansFastPath<T: KernelScalar>: ExplainerEngine, @unch
     /// Relevance (rows x d), assignment and logit of `rows` samples, with stiffness beta.
     public func explain(_ x: UnsafePointer<T>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<T>,
                         assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
+        explain(x, rows: rows, beta: beta, relevance: relevance, assignment: assignment, logit: logit, serial: false)
+    }
+
+    /// `explain` on the calling thread only (the same tiles and blocks, so the same results).
+    func explain(_ x: UnsafePointer<T>, rows: Int, beta: Double, relevance: UnsafeMutablePointer<T>,
+                 assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>, serial: Bool) {
         let conservative = rule == .conservative
-        forEachTile(rows: rows) { r0, n, buf, buf64 in
+        forEachTile(rows: rows, serial: serial) { r0, n, buf, buf64 in
             let (xs, z, q) = (buf[0], buf[1], buf[2])
             let (l, s, ez, g) = (buf64[0], buf64[1], buf64[2], buf64[3])
             self.pool(x + r0 * self.d, rows: n, buf: buf, buf64: buf64, meanZ: conservative)
@@ -137,8 +149,9 @@ public final class KernelKMeansFastPath<T: KernelScalar>: ExplainerEngine, @unch
     }
 
     /// Runs body(firstRow, rows, scratch, scratch64) for every block of every tile, tiles spread
-    /// over cores by Dispatch. The body only touches its own block's rows of the caller's buffers.
-    private func forEachTile(rows: Int,
+    /// over cores by Dispatch (or run in order on this thread if `serial`). The body only touches
+    /// its own block's rows of the caller's buffers.
+    private func forEachTile(rows: Int, serial: Bool,
                              _ body: (Int, Int, [UnsafeMutablePointer<T>], [UnsafeMutablePointer<Double>]) -> Void) {
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
@@ -146,7 +159,7 @@ public final class KernelKMeansFastPath<T: KernelScalar>: ExplainerEngine, @unch
             let tiles = (rows + tile - 1) / tile
             guard tiles > 0 else { return }
             let pool = scratch, pool64 = scratch64, block = blockRows
-            DispatchQueue.concurrentPerform(iterations: tiles) { t in
+            let run = { (t: Int) in
                 let r0 = t * tile, r1 = min(rows, r0 + tile)
                 let buf = pool.take(), buf64 = pool64.take()
                 for b in stride(from: r0, to: r1, by: block) {
@@ -154,6 +167,11 @@ public final class KernelKMeansFastPath<T: KernelScalar>: ExplainerEngine, @unch
                 }
                 pool.give(buf)
                 pool64.give(buf64)
+            }
+            if serial {
+                for t in 0..<tiles { run(t) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: tiles) { run($0) }
             }
         }
     }

@@ -80,6 +80,9 @@ public struct JobSpec: Equatable, Sendable {
     public var target: Target
     /// Kernel k-means only: "paper" (Eq. 10, the default) or "conservative".
     public var kernelRule: String
+    /// Kernel k-means only: explain.pruning.tolerance eps (nil: no pruning). Pooling paths whose
+    /// min-take-most / footnote-1 weight cannot reach eps are not evaluated (KernelPruningBound).
+    public var pruningTolerance: Double? = nil
     public var blockRows: Int
     /// execution.cache_mb: memory per rank (MiB) for keeping the beta pass's cluster scores for
     /// the explain pass (k-means, beta "auto"); 0 turns it off.
@@ -307,6 +310,19 @@ public struct JobSpec: Equatable, Sendable {
             kernelRule = text
         }
 
+        var pruningTolerance: Double?
+        if let raw = value("explain", "pruning") {
+            guard case .object(let members) = raw else { throw failure("'explain.pruning' must be an object") }
+            for member in members where !same(member.key, "tolerance") {
+                throw failure("unknown key 'explain.pruning.\(quoted(member.key))'")
+            }
+            guard let tolerance = raw[member: "tolerance"] else { throw failure("missing key 'explain.pruning.tolerance'") }
+            guard case .number(let eps) = tolerance, eps > 0, eps < 1, eps.isFinite else {
+                throw failure("explain.pruning.tolerance must be a number in (0, 1)")
+            }
+            pruningTolerance = eps
+        }
+
         var blockRows = defaultBlockRows
         if let raw = value("execution", "block_rows") {
             guard case .number(let number) = raw, number.rounded(.towardZero) == number,
@@ -320,6 +336,7 @@ public struct JobSpec: Equatable, Sendable {
                        modelFile: modelFile, outputFile: outputFile, overwrite: overwrite, resume: resume,
                        beta: beta, target: target, blockRows: blockRows)
         spec.kernelRule = kernelRule
+        spec.pruningTolerance = pruningTolerance
         spec.rows = rows
         if let raw = value("execution", "cache_mb") {
             guard case .number(let number) = raw, number.rounded(.towardZero) == number, number >= 0, number <= Double(1 << 20) else {
@@ -390,7 +407,7 @@ public struct JobSpec: Equatable, Sendable {
         ("input", ["file", "dataset", "rows"]),
         ("model", ["file"]),
         ("output", ["file", "overwrite", "resume", "max_bytes", "compression"]),
-        ("explain", ["beta", "target", "kernel_rule", "mode", "theta", "lrp", "method", "steps", "samples", "seed"]),
+        ("explain", ["beta", "target", "kernel_rule", "pruning", "mode", "theta", "lrp", "method", "steps", "samples", "seed"]),
         ("execution", ["block_rows", "cache_mb"]),
         ("evaluate", ["methods", "repeats", "seed", "samples", "reference_rows", "sigma", "file", "block_samples"]),
     ]

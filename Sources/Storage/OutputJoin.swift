@@ -170,7 +170,7 @@ public enum OutputJoin {
             default: return 0
             }
         }
-        let whole: [String: AttributeValue] = [
+        var whole: [String: AttributeValue] = [
             "rows": .int(n), "row_start": .int(rows.lowerBound), "row_end": .int(rows.upperBound),
             rowsKey: .string("[\(rows.lowerBound), \(rows.upperBound)]"),
             "blocks": .int(blocks), "blocks_done": .int(blocks),
@@ -178,6 +178,14 @@ public enum OutputJoin {
             "elapsed_seconds": .double(parts.reduce(0) { $0 + number($1, "elapsed_seconds") }),
             "conservation_max_abs_error": .double(parts.map { number($0, "conservation_max_abs_error") }.max()!),
         ]
+        if first.value("pruning_tolerance") != nil {
+            // explain.pruning: fractions of rows x M paths (row-weighted means), the bound's maximum
+            for name in ["pruning_kept_fraction", "pruning_kept_fraction_relevance"] {
+                whole[name] = .double(parts.reduce(0) { $0 + number($1, name) * Double($1.end - $1.start) } / Double(n))
+            }
+            whole["pruning_error_bound"] = .double(parts.map { number($0, "pruning_error_bound") }.max()!)
+            whole["pruning_dense_rows"] = .int(parts.reduce(0) { $0 + Int(number($1, "pruning_dense_rows")) })
+        }
         for (name, value) in first.attributes where name != "status" {
             switch whole[name] ?? value {
             case .string(let s): try out.setAttribute(name, s)

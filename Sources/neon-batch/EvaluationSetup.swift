@@ -32,6 +32,9 @@ struct EvaluationSetup {
         if let r = job.rows, r.upperBound > input.rows {
             throw JobError(message: "\(job.jobPath): input.rows [\(r.lowerBound), \(r.upperBound)] ends beyond the \(input.rows) rows of dataset '\(job.inputDataset)' in \(job.inputFile)")
         }
+        if job.pruningTolerance != nil {
+            throw JobError(message: "\(job.jobPath): neon-batch evaluate explains without pruning; remove explain.pruning")
+        }
         let methods = try resolveMethods(job, model: model, sampleShape: input.sampleShape)
         let standardization = try JobSetup.modelStandardization(job: job, input: input)
         let paths = EvaluationPaths(job)

@@ -92,6 +92,7 @@ extension JobRunner {
                 throw Stopped()
             }
             stats = stats.reduced(comm)
+            let pruning = (engine as? PruningReporting).map { PruningSummary($0, comm) }
             let elapsed = Date().timeIntervalSince(started)
             var ferr: String?
             do {
@@ -99,14 +100,14 @@ extension JobRunner {
                     ("blocks_done", .int(blocksDone)),
                     ("elapsed_seconds", .double(elapsed)),
                     ("conservation_max_abs_error", .double(conservation.max() ?? 0)),
-                ]) }
+                ] + (pruning?.attributes ?? [])) }
             } catch { ferr = message(error) }
             try check(ferr)
             let peak = comm.allreduceMax(peakResidentBytes())
             if comm.isRoot && !quiet {
                 RunSummary(job: s.job, model: s.model, rows: stats.count / targets, features: s.features, ranks: comm.size,
                            beta: beta, betaMode: betaMode, elapsed: elapsed, stats: stats,
-                           peakResidentBytes: peak, phases: timer.description).print()
+                           peakResidentBytes: peak, phases: timer.description, pruning: pruning?.line).print()
             }
         } catch let e as Stopped {
             throw e

@@ -35,6 +35,15 @@ struct InspectReport: Encodable {
         /// The run's own record (attribute conservation_max_abs_error), for comparison.
         let recordedMaxAbsError: Double?
     }
+    /// explain.pruning (kernel k-means): the run's record.
+    struct Pruning: Encodable {
+        let tolerance: Double
+        let keptFraction: Double?
+        let keptFractionRelevance: Double?
+        let keptFractionBetaPass: Double?
+        /// Certified max over samples of |R - R_unpruned|_1 / |f_c|.
+        let errorBound: Double?
+    }
 
     let file: String
     let status: String
@@ -51,6 +60,7 @@ struct InspectReport: Encodable {
     let betaMode: String?
     let rules: String?
     let kernelRule: String?
+    var pruning: Pruning? = nil
     let ranks: Int?
     let elapsedSeconds: Double?
     let created: String?
@@ -64,7 +74,7 @@ struct InspectReport: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case file, status, blocks, blocksDone, rowsSummarised, datasets, modelKind, modelFile, clusterCount,
-             inputFile, inputDataset, beta, betaMode, rules, kernelRule, ranks, elapsedSeconds, created,
+             inputFile, inputDataset, beta, betaMode, rules, kernelRule, pruning, ranks, elapsedSeconds, created,
              meanLogit, positiveLogits, conservation, featureNames, clusters
     }
 
@@ -195,6 +205,12 @@ struct InspectReport: Encodable {
             featureNames: namesNote, clusters: clusters)
         report.relevanceSums = sums
         report.featureNameList = names
+        if let eps = f.numberAttribute("pruning_tolerance") {
+            report.pruning = Pruning(tolerance: eps, keptFraction: f.numberAttribute("pruning_kept_fraction"),
+                                     keptFractionRelevance: f.numberAttribute("pruning_kept_fraction_relevance"),
+                                     keptFractionBetaPass: f.numberAttribute("pruning_kept_fraction_beta_pass"),
+                                     errorBound: f.numberAttribute("pruning_error_bound"))
+        }
         return report
     }
 
@@ -233,6 +249,10 @@ struct InspectReport: Encodable {
         lines.append("  input:         \(inputFile ?? "-")\(inputDataset.map { " dataset '\($0)'" } ?? "")")
         lines.append("  beta:          \(g(beta))\(betaMode.map { " (\($0))" } ?? "")")
         lines.append("  rules:         \(rules ?? "-")")
+        if let p = pruning {
+            func pc(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }
+            lines.append("  pruning:       tolerance \(g(p.tolerance)): \(pc(p.keptFraction)) of the (sample, support vector) paths evaluated (relevance \(pc(p.keptFractionRelevance)), beta pass \(pc(p.keptFractionBetaPass))); certified max |R - R_unpruned|_1 / |f_c| \(p.errorBound.map { String(format: "%.2g", $0) } ?? "-")")
+        }
         lines.append("  ranks:         \(ranks.map(String.init) ?? "-")")
         lines.append("  time taken:    \(elapsedSeconds.map { String(format: "%.2f s", $0) } ?? (status == "complete" ? "- (not recorded)" : "- (not finished)"))\(created.map { ", started \($0)" } ?? "")")
         lines.append("  logits:        mean f_c \(g(meanLogit)); \(positiveLogits) of \(rowsSummarised) samples strictly inside their cluster (f_c > 0)")

@@ -80,9 +80,17 @@ final class JobRunner {
             case (.kmeans(let m), .float32): try execute(timer.measure("model") { KMeansFastPath<Float>(model: m) }, shared)
             case (.kmeans(let m), _): try execute(timer.measure("model") { KMeansFastPath<Double>(model: m) }, shared)
             case (.kernelKMeans(let m), .float32):
-                try execute(timer.measure("model") { KernelKMeansFastPath<Float>(model: m, rule: rule) }, shared)
+                if let eps = shared.job.pruningTolerance {
+                    try execute(timer.measure("model") { KernelKMeansPrunedPath<Float>(model: m, rule: rule, tolerance: eps) }, shared)
+                } else {
+                    try execute(timer.measure("model") { KernelKMeansFastPath<Float>(model: m, rule: rule) }, shared)
+                }
             case (.kernelKMeans(let m), _):
-                try execute(timer.measure("model") { KernelKMeansFastPath<Double>(model: m, rule: rule) }, shared)
+                if let eps = shared.job.pruningTolerance {
+                    try execute(timer.measure("model") { KernelKMeansPrunedPath<Double>(model: m, rule: rule, tolerance: eps) }, shared)
+                } else {
+                    try execute(timer.measure("model") { KernelKMeansFastPath<Double>(model: m, rule: rule) }, shared)
+                }
             }
             return 0
         } catch is Stopped {
@@ -347,6 +355,7 @@ extension JobRunner {
     func headAttributes(_ s: Shared) -> [(String, AttributeValue)] {
         var out: [(String, AttributeValue)] = []
         if s.job.compression > 0 { out.append(("compression", .int(s.job.compression))) }
+        if let eps = s.job.pruningTolerance { out.append(("pruning_tolerance", .double(eps))) }
         if s.job.target.hasAxis {
             let t = JobSetup.resolve(s.job.target, clusters: s.model.clusters).map { String($0!) }.joined(separator: ",")
             out.append(("targets", .string(t)))

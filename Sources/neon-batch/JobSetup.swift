@@ -116,6 +116,7 @@ struct JobSetup {
     static func modelKey(_ model: NeonModel, job: JobSpec, standardization: Standardization?) -> [(String, String)] {
         var key: [(String, String)] = []
         if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
+        if let eps = job.pruningTolerance { key.append(("explain.pruning", "tolerance \(eps)")) }
         if case .head(let m) = model {
             key.append(("explain.mode", JobSetup.modeText(job.mode)))
             if !m.psi.isEmpty { key.append(("explain.lrp", NeonModel.lrpRules(job.lrp).summary)) }
@@ -197,6 +198,17 @@ extension JobSetup {
     static func checkExplainSettings(job: JobSpec, model: NeonModel) throws {
         if case .absolute = job.mode, !["soft_kmeans", "deep_soft"].contains(model.kind) {
             throw JobError(message: "\(job.jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans or deep_soft); \(job.modelFile) is \(model.kind)")
+        }
+        if job.pruningTolerance != nil {
+            guard case .kernelKMeans = model else {
+                throw JobError(message: "\(job.jobPath): explain.pruning applies to kernel_kmeans models; \(job.modelFile) is \(model.kind)")
+            }
+            guard !job.target.hasAxis else {
+                throw JobError(message: "\(job.jobPath): explain.pruning explains the assigned cluster only; set explain.target to \"assigned\"")
+            }
+            guard job.method == "neon" else {
+                throw JobError(message: "\(job.jobPath): explain.pruning applies to explain.method \"neon\" (the method is \"\(job.method)\")")
+            }
         }
         if case .clusters(let list) = job.target, let bad = list.first(where: { $0 >= model.clusters }) {
             throw JobError(message: "\(job.jobPath): explain.target cluster \(bad) is out of range (the model has \(model.clusters) clusters, 0..\(model.clusters - 1))")

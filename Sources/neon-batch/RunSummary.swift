@@ -48,6 +48,8 @@ struct RunSummary {
     let stats: ConservationStats
     let peakResidentBytes: Int
     let phases: String
+    /// explain.pruning: PruningSummary.line.
+    var pruning: String? = nil
 
     func print() {
         let meanF = stats.logitSum / Double(max(stats.count, 1))
@@ -62,7 +64,7 @@ struct RunSummary {
                    stats.maxAbsError, stats.maxAbsError / max(abs(meanF), 1e-300)),
             String(format: "  memory:       peak resident %.0f MB per rank (largest rank)", Double(peakResidentBytes) / 1e6),
             "  time:         \(phases) (rank 0)",
-        ]
+        ] + (pruning.map { [$0] } ?? [])
         Swift.print(lines.joined(separator: "\n"))
     }
 }

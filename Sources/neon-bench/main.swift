@@ -3,6 +3,9 @@
 //
 //   neon-bench [DATA.h5 MODEL.h5] [--rows N] [--repeats R]
 //   neon-bench --vgg [--rows 256] [--clusters 100] [--targets T] [--repeats 2]   (deep clustering, VGGBench.swift)
+//   neon-bench --kernel [--rows 20000] [--groups 50 | --flat] [--group-spread 5] [--tolerance 1e-4] [--repeats 2]
+//              [--pruned-only] [--write DIR]
+//              (kernel k-means, unpruned vs pruned, KernelPruningBench.swift; --write: files for neon-batch)
 //
 // Without files it generates N x 256 float32 samples and K = 1000 centroids.
 import CBLAS
@@ -26,6 +29,30 @@ if let i = args.firstIndex(of: "--vgg") {
     args.remove(at: i)
     VGGBench.run(rows: option("--rows", 256), clusters: option("--clusters", 100), repeats: option("--repeats", 2),
                  targets: option("--targets", 1))
+    exit(0)
+}
+if let i = args.firstIndex(of: "--kernel") {
+    args.remove(at: i)
+    var s = KernelPruningBench.Settings()
+    if let j = args.firstIndex(of: "--flat") { args.remove(at: j); s.flat = true; s.groupSpread = 3 }
+    if let j = args.firstIndex(of: "--pruned-only") { args.remove(at: j); s.prunedOnly = true }
+    for (name, path) in [("--tolerance", \KernelPruningBench.Settings.tolerance),
+                         ("--group-spread", \KernelPruningBench.Settings.groupSpread)] {
+        if let j = args.firstIndex(of: name), j + 1 < args.count, let v = Double(args[j + 1]) {
+            s[keyPath: path] = v
+            args.removeSubrange(j...(j + 1))
+        }
+    }
+    s.rows = option("--rows", s.rows)
+    s.groups = option("--groups", s.groups)
+    s.clusters = option("--clusters", s.clusters)
+    s.perCluster = option("--per-cluster", s.perCluster)
+    s.repeats = option("--repeats", s.repeats)
+    if let j = args.firstIndex(of: "--write"), j + 1 < args.count {
+        try KernelPruningBench.write(s, to: args[j + 1])
+    } else {
+        KernelPruningBench.run(s)
+    }
     exit(0)
 }
 let rowsWanted = option("--rows", 100_000)

@@ -57,14 +57,14 @@ struct Fixture {
     func writeJob(_ name: String = "job.json", input: String = "data.h5", dataset: String = "features",
                   model: String = "model.h5", output: String = "out.h5", overwrite: Bool = false,
                   beta: String = "\"auto\"", blockRows: Int = 300, extra: String = "",
-                  kernelRule: String? = nil) throws -> String {
-        let rule = kernelRule.map { ", \"kernel_rule\": \"\($0)\"" } ?? ""
+                  kernelRule: String? = nil, target: String = "\"assigned\"", explainExtra: String = "") throws -> String {
+        let rule = (kernelRule.map { ", \"kernel_rule\": \"\($0)\"" } ?? "") + explainExtra
         let text = """
             {
               "input": {"file": "\(input)", "dataset": "\(dataset)"},
               "model": {"file": "\(model)"},
               "output": {"file": "\(output)", "overwrite": \(overwrite)},
-              "explain": {"beta": \(beta), "target": "assigned"\(rule)},
+              "explain": {"beta": \(beta), "target": \(target)\(rule)},
               "execution": {"block_rows": \(blockRows)}\(extra)
             }
             """

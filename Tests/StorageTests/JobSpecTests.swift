@@ -352,6 +352,22 @@ final class JobSpecTests: XCTestCase {
         XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"target": "assigned"}"#), jobPath: jobPath).target, .assigned)
     }
 
+    func testPruning() throws {
+        XCTAssertNil(try JobSpec.parse(text: job(explain: "{}"), jobPath: jobPath).pruningTolerance)
+        for (text, eps) in [("1e-4", 1e-4), ("0.5", 0.5), ("1e-300", 1e-300)] {
+            XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"pruning": {"tolerance": \#(text)}}"#), jobPath: jobPath).pruningTolerance, eps)
+        }
+        for bad in ["0", "-1e-4", "1", "2", "\"1e-4\"", "\"NaN\"", "null", "true", "[1e-4]", "{}"] {
+            try assertLoadFails(job(explain: #"{"pruning": {"tolerance": \#(bad)}}"#), "explain.pruning.tolerance must be a number in (0, 1)")
+        }
+        try assertLoadFails(job(explain: #"{"pruning": {"tolerance": 1e999}}"#), "not valid JSON (line 5, column 40: number out of range)")
+        try assertLoadFails(job(explain: #"{"pruning": 1e-4}"#), "'explain.pruning' must be an object")
+        try assertLoadFails(job(explain: #"{"pruning": true}"#), "'explain.pruning' must be an object")
+        try assertLoadFails(job(explain: #"{"pruning": {}}"#), "missing key 'explain.pruning.tolerance'")
+        try assertLoadFails(job(explain: #"{"pruning": {"tolerance": 1e-4, "eps": 1e-4}}"#), "unknown key 'explain.pruning.eps'")
+        try assertLoadFails(job(explain: #"{"pruning": {"Tolerance": 1e-4}}"#), "unknown key 'explain.pruning.Tolerance'")
+    }
+
     func testModeThetaLRPAndMaxBytes() throws {
         for bad in ["0", "1", "-0.5", "1.5", "\"0.5\"", "null"] {
             try assertLoadFails(job(explain: #"{"mode": "absolute", "theta": \#(bad)}"#), "explain.theta must be a number in (0, 1)")
