@@ -76,7 +76,7 @@ struct EvaluationSetup {
         let rows = job.rows.map { "[\($0.lowerBound), \($0.upperBound)]" } ?? "all"
         let beta: String
         if case .fixed(let b) = job.beta { beta = "\(b)" } else { beta = "auto" }
-        var key: [(String, String)] = [
+        let key: [(String, String)] = [
             ("input.dataset", job.inputDataset),
             ("input shape", JobSetup.shapeKey(input, model: model)),
             ("input.rows", rows),
