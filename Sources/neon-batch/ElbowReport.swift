@@ -5,7 +5,7 @@ import Storage
 extension FitRunner {
     /// The elbow helper: one k-means fit per K on the same shard (same seed), then rank 0 writes
     /// the inertia per K as CSV, a markdown table and an SVG plot.
-    func elbowRun<T: NeonScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives, meanVariance: Double,
+    func elbowRun<T: FitScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives, meanVariance: Double,
                                  clusters: [Int], prefix: String?) throws {
         var rows: [ElbowReport.Row] = []
         for k in clusters {

@@ -6,7 +6,7 @@ import Storage
 extension FitRunner {
     /// Loads the shard, moves it to the fit space (centred by the global mean; scaled to unit
     /// variance with fit.standardize, Appendix H), fits and writes the model (or the elbow report).
-    func fit<T: NeonScalar>(_ s: Shared, as: T.Type) throws {
+    func fit<T: FitScalar>(_ s: Shared, as: T.Type) throws {
         let spec = s.spec
         let loadStart = Date()
         let shard = try loadShard(s, as: T.self)
@@ -93,7 +93,7 @@ extension FitRunner {
 
     /// Kernel k-means' starting point: every row's initial cluster (k-means, or the given
     /// labels) and a uniform sample of rows with their clusters on rank 0.
-    func kernelStart<T: NeonScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives,
+    func kernelStart<T: FitScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives,
                                     meanVariance: Double) throws -> ([Int64], [Double], [Int]) {
         let spec = s.spec
         let settings = kmeansSettings(spec, clusters: spec.clusters)
