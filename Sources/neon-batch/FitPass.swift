@@ -88,7 +88,8 @@ extension FitRunner {
         let kernel = spec.algorithm == .kernelKMeans
         return KMeansFitSettings(clusters: clusters, restarts: kernel ? 3 : spec.restarts,
                                  maxIterations: kernel ? 300 : spec.maxIterations, tolerance: spec.tolerance,
-                                 seed: spec.seed, initSample: spec.initSample)
+                                 seed: spec.seed, initSample: spec.initSample,
+                                 algorithm: spec.kmeansMethod == .lloyd ? .lloyd : .hamerly)
     }
 
     /// Kernel k-means' starting point: every row's initial cluster (k-means, or the given
@@ -115,13 +116,15 @@ extension FitRunner {
 
     /// A progress line per iteration (rank 0, stderr, silenced by --quiet).
     func report(_ p: FitProgress, _ restarts: Int, _ objective: String, _ change: String) {
-        note(String(format: "fit: restart %d/%d iteration %d: %@ %.9g, %@ %.3g, %d rows reassigned", p.restart + 1, restarts,
-                    p.iteration, objective, p.objective, change, p.change, p.reassigned))
+        let work = p.recomputedFraction.map { String(format: ", recomputed %.1f %% of rows", 100 * $0) } ?? ""
+        note(String(format: "fit: restart %d/%d iteration %d: %@ %.9g, %@ %.3g, %d rows reassigned%@", p.restart + 1, restarts,
+                    p.iteration, objective, p.objective, change, p.change, p.reassigned, work))
     }
 
     func provenance(_ s: Shared, _ timing: IterationClock) -> [(String, AttributeValue)] {
         [
             ("fit_algorithm", .string(s.spec.algorithm.rawValue)),
+            ("kmeans_algorithm", .string(s.spec.kmeansMethod.rawValue)),
             ("seed", .int(Int(s.spec.seed))),
             ("n_init", .int(s.spec.restarts)),
             ("standardized", .int(s.spec.standardize ? 1 : 0)),
