@@ -75,21 +75,57 @@ long neon_fit_resolve_##SFX(const T *Z, long rows, long K, const T *X, long d, c
 }                                                                                                  \
                                                                                                    \
 long neon_hamerly_test_##SFX(const T *x, long rows, long d, const double *centroids,              \
-                             const int64_t *assign, const double *drop, const double *half_gap,   \
-                             double rho, double *lower, double *dist2, int64_t *fail) {           \
-    long nf = 0;                                                                                   \
+                             const int64_t *assign, const double *drop, const double *drop_rest,  \
+                             const double *half_gap, double rho, double *lower, double *dist2,    \
+                             int64_t *fail, int64_t *near, long *near_count) {                    \
+    long nf = 0, nn = 0;                                                                           \
     for (long n = 0; n < rows; n++) {                                                              \
         const long a = (long)assign[n];                                                            \
         const double e = neon_fit_dist2_##SFX(x + n * d, centroids + a * d, d);                    \
         dist2[n] = e;                                                                              \
+        const double old = lower[n];                                                               \
         /* (l - drop) rounded down: fl(y) (1 - 2^-52) rounds to at most y */                       \
-        double l = (lower[n] - drop[a]) * (1 - 0x1p-52);                                           \
+        double l = (old - drop[a]) * (1 - 0x1p-52);                                                \
         l = l > 0 ? l : 0;                                                                         \
         lower[n] = l;                                                                              \
         const double u = sqrt(e * (1 + rho)) * (1 + 0x1p-50);                                      \
         const double g = (2 * half_gap[a] - u) * (1 - 0x1p-50);                                    \
         const double L = l > g ? l : g;                                                            \
-        if (!(L > 0 && L * L * (1 - rho) > e)) fail[nf++] = n;                                     \
+        if (L > 0 && L * L * (1 - rho) > e) continue;                                              \
+        if (drop_rest) {                                                                           \
+            /* the centroids that did not move fast: a bound that dropped less */                  \
+            double r = (old - drop_rest[a]) * (1 - 0x1p-52);                                       \
+            if (r > 0 && r * r * (1 - rho) > e) {                                                  \
+                lower[n] = r;                                                                      \
+                near[nn++] = n;                                                                    \
+                continue;                                                                          \
+            }                                                                                      \
+        }                                                                                          \
+        fail[nf++] = n;                                                                            \
+    }                                                                                              \
+    *near_count = nn;                                                                              \
+    return nf;                                                                                     \
+}                                                                                                  \
+                                                                                                   \
+long neon_hamerly_movers_##SFX(const T *Z, long rows, long J, const T *sq, const int64_t *mover,  \
+                               const int64_t *index, const int64_t *assign, const double *xnorm2, \
+                               double eta, double mmax, double rho, double *lower,                \
+                               const double *dist2, int64_t *fail, long nf) {                     \
+    for (long j = 0; j < rows; j++) {                                                              \
+        const long r = (long)index[j];                                                             \
+        const long a = (long)assign[r];                                                            \
+        const T *z = Z + j * J;                                                                    \
+        double smax = -INFINITY;                                                                   \
+        for (long i = 0; i < J; i++) {                                                             \
+            const double s = (double)(z[i] - sq[i]);                                               \
+            if (mover[i] != a && s > smax) smax = s;                                               \
+        }                                                                                          \
+        const double span = sqrt(xnorm2[r]) + mmax;                                                \
+        const double l2 = xnorm2[r] - smax - 2 * eta * span * span;                                \
+        const double lm = l2 > 0 ? sqrt(l2) * (1 - 0x1p-50) : 0;                                   \
+        const double l = lm < lower[r] ? lm : lower[r];                                            \
+        lower[r] = l;                                                                              \
+        if (!(l > 0 && l * l * (1 - rho) > dist2[r])) fail[nf++] = r;                              \
     }                                                                                              \
     return nf;                                                                                     \
 }                                                                                                  \

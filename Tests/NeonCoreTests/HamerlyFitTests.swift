@@ -109,8 +109,10 @@ final class HamerlyFitTests: XCTestCase {
                              settings: KMeansFitSettings(clusters: K, tolerance: 0, seed: 3, algorithm: .hamerly),
                              meanVariance: 1)
         var c = Array(x[0..<(K * d)])
+        var moverChecked = 0
         for pass in 0..<8 {
             let p = f.assign(c, previous: pass > 0)
+            moverChecked += p.moverChecked
             let bounds = try XCTUnwrap(f.bounds)
             XCTAssertEqual(bounds.reference, c)
             for r in 0..<n {
@@ -124,6 +126,7 @@ final class HamerlyFitTests: XCTestCase {
             }
             c = (0..<(K * d)).map { p.counts[$0 / d] > 0 ? p.sums[$0] / p.counts[$0 / d] : c[$0] }
         }
+        XCTAssertGreaterThan(moverChecked, 0, "the movers' check ran")
     }
 
     /// Twin centroids 2e-6 apart tie within the float32 GEMM's rounding: those rows are decided

@@ -14,9 +14,15 @@ public protocol FitScalar: NeonScalar {
                            dist2: UnsafeMutablePointer<Double>, lower: UnsafeMutablePointer<Double>?,
                            keepDist2: Bool) -> Int
     static func hamerlyTest(_ x: UnsafePointer<Self>, rows: Int, features: Int, centroids: UnsafePointer<Double>,
-                            assign: UnsafePointer<Int64>, drop: UnsafePointer<Double>, halfGap: UnsafePointer<Double>,
-                            rho: Double, lower: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
-                            fail: UnsafeMutablePointer<Int64>) -> Int
+                            assign: UnsafePointer<Int64>, drop: UnsafePointer<Double>, dropRest: UnsafePointer<Double>?,
+                            halfGap: UnsafePointer<Double>, rho: Double, lower: UnsafeMutablePointer<Double>,
+                            dist2: UnsafeMutablePointer<Double>, fail: UnsafeMutablePointer<Int64>,
+                            near: UnsafeMutablePointer<Int64>, nearCount: inout Int) -> Int
+    static func hamerlyMovers(_ z: UnsafePointer<Self>, rows: Int, movers: Int, sq: UnsafePointer<Self>,
+                              mover: UnsafePointer<Int64>, index: UnsafePointer<Int64>, assign: UnsafePointer<Int64>,
+                              xnorm2: UnsafePointer<Double>, eta: Double, maxNorm: Double, rho: Double,
+                              lower: UnsafeMutablePointer<Double>, dist2: UnsafePointer<Double>,
+                              fail: UnsafeMutablePointer<Int64>, failCount: Int) -> Int
     static func fitAccumulate(_ x: UnsafePointer<Self>, rows: Int, features: Int, assign: UnsafePointer<Int64>,
                               dist2: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
                               counts: UnsafeMutablePointer<Double>, old: UnsafePointer<Int64>?,
@@ -42,10 +48,20 @@ extension Float: FitScalar {
                              assign, dist2, lower, keepDist2 ? 1 : 0)
     }
     public static func hamerlyTest(_ x: UnsafePointer<Float>, rows: Int, features: Int, centroids: UnsafePointer<Double>,
-                                   assign: UnsafePointer<Int64>, drop: UnsafePointer<Double>, halfGap: UnsafePointer<Double>,
-                                   rho: Double, lower: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
-                                   fail: UnsafeMutablePointer<Int64>) -> Int {
-        neon_hamerly_test_f32(x, rows, features, centroids, assign, drop, halfGap, rho, lower, dist2, fail)
+                                   assign: UnsafePointer<Int64>, drop: UnsafePointer<Double>, dropRest: UnsafePointer<Double>?,
+                                   halfGap: UnsafePointer<Double>, rho: Double, lower: UnsafeMutablePointer<Double>,
+                                   dist2: UnsafeMutablePointer<Double>, fail: UnsafeMutablePointer<Int64>,
+                                   near: UnsafeMutablePointer<Int64>, nearCount: inout Int) -> Int {
+        neon_hamerly_test_f32(x, rows, features, centroids, assign, drop, dropRest, halfGap, rho, lower, dist2, fail,
+                              near, &nearCount)
+    }
+    public static func hamerlyMovers(_ z: UnsafePointer<Float>, rows: Int, movers: Int, sq: UnsafePointer<Float>,
+                                     mover: UnsafePointer<Int64>, index: UnsafePointer<Int64>, assign: UnsafePointer<Int64>,
+                                     xnorm2: UnsafePointer<Double>, eta: Double, maxNorm: Double, rho: Double,
+                                     lower: UnsafeMutablePointer<Double>, dist2: UnsafePointer<Double>,
+                                     fail: UnsafeMutablePointer<Int64>, failCount: Int) -> Int {
+        neon_hamerly_movers_f32(z, rows, movers, sq, mover, index, assign, xnorm2, eta, maxNorm, rho, lower, dist2,
+                                fail, failCount)
     }
     public static func fitAccumulate(_ x: UnsafePointer<Float>, rows: Int, features: Int, assign: UnsafePointer<Int64>,
                                      dist2: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
@@ -74,10 +90,20 @@ extension Double: FitScalar {
                              assign, dist2, lower, keepDist2 ? 1 : 0)
     }
     public static func hamerlyTest(_ x: UnsafePointer<Double>, rows: Int, features: Int, centroids: UnsafePointer<Double>,
-                                   assign: UnsafePointer<Int64>, drop: UnsafePointer<Double>, halfGap: UnsafePointer<Double>,
-                                   rho: Double, lower: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
-                                   fail: UnsafeMutablePointer<Int64>) -> Int {
-        neon_hamerly_test_f64(x, rows, features, centroids, assign, drop, halfGap, rho, lower, dist2, fail)
+                                   assign: UnsafePointer<Int64>, drop: UnsafePointer<Double>, dropRest: UnsafePointer<Double>?,
+                                   halfGap: UnsafePointer<Double>, rho: Double, lower: UnsafeMutablePointer<Double>,
+                                   dist2: UnsafeMutablePointer<Double>, fail: UnsafeMutablePointer<Int64>,
+                                   near: UnsafeMutablePointer<Int64>, nearCount: inout Int) -> Int {
+        neon_hamerly_test_f64(x, rows, features, centroids, assign, drop, dropRest, halfGap, rho, lower, dist2, fail,
+                              near, &nearCount)
+    }
+    public static func hamerlyMovers(_ z: UnsafePointer<Double>, rows: Int, movers: Int, sq: UnsafePointer<Double>,
+                                     mover: UnsafePointer<Int64>, index: UnsafePointer<Int64>, assign: UnsafePointer<Int64>,
+                                     xnorm2: UnsafePointer<Double>, eta: Double, maxNorm: Double, rho: Double,
+                                     lower: UnsafeMutablePointer<Double>, dist2: UnsafePointer<Double>,
+                                     fail: UnsafeMutablePointer<Int64>, failCount: Int) -> Int {
+        neon_hamerly_movers_f64(z, rows, movers, sq, mover, index, assign, xnorm2, eta, maxNorm, rho, lower, dist2,
+                                fail, failCount)
     }
     public static func fitAccumulate(_ x: UnsafePointer<Double>, rows: Int, features: Int, assign: UnsafePointer<Int64>,
                                      dist2: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,

@@ -47,9 +47,24 @@ final class HamerlyBounds {
     /// The bounds now refer to `centroids` (after a pass that set or tested every row).
     func settle(on centroids: [Double]) { reference = centroids }
 
-    /// For new centroids: per cluster a, drop[a] >= max_{k != a} |m'_k - m_k| and
-    /// halfGap[a] <= s(a); nil when the bounds are not set.
-    func moves(to centroids: [Double]) -> (drop: [Double], halfGap: [Double])? {
+    /// How the centroids moved from the reference: per cluster a, drop[a] >= max_{k != a} delta_k
+    /// and halfGap[a] <= s(a); `movers`, the J clusters that moved most, and dropRest[a] >= max
+    /// delta_k over k != a not a mover.
+    struct Moves {
+        let drop: [Double]
+        let dropRest: [Double]
+        let halfGap: [Double]
+        let movers: [Int]
+    }
+
+    /// The moves to new centroids; nil when the bounds are not set. `assignment` and `dist2` are
+    /// the rows' state after the previous pass (they choose the number of movers).
+    ///
+    /// Hamerly's single bound drops by the largest move, and on real data a few clusters keep
+    /// moving (one row changing cluster moves a small cluster's mean) while most stay put. Rows
+    /// that fail the plain test but whose bound over the other centroids (less dropRest) still
+    /// holds are compared with the J movers only (one GEMM of J / K of the cost), not with all K.
+    func moves(to centroids: [Double], rows: Int, assignment: UnsafePointer<Int64>, dist2: UnsafePointer<Double>) -> Moves? {
         guard let old = reference else { return nil }
         let d = features, K = clusters
         let up = 1 + Self.margin(features: d)
@@ -59,12 +74,56 @@ final class HamerlyBounds {
             for i in 0..<d { let v = centroids[k * d + i] - old[k * d + i]; s += v * v }
             delta[k] = s.squareRoot() * up
         }
-        var first = -1, top = 0.0, next = 0.0
-        for k in 0..<K {
-            if delta[k] > top { next = top; top = delta[k]; first = k } else if delta[k] > next { next = delta[k] }
+        func largestTwo(_ ks: [Int]) -> (index: Int, first: Double, second: Double) {
+            var index = -1, first = 0.0, second = 0.0
+            for k in ks {
+                if delta[k] > first { second = first; first = delta[k]; index = k } else if delta[k] > second { second = delta[k] }
+            }
+            return (index, first, second)
         }
-        let drop = (0..<K).map { $0 == first ? next : top }
-        return (drop, Self.halfGaps(centroids, clusters: K, features: d, totalRows: totalRows))
+        let all = largestTwo(Array(0..<K))
+        let drop = (0..<K).map { $0 == all.index ? all.second : all.first }
+        let moved = (0..<K).filter { delta[$0] > 0 }.sorted { delta[$0] != delta[$1] ? delta[$0] > delta[$1] : $0 < $1 }
+        let J = Self.moverCount(sortedMoves: moved.map { delta[$0] }, clusters: K, delta: delta, rows: rows,
+                                lower: lower, assignment: assignment, dist2: dist2)
+        let movers = Array(moved.prefix(J)).sorted()
+        let isMover = Set(movers)
+        let rest = largestTwo((0..<K).filter { !isMover.contains($0) })
+        let dropRest = (0..<K).map { $0 == rest.index ? rest.second : rest.first }
+        return Moves(drop: drop, dropRest: dropRest, halfGap: Self.halfGaps(centroids, clusters: K, features: d, totalRows: totalRows),
+                     movers: movers)
+    }
+
+    /// The number of movers J (0, or K/64 .. K/2 capped at the clusters that moved) that minimises
+    /// the expected GEMM work, estimated on every 8th row from its previous slack l - u: a row
+    /// whose slack exceeds delta_a plus the largest move passes for free, one whose slack exceeds
+    /// delta_a plus the (J+1)-th largest move costs (J + 8) / K of a row, the others cost a row.
+    /// J changes only the work, never a result.
+    static func moverCount(sortedMoves: [Double], clusters K: Int, delta: [Double], rows: Int, lower: UnsafePointer<Double>,
+                           assignment: UnsafePointer<Int64>, dist2: UnsafePointer<Double>) -> Int {
+        guard let largest = sortedMoves.first, rows > 0 else { return 0 }
+        var slack: [Double] = []
+        for n in stride(from: 0, to: rows, by: 8) {
+            slack.append(lower[n] - dist2[n].squareRoot() - delta[Int(assignment[n])])
+        }
+        slack.sort()
+        /// Rows with slack <= t.
+        func atMost(_ t: Double) -> Int {
+            var lo = 0, hi = slack.count
+            while lo < hi { let mid = (lo + hi) / 2; if slack[mid] <= t { lo = mid + 1 } else { hi = mid } }
+            return lo
+        }
+        let failing = atMost(largest)
+        var best = (J: 0, cost: Double(failing))
+        for i in 1...6 {
+            let J = min(sortedMoves.count, K >> i)
+            if J == 0 { continue }
+            let rest = J < sortedMoves.count ? sortedMoves[J] : 0
+            let full = atMost(rest)
+            let cost = Double(full) + Double(failing - full) * Double(J + 8) / Double(K)
+            if cost < best.cost { best = (J, cost) }
+        }
+        return best.J
     }
 
     /// s(a) (rounded down) for every centroid: half the distance to the nearest other centroid,

@@ -54,6 +54,9 @@ public struct AssignmentPass: Sendable {
     public let recomputed: Int
     /// Rows decided by float64 distances because their GEMM scores were a near tie.
     public let nearTies: Int
+    /// Rows compared with the `movers` fastest-moving centroids only (HamerlyBounds.Moves).
+    public let moverChecked: Int
+    public let movers: Int
 }
 
 /// Distributed Lloyd k-means on sharded rows. Each iteration: every rank assigns its rows with
@@ -156,7 +159,9 @@ public final class KMeansFitter<T: FitScalar> {
             for i in 0..<(K * d) { let v = next[i] - centroids[i]; shift += v * v }
             progress(FitProgress(restart: restart, iteration: it, objective: p.inertia, change: shift,
                                  reassigned: p.reassigned,
-                                 recomputedFraction: Double(p.recomputed) / Double(max(1, shard.totalRows))))
+                                 recomputedFraction: Double(p.recomputed) / Double(max(1, shard.totalRows)),
+                                 moverCheckedFraction: Double(p.moverChecked) / Double(max(1, shard.totalRows)),
+                                 movers: p.movers))
             centroids = next
             if it > 1 && p.reassigned == 0 && empty.isEmpty { converged = true; break }   // strict convergence
             if shift <= settings.tolerance * meanVariance { converged = true; break }
@@ -187,11 +192,16 @@ public final class KMeansFitter<T: FitScalar> {
         // the centroids and |m_k|^2 to T and of s_k; twice that, plus the float64 distances' share.
         let eta = 2 * Double(d + 8) * (Double(T.ulpOfOne) / 2 + Double.ulpOfOne / 2)
         let maxNorm = norms.max()!.squareRoot() * (1 + 0x1p-40)
-        let moves = bounds?.moves(to: centroids)
+        let moves = bounds?.moves(to: centroids, rows: rows, assignment: assignment, dist2: dist2)
         let lower = bounds?.lower
         let rho = HamerlyBounds.margin(features: d)
         let drop = moves?.drop ?? [], halfGap = moves?.halfGap ?? []
-        let width = K * d + K + 4
+        let movers = (moves?.movers ?? []).map { Int64($0) }
+        let J = movers.count
+        let dropRest = J > 0 ? moves!.dropRest : []
+        let moverTable = movers.flatMap { k in table[(Int(k) * d)..<(Int(k) * d + d)] }
+        let moverSq = movers.map { sq[Int($0)] }
+        let width = K * d + K + 5
         let tile = FitShard<T>.tileRows
         var partial = centroids.withUnsafeBufferPointer { cb in
             table.withUnsafeBufferPointer { tb in
@@ -199,53 +209,21 @@ public final class KMeansFitter<T: FitScalar> {
                     old.withUnsafeBufferPointer { ob in
                         drop.withUnsafeBufferPointer { db in
                             halfGap.withUnsafeBufferPointer { hb in
-                                shard.sumChunks(width: width) { range, acc in
-                                    let z = UnsafeMutablePointer<T>.allocate(capacity: tile * K)
-                                    let gathered = UnsafeMutablePointer<T>.allocate(capacity: tile * d)
-                                    let fail = UnsafeMutablePointer<Int64>.allocate(capacity: tile)
-                                    let choice = UnsafeMutablePointer<Int64>.allocate(capacity: tile)
-                                    let top = UnsafeMutablePointer<Double>.allocate(capacity: 2 * tile)
-                                    defer {
-                                        z.deallocate(); gathered.deallocate(); fail.deallocate()
-                                        choice.deallocate(); top.deallocate()
-                                    }
-                                    var r0 = range.lowerBound
-                                    while r0 < range.upperBound {
-                                        let n = min(tile, range.upperBound - r0)
-                                        let xt = x + r0 * d
-                                        // The rows to compare with every centroid: all, or those failing the bound test.
-                                        var m = n
-                                        var rowsX = UnsafePointer(xt)
-                                        var index: UnsafePointer<Int64>? = nil
-                                        if moves != nil {
-                                            m = T.hamerlyTest(xt, rows: n, features: d, centroids: cb.baseAddress!,
-                                                              assign: a + r0, drop: db.baseAddress!, halfGap: hb.baseAddress!,
-                                                              rho: rho, lower: lower! + r0, dist2: dist + r0, fail: fail)
-                                            if m < n {
-                                                for j in 0..<m {
-                                                    (gathered + j * d).update(from: xt + Int(fail[j]) * d, count: d)
-                                                }
-                                                rowsX = UnsafePointer(gathered)
-                                                index = UnsafePointer(fail)
+                                dropRest.withUnsafeBufferPointer { rb in
+                                    movers.withUnsafeBufferPointer { mb in
+                                        moverTable.withUnsafeBufferPointer { mtb in
+                                            moverSq.withUnsafeBufferPointer { msb in
+                                                let pass = LloydTiles(x: x, d: d, K: K, table: tb.baseAddress!, sq: qb.baseAddress!,
+                                                                      centroids: cb.baseAddress!, xnorm2: xn, assign: a, dist2: dist,
+                                                                      lower: lower, old: previous ? ob.baseAddress! : nil,
+                                                                      drop: moves != nil ? db.baseAddress! : nil,
+                                                                      dropRest: J > 0 ? rb.baseAddress! : nil,
+                                                                      halfGap: hb.baseAddress, J: J, movers: mb.baseAddress,
+                                                                      moverTable: mtb.baseAddress, moverSq: msb.baseAddress,
+                                                                      eta: eta, maxNorm: maxNorm, rho: rho)
+                                                return shard.sumChunks(width: width) { range, acc in pass.run(range, acc) }
                                             }
                                         }
-                                        if m > 0 {
-                                            T.gemm(m: m, n: K, k: d, alpha: 2, a: rowsX, lda: d, b: tb.baseAddress!, ldb: d,
-                                                   transposeB: true, beta: 0, c: z, ldc: K)
-                                            T.top2Scores(z, rows: m, clusters: K, sq: qb.baseAddress!, choice: choice,
-                                                         best: top, second: top + tile)
-                                            let ties = T.fitResolve(z, rows: m, clusters: K, x: rowsX, features: d, index: index,
-                                                                    centroids: cb.baseAddress!, xnorm2: xn + r0, eta: eta,
-                                                                    maxNorm: maxNorm, choice: choice, best: top,
-                                                                    second: top + tile, assign: a + r0, dist2: dist + r0,
-                                                                    lower: lower.map { $0 + r0 }, keepDist2: moves != nil)
-                                            acc[K * d + K + 3] += Double(ties)
-                                        }
-                                        T.fitAccumulate(xt, rows: n, features: d, assign: a + r0, dist2: dist + r0,
-                                                        sums: acc, counts: acc + K * d,
-                                                        old: previous ? ob.baseAddress! + r0 : nil, acc: acc + K * d + K)
-                                        acc[K * d + K + 2] += Double(m)
-                                        r0 += n
                                     }
                                 }
                             }
@@ -259,7 +237,8 @@ public final class KMeansFitter<T: FitScalar> {
         let tail = K * d + K
         return AssignmentPass(sums: Array(partial[0..<(K * d)]), counts: Array(partial[(K * d)..<tail]),
                               inertia: partial[tail], reassigned: Int(partial[tail + 1]),
-                              recomputed: Int(partial[tail + 2]), nearTies: Int(partial[tail + 3]))
+                              recomputed: Int(partial[tail + 2]), nearTies: Int(partial[tail + 3]),
+                              moverChecked: Int(partial[tail + 4]), movers: J)
     }
 
     /// The `count` rows farthest from their assigned centroid (distance descending, then global

@@ -36,16 +36,31 @@ long neon_fit_resolve_f64(const double *Z, long rows, long K, const double *X, l
                           int64_t *assign, double *dist2, double *lower, int keep_dist2);
 
 // Hamerly's test for each row n with a = assign[n], after the centroids moved:
-// dist2[n] = D(x_n, m_a) (the exact upper bound, recomputed), lower[n] -= drop[a] (rounded down,
-// at least 0; drop[a] >= max_{k != a} of the centroid moves), L = max(lower[n], 2 half_gap[a] - u)
-// with u >= |x_n - m_a|. The row keeps a for certain when L^2 (1 - rho) > dist2[n]; otherwise its
-// index is written to fail. Returns the number of failing rows.
+// dist2[n] = D(x_n, m_a) (the exact upper bound, recomputed), l = lower[n] - drop[a] (rounded down,
+// at least 0; drop[a] >= max_{k != a} of the centroid moves), L = max(l, 2 half_gap[a] - u) with
+// u >= |x_n - m_a|. The row keeps a for certain when L^2 (1 - rho) > dist2[n] (lower[n] = l).
+// Otherwise, if drop_rest is not NULL (drop_rest[a] >= the moves of the centroids other than a
+// that are not "movers"), a row with r = lower[n] - drop_rest[a] and r^2 (1 - rho) > dist2[n]
+// can only change to a mover: its index goes to near (lower[n] = r, a bound over the non-movers
+// only, until neon_hamerly_movers); every other row goes to fail. Returns the number in fail.
 long neon_hamerly_test_f32(const float *x, long rows, long d, const double *centroids, const int64_t *assign,
-                           const double *drop, const double *half_gap, double rho, double *lower, double *dist2,
-                           int64_t *fail);
+                           const double *drop, const double *drop_rest, const double *half_gap, double rho,
+                           double *lower, double *dist2, int64_t *fail, int64_t *near, long *near_count);
 long neon_hamerly_test_f64(const double *x, long rows, long d, const double *centroids, const int64_t *assign,
-                           const double *drop, const double *half_gap, double rho, double *lower, double *dist2,
-                           int64_t *fail);
+                           const double *drop, const double *drop_rest, const double *half_gap, double rho,
+                           double *lower, double *dist2, int64_t *fail, int64_t *near, long *near_count);
+
+// The near rows against the J movers: Z (rows x J) = 2 x.m~_j for the rows index[j] of the tile,
+// sq[i] = |m~_i|^2 and mover[i] the cluster of column i. lower[r] becomes min(lower[r], a lower
+// bound on the distance to every mover other than a, from the scores less 2E as in
+// neon_fit_resolve); the row keeps a when lower^2 (1 - rho) > dist2[r], else r is appended to
+// fail after its first nf entries. Returns the new count of fail.
+long neon_hamerly_movers_f32(const float *Z, long rows, long J, const float *sq, const int64_t *mover,
+                             const int64_t *index, const int64_t *assign, const double *xnorm2, double eta,
+                             double mmax, double rho, double *lower, const double *dist2, int64_t *fail, long nf);
+long neon_hamerly_movers_f64(const double *Z, long rows, long J, const double *sq, const int64_t *mover,
+                             const int64_t *index, const int64_t *assign, const double *xnorm2, double eta,
+                             double mmax, double rho, double *lower, const double *dist2, int64_t *fail, long nf);
 
 // For every row n with c = assign[n]: sums[c, :] += x[n, :] (double), counts[c] += 1,
 // acc[0] += dist2[n] (the inertia), acc[1] += 1 if old != NULL and old[n] != c.
