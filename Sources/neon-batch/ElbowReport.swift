@@ -12,7 +12,7 @@ extension FitRunner {
             let timing = IterationClock()
             let fitter = KMeansFitter(shard: shard, collectives: collectives, settings: kmeansSettings(s.spec, clusters: k),
                                       meanVariance: meanVariance)
-            let r = fitter.fit { p in timing.tick(p); self.report(p, s.spec.restarts, "K = \(k) inertia", "shift") }
+            let r = fitter.fit { p in self.report(p, s.spec.restarts, "K = \(k) inertia", "shift", seconds: timing.tick(p)) }
             rows.append(.init(clusters: k, inertia: r.inertia, iterations: r.iterations, converged: r.converged))
             say(String(format: "neon-batch: K = %d: inertia %.9g after %d iterations", k, r.inertia, r.iterations))
         }

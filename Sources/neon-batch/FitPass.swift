@@ -38,7 +38,7 @@ extension FitRunner {
         case .kmeans:
             let fitter = KMeansFitter(shard: shard, collectives: collectives, settings: kmeansSettings(spec, clusters: spec.clusters),
                                       meanVariance: meanVariance)
-            let r = fitter.fit { p in timing.tick(p); self.report(p, spec.restarts, "inertia", "shift") }
+            let r = fitter.fit { p in self.report(p, spec.restarts, "inertia", "shift", seconds: timing.tick(p)) }
             say(String(format: "neon-batch: k-means K = %d: inertia %.9g after %d iterations (restart %d of %d, %@), %.4f s per Lloyd iteration",
                        spec.clusters, r.inertia, r.iterations, r.restart + 1, spec.restarts,
                        r.converged ? "converged" : "max_iter reached", timing.secondsPerIteration))
@@ -61,8 +61,7 @@ extension FitRunner {
                                             rmsStd: meanVariance.squareRoot())
             let r = initial.withUnsafeBufferPointer { a in
                 fitter.fit(initial: a.baseAddress!, sampleRows: sampleRows, sampleClusters: sampleClusters) { p in
-                    timing.tick(p)
-                    self.report(p, spec.restarts, "objective (Eq. 36)", "relative change")
+                    self.report(p, spec.restarts, "objective (Eq. 36)", "relative change", seconds: timing.tick(p))
                 }
             }
             say(String(format: "neon-batch: kernel k-means K = %d, M = %d: objective (Eq. 36) %.9g, gamma %.6g (restart %d of %d), %.4f s per EM iteration",
@@ -114,9 +113,14 @@ extension FitRunner {
         return (initial, shard.gatherRows(indices, collectives), clusters)
     }
 
-    /// A progress line per iteration (rank 0, stderr, silenced by --quiet).
-    func report(_ p: FitProgress, _ restarts: Int, _ objective: String, _ change: String) {
-        let work = p.recomputedFraction.map { String(format: ", recomputed %.1f %% of rows", 100 * $0) } ?? ""
+    /// A progress line per iteration (rank 0, stderr, silenced by --quiet), with the seconds since
+    /// the previous iteration's line when known.
+    func report(_ p: FitProgress, _ restarts: Int, _ objective: String, _ change: String, seconds: Double? = nil) {
+        var work = p.recomputedFraction.map { String(format: ", recomputed %.1f %% of rows", 100 * $0) } ?? ""
+        if let f = p.moverCheckedFraction, let j = p.movers, f > 0 {
+            work += String(format: " (+ %.1f %% against the %d centroids that moved most)", 100 * f, j)
+        }
+        if let t = seconds { work += String(format: ", %.3f s", t) }
         note(String(format: "fit: restart %d/%d iteration %d: %@ %.9g, %@ %.3g, %d rows reassigned%@", p.restart + 1, restarts,
                     p.iteration, objective, p.objective, change, p.change, p.reassigned, work))
     }
@@ -150,13 +154,18 @@ final class IterationClock {
     private var total = 0.0
     private var count = 0
 
-    func tick(_ p: FitProgress) {
+    /// Records an iteration; returns the seconds since the previous one of the same restart.
+    @discardableResult
+    func tick(_ p: FitProgress) -> Double? {
         let now = Date()
+        var interval: Double?
         if let l = last, l.restart == p.restart {
-            total += now.timeIntervalSince(l.at)
+            interval = now.timeIntervalSince(l.at)
+            total += interval!
             count += 1
         }
         last = (p.restart, now)
+        return interval
     }
 
     var secondsPerIteration: Double { count > 0 ? total / Double(count) : .nan }
