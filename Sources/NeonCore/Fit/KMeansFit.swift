@@ -202,35 +202,14 @@ public final class KMeansFitter<T: FitScalar> {
         let moverTable = movers.flatMap { k in table[(Int(k) * d)..<(Int(k) * d + d)] }
         let moverSq = movers.map { sq[Int($0)] }
         let width = K * d + K + 5
-        let tile = FitShard<T>.tileRows
-        var partial = centroids.withUnsafeBufferPointer { cb in
-            table.withUnsafeBufferPointer { tb in
-                sq.withUnsafeBufferPointer { qb in
-                    old.withUnsafeBufferPointer { ob in
-                        drop.withUnsafeBufferPointer { db in
-                            halfGap.withUnsafeBufferPointer { hb in
-                                dropRest.withUnsafeBufferPointer { rb in
-                                    movers.withUnsafeBufferPointer { mb in
-                                        moverTable.withUnsafeBufferPointer { mtb in
-                                            moverSq.withUnsafeBufferPointer { msb in
-                                                let pass = LloydTiles(x: x, d: d, K: K, table: tb.baseAddress!, sq: qb.baseAddress!,
-                                                                      centroids: cb.baseAddress!, xnorm2: xn, assign: a, dist2: dist,
-                                                                      lower: lower, old: previous ? ob.baseAddress! : nil,
-                                                                      drop: moves != nil ? db.baseAddress! : nil,
-                                                                      dropRest: J > 0 ? rb.baseAddress! : nil,
-                                                                      halfGap: hb.baseAddress, J: J, movers: mb.baseAddress,
-                                                                      moverTable: mtb.baseAddress, moverSq: msb.baseAddress,
-                                                                      eta: eta, maxNorm: maxNorm, rho: rho)
-                                                return shard.sumChunks(width: width) { range, acc in pass.run(range, acc) }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let pins = PinnedArrays()
+        let pass = LloydTiles(x: x, d: d, K: K, table: pins.pin(table)!, sq: pins.pin(sq)!, centroids: pins.pin(centroids)!,
+                              xnorm2: xn, assign: a, dist2: dist, lower: lower, old: pins.pin(old),
+                              drop: pins.pin(drop), dropRest: pins.pin(dropRest), halfGap: pins.pin(halfGap), J: J,
+                              movers: pins.pin(movers), moverTable: pins.pin(moverTable), moverSq: pins.pin(moverSq),
+                              eta: eta, maxNorm: maxNorm, rho: rho)
+        var partial = withExtendedLifetime(pins) {
+            shard.sumChunks(width: width) { range, acc in pass.run(range, acc) }
         }
         comm.sum(&partial)
         bounds?.settle(on: centroids)

@@ -83,3 +83,19 @@ struct LloydTiles<T: FitScalar> {
         }
     }
 }
+
+/// Copies of arrays at stable addresses for the duration of a pass (empty arrays: nil), freed
+/// with this object.
+final class PinnedArrays {
+    private var frees: [() -> Void] = []
+
+    func pin<E>(_ values: [E]) -> UnsafePointer<E>? {
+        guard !values.isEmpty else { return nil }
+        let p = UnsafeMutableBufferPointer<E>.allocate(capacity: values.count)
+        _ = p.initialize(from: values)
+        frees.append { p.deinitialize(); p.deallocate() }
+        return UnsafePointer(p.baseAddress!)
+    }
+
+    deinit { for free in frees { free() } }
+}
