@@ -32,6 +32,10 @@ bin=$root/.build/release/neon-batch
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.4f}')" "$@"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 load() { cut -d' ' -f1 /proc/loadavg; }
+# CPU seconds used by the whole machine, and by this script's finished children (the runs): their
+# difference over a round is what other processes took from the 2 cores meanwhile.
+machine_cpu() { awk '/^cpu /{print ($2 + $3 + $4 + $7 + $8 + $9) / 100}' /proc/stat; }
+children_cpu() { awk '{print ($16 + $17) / 100}' "/proc/$$/stat"; }
 # fit K METHOD RANKS [MPIRUN OPTIONS]: prints seconds per iteration, iterations and, for the timed
 # iterations 2.., "R+M/J@S": R % of rows recomputed, M % compared with the J centroids that moved
 # most only, S seconds.
@@ -60,7 +64,7 @@ echo "machine: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/load
 for k in "${ks[@]}"; do
   lloyd=() ham=() ham2=() skl=() ske=()
   for ((r = 1; r <= reps; r++)); do
-    l0=$(load)
+    l0=$(load) m0=$(machine_cpu) c0=$(children_cpu) w0=$(date +%s.%N)
     read -r t n _ <<< "$(fit "$k" lloyd 1 --bind-to none)"; lloyd+=("$t")
     read -r t n pct <<< "$(fit "$k" hamerly 1 --bind-to none)"; ham+=("$t")
     read -r t _ _ <<< "$(fit "$k" hamerly 2)"; ham2+=("$t")
@@ -69,7 +73,9 @@ for k in "${ks[@]}"; do
     skn=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['iterations'])" "$sk")
     se=$(python3 -W ignore scripts/bench_fit_peer.py sklearn "$data" "$k" "$iters" 2 elkan)
     ske+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds_per_iteration'])" "$se")")
-    echo "K=$k round $r (load $l0 -> $(load)): neon-batch lloyd 1x2 ${lloyd[-1]}, hamerly 1x2 ${ham[-1]}, hamerly 2x1 ${ham2[-1]} s/it ($((n - 1)) timed iterations; per iteration: % recomputed+% against movers/movers@seconds: $pct); scikit-learn lloyd ${skl[-1]}, elkan ${ske[-1]} s/it ($skn timed iterations)"
+    others=$(python3 -c "import sys; m0, m1, c0, c1, w0, w1 = map(float, sys.argv[1:]); print(f'{max(0, (m1 - m0) - (c1 - c0)):.1f} CPU-s in {w1 - w0:.0f} s')" \
+      "$m0" "$(machine_cpu)" "$c0" "$(children_cpu)" "$w0" "$(date +%s.%N)")
+    echo "K=$k round $r (load $l0 -> $(load); other processes: $others): neon-batch lloyd 1x2 ${lloyd[-1]}, hamerly 1x2 ${ham[-1]}, hamerly 2x1 ${ham2[-1]} s/it ($((n - 1)) timed iterations; per iteration: % recomputed+% against movers/movers@seconds: $pct); scikit-learn lloyd ${skl[-1]}, elkan ${ske[-1]} s/it ($skn timed iterations)"
   done
   ml=$(median "${lloyd[@]}") mh=$(median "${ham[@]}") mh2=$(median "${ham2[@]}") ms=$(median "${skl[@]}") me=$(median "${ske[@]}")
   echo "K=$k medians of $reps: scikit-learn lloyd $ms s/it, elkan $me s/it; neon-batch lloyd 1x2 $ml s/it ($(ratio "$ms" "$ml")x scikit-learn lloyd), hamerly 1x2 $mh s/it ($(ratio "$ms" "$mh")x lloyd, $(ratio "$me" "$mh")x elkan), hamerly 2x1 $mh2 s/it ($(ratio "$ms" "$mh2")x)"
