@@ -180,7 +180,8 @@ public final class KMeansFitter<T: FitScalar> {
     @_specialize(where T == Double)
     public func assign(_ centroids: [Double], previous: Bool) -> AssignmentPass {
         let rows = shard.rows
-        let old = previous ? Array(UnsafeBufferPointer(start: assignment, count: rows)) : []
+        let pins = PinnedArrays()
+        let old = previous ? pins.copy(assignment, count: rows) : nil
         // The rows are centred (fit space), so the GEMM needs no shift: per tile
         // Z = 2 X M^T, s_k = Z_k - |m_k|^2 = |x|^2 - |x - m_k|^2, c = argmax s_k (Eq. 1), then
         // the tile's rows are added into the chunk's sums while they are in cache.
@@ -202,9 +203,8 @@ public final class KMeansFitter<T: FitScalar> {
         let moverTable = movers.flatMap { k in table[(Int(k) * d)..<(Int(k) * d + d)] }
         let moverSq = movers.map { sq[Int($0)] }
         let width = K * d + K + 5
-        let pins = PinnedArrays()
         let pass = LloydTiles(x: x, d: d, K: K, table: pins.pin(table)!, sq: pins.pin(sq)!, centroids: pins.pin(centroids)!,
-                              xnorm2: xn, assign: a, dist2: dist, lower: lower, old: pins.pin(old),
+                              xnorm2: xn, assign: a, dist2: dist, lower: lower, old: old,
                               drop: pins.pin(drop), dropRest: pins.pin(dropRest), halfGap: pins.pin(halfGap), J: J,
                               movers: pins.pin(movers), moverTable: pins.pin(moverTable), moverSq: pins.pin(moverSq),
                               eta: eta, maxNorm: maxNorm, rho: rho)

@@ -97,5 +97,14 @@ final class PinnedArrays {
         return UnsafePointer(p.baseAddress!)
     }
 
+    /// A copy of count values at p (count 0: nil).
+    func copy<E>(_ p: UnsafePointer<E>, count: Int) -> UnsafePointer<E>? {
+        guard count > 0 else { return nil }
+        let q = UnsafeMutablePointer<E>.allocate(capacity: count)
+        q.initialize(from: p, count: count)
+        frees.append { q.deinitialize(count: count); q.deallocate() }
+        return UnsafePointer(q)
+    }
+
     deinit { for free in frees { free() } }
 }
