@@ -2,11 +2,12 @@
 """Peer for scripts/bench-fit.sh: writes the benchmark data and times scikit-learn's Lloyd k-means.
 
   bench_fit_peer.py gen PATH N D SEED          float32 Gaussian mixture (200 overlapping centres, so that Lloyd does not converge in a few iterations), dataset "features"
-  bench_fit_peer.py sklearn PATH K ITER THREADS  seconds per Lloyd iteration of sklearn.cluster.KMeans
+  bench_fit_peer.py blobs PATH N D SEED        float32 separated blobs (1000 centres N(0, 1) per feature, unit noise: nearest centres ~22 apart, noise radius ~16), dataset "features"
+  bench_fit_peer.py sklearn PATH K ITER THREADS [ALGORITHM]  seconds per iteration of sklearn.cluster.KMeans (algorithm "lloyd", the default, or "elkan")
 
 Seconds per iteration = (fit with max_iter = ITER + 1 minus fit with max_iter = 1) / ITER, so that
 input validation, initialisation and the final labelling pass cancel out. Both fits start from the
-same K rows of the data (init array), tol = 0, algorithm = "lloyd", n_init = 1, after one warm-up fit.
+same K rows of the data (init array), tol = 0, n_init = 1, after one warm-up fit.
 """
 import json
 import sys
@@ -28,7 +29,19 @@ def gen(path, n, d, seed):
         f.create_dataset("features", data=x)
 
 
-def sklearn_bench(path, k, iters, threads):
+def blobs(path, n, d, seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1, size=(1000, d)).astype(np.float32)
+    x = np.empty((n, d), dtype=np.float32)
+    step = 20000
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        x[s:e] = centres[rng.integers(0, 1000, e - s)] + rng.normal(0, 1, size=(e - s, d)).astype(np.float32)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("features", data=x)
+
+
+def sklearn_bench(path, k, iters, threads, algorithm="lloyd"):
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
     import sklearn
@@ -38,17 +51,17 @@ def sklearn_bench(path, k, iters, threads):
     times = {}
     with threadpool_limits(limits=threads):
         for m in (1, 1, iters + 1):          # the first fit warms up (thread pools, BLAS)
-            km = KMeans(n_clusters=k, init=init, n_init=1, max_iter=m, tol=0, algorithm="lloyd")
+            km = KMeans(n_clusters=k, init=init, n_init=1, max_iter=m, tol=0, algorithm=algorithm)
             t = time.perf_counter()
             km.fit(x)
             times[m] = (time.perf_counter() - t, int(km.n_iter_))
     (t1, n1), (tn, nn) = times[1], times[iters + 1]
-    print(json.dumps({"sklearn": sklearn.__version__, "k": k, "threads": threads, "iterations": nn - n1,
+    print(json.dumps({"sklearn": sklearn.__version__, "algorithm": algorithm, "k": k, "threads": threads, "iterations": nn - n1,
                       "seconds_per_iteration": (tn - t1) / max(nn - n1, 1), "fit_seconds": tn}))
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "gen":
-        gen(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    if sys.argv[1] in ("gen", "blobs"):
+        (gen if sys.argv[1] == "gen" else blobs)(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     else:
-        sklearn_bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        sklearn_bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), *sys.argv[6:7])

@@ -81,6 +81,17 @@ void neon_top2_##SFX(T *Z, long rows, long K, const T *sq, int64_t *assign, doub
     }                                                                                          \
 }                                                                                              \
                                                                                                \
+void neon_top2_scores_##SFX(T *Z, long rows, long K, const T *sq, int64_t *assign, double *best, \
+                            double *second) {                                                  \
+    for (long n = 0; n < rows; n++) {                                                          \
+        T zc, zm2;                                                                             \
+        double logit;                                                                          \
+        top2_row_##SFX(Z + n * K, K, sq, assign + n, &logit, &zc, &zm2);                       \
+        best[n] = (double)zc;                                                                  \
+        second[n] = (double)zm2;                                                               \
+    }                                                                                          \
+}                                                                                              \
+                                                                                               \
 NEON_CLONES                                                                                    \
 static void mtm_row_##SFX(T *z, long K, T beta, T zc, T zm2, long c) {                         \
     _Pragma("clang fp reassociate(on)")                                                        \

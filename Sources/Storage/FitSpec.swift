@@ -11,6 +11,13 @@ public struct FitSpec: Equatable, Sendable {
         case kernelKMeans = "kernel_kmeans"
     }
 
+    /// How k-means iterations find the nearest centroids: plain Lloyd or Lloyd with Hamerly's
+    /// bounds (the same results; the bounds skip rows that cannot change cluster).
+    public enum KMeansMethod: String, Equatable, Sendable {
+        case lloyd
+        case hamerly
+    }
+
     /// How kernel k-means starts: from a k-means fit, or from given labels (an integer dataset).
     public enum KernelInit: Equatable, Sendable {
         case kmeans
@@ -25,6 +32,8 @@ public struct FitSpec: Equatable, Sendable {
     public var outputFile: String
     public var overwrite: Bool
     public var algorithm: Algorithm
+    /// k-means (and the k-means that initialises kernel k-means): `fit.kmeans_algorithm`.
+    public var kmeansMethod: KMeansMethod
     public var clusters: Int
     public var seed: UInt64
     /// k-means: restarts (default 1); kernel k-means: restarts of the EM procedure (default 10).
@@ -99,6 +108,13 @@ public struct FitSpec: Equatable, Sendable {
         if !kernel, let key = ["support_vectors", "noise", "init"].first(where: { value("fit", $0) != nil }) {
             throw failure("fit.\(key) applies to kernel_kmeans only")
         }
+        var kmeansMethod = KMeansMethod.hamerly
+        if let raw = value("fit", "kmeans_algorithm") {
+            guard case .string(let name) = raw, let method = KMeansMethod(rawValue: name) else {
+                throw failure("fit.kmeans_algorithm must be \"lloyd\" or \"hamerly\"")
+            }
+            kmeansMethod = method
+        }
         let clusters = try integer("fit", "clusters", min: 2, max: 1 << 20, default: 0)
         let seed = try integer("fit", "seed", min: 0, max: 1 << 53, default: 0)
         let restarts = try integer("fit", "n_init", min: 1, max: 1000, default: kernel ? 10 : 1)
@@ -136,7 +152,8 @@ public struct FitSpec: Equatable, Sendable {
         let blockRows = try integer("execution", "block_rows", min: 1, max: JobSpec.maxBlockRows,
                                     default: JobSpec.defaultBlockRows)
         return FitSpec(jobPath: absoluteJobPath, jobText: text, inputFile: inputFile, inputDataset: inputDataset,
-                       outputFile: outputFile, overwrite: overwrite, algorithm: algorithm, clusters: clusters,
+                       outputFile: outputFile, overwrite: overwrite, algorithm: algorithm, kmeansMethod: kmeansMethod,
+                       clusters: clusters,
                        seed: UInt64(seed), restarts: restarts, maxIterations: maxIterations, tolerance: tolerance,
                        initSample: initSample, standardize: standardize, supportVectors: supportVectors, noise: noise,
                        kernelInit: kernelInit, blockRows: blockRows)
@@ -146,7 +163,7 @@ public struct FitSpec: Equatable, Sendable {
     private static let schema: [(section: String, keys: [String])] = [
         ("input", ["file", "dataset"]),
         ("output", ["file", "overwrite"]),
-        ("fit", ["algorithm", "clusters", "seed", "n_init", "max_iter", "tol", "init_sample", "standardize",
+        ("fit", ["algorithm", "kmeans_algorithm", "clusters", "seed", "n_init", "max_iter", "tol", "init_sample", "standardize",
                  "support_vectors", "noise", "init"]),
         ("execution", ["block_rows"]),
     ]

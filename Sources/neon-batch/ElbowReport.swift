@@ -5,14 +5,14 @@ import Storage
 extension FitRunner {
     /// The elbow helper: one k-means fit per K on the same shard (same seed), then rank 0 writes
     /// the inertia per K as CSV, a markdown table and an SVG plot.
-    func elbowRun<T: NeonScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives, meanVariance: Double,
+    func elbowRun<T: FitScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives, meanVariance: Double,
                                  clusters: [Int], prefix: String?) throws {
         var rows: [ElbowReport.Row] = []
         for k in clusters {
             let timing = IterationClock()
             let fitter = KMeansFitter(shard: shard, collectives: collectives, settings: kmeansSettings(s.spec, clusters: k),
                                       meanVariance: meanVariance)
-            let r = fitter.fit { p in timing.tick(p); self.report(p, s.spec.restarts, "K = \(k) inertia", "shift") }
+            let r = fitter.fit { p in self.report(p, s.spec.restarts, "K = \(k) inertia", "shift", seconds: timing.tick(p)) }
             rows.append(.init(clusters: k, inertia: r.inertia, iterations: r.iterations, converged: r.converged))
             say(String(format: "neon-batch: K = %d: inertia %.9g after %d iterations", k, r.inertia, r.iterations))
         }

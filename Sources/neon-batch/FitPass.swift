@@ -6,7 +6,7 @@ import Storage
 extension FitRunner {
     /// Loads the shard, moves it to the fit space (centred by the global mean; scaled to unit
     /// variance with fit.standardize, Appendix H), fits and writes the model (or the elbow report).
-    func fit<T: NeonScalar>(_ s: Shared, as: T.Type) throws {
+    func fit<T: FitScalar>(_ s: Shared, as: T.Type) throws {
         let spec = s.spec
         let loadStart = Date()
         let shard = try loadShard(s, as: T.self)
@@ -38,7 +38,7 @@ extension FitRunner {
         case .kmeans:
             let fitter = KMeansFitter(shard: shard, collectives: collectives, settings: kmeansSettings(spec, clusters: spec.clusters),
                                       meanVariance: meanVariance)
-            let r = fitter.fit { p in timing.tick(p); self.report(p, spec.restarts, "inertia", "shift") }
+            let r = fitter.fit { p in self.report(p, spec.restarts, "inertia", "shift", seconds: timing.tick(p)) }
             say(String(format: "neon-batch: k-means K = %d: inertia %.9g after %d iterations (restart %d of %d, %@), %.4f s per Lloyd iteration",
                        spec.clusters, r.inertia, r.iterations, r.restart + 1, spec.restarts,
                        r.converged ? "converged" : "max_iter reached", timing.secondsPerIteration))
@@ -61,8 +61,7 @@ extension FitRunner {
                                             rmsStd: meanVariance.squareRoot())
             let r = initial.withUnsafeBufferPointer { a in
                 fitter.fit(initial: a.baseAddress!, sampleRows: sampleRows, sampleClusters: sampleClusters) { p in
-                    timing.tick(p)
-                    self.report(p, spec.restarts, "objective (Eq. 36)", "relative change")
+                    self.report(p, spec.restarts, "objective (Eq. 36)", "relative change", seconds: timing.tick(p))
                 }
             }
             say(String(format: "neon-batch: kernel k-means K = %d, M = %d: objective (Eq. 36) %.9g, gamma %.6g (restart %d of %d), %.4f s per EM iteration",
@@ -88,12 +87,13 @@ extension FitRunner {
         let kernel = spec.algorithm == .kernelKMeans
         return KMeansFitSettings(clusters: clusters, restarts: kernel ? 3 : spec.restarts,
                                  maxIterations: kernel ? 300 : spec.maxIterations, tolerance: spec.tolerance,
-                                 seed: spec.seed, initSample: spec.initSample)
+                                 seed: spec.seed, initSample: spec.initSample,
+                                 algorithm: spec.kmeansMethod == .lloyd ? .lloyd : .hamerly)
     }
 
     /// Kernel k-means' starting point: every row's initial cluster (k-means, or the given
     /// labels) and a uniform sample of rows with their clusters on rank 0.
-    func kernelStart<T: NeonScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives,
+    func kernelStart<T: FitScalar>(_ s: Shared, shard: FitShard<T>, collectives: MPIFitCollectives,
                                     meanVariance: Double) throws -> ([Int64], [Double], [Int]) {
         let spec = s.spec
         let settings = kmeansSettings(spec, clusters: spec.clusters)
@@ -113,15 +113,22 @@ extension FitRunner {
         return (initial, shard.gatherRows(indices, collectives), clusters)
     }
 
-    /// A progress line per iteration (rank 0, stderr, silenced by --quiet).
-    func report(_ p: FitProgress, _ restarts: Int, _ objective: String, _ change: String) {
-        note(String(format: "fit: restart %d/%d iteration %d: %@ %.9g, %@ %.3g, %d rows reassigned", p.restart + 1, restarts,
-                    p.iteration, objective, p.objective, change, p.change, p.reassigned))
+    /// A progress line per iteration (rank 0, stderr, silenced by --quiet), with the seconds since
+    /// the previous iteration's line when known.
+    func report(_ p: FitProgress, _ restarts: Int, _ objective: String, _ change: String, seconds: Double? = nil) {
+        var work = p.recomputedFraction.map { String(format: ", recomputed %.1f %% of rows", 100 * $0) } ?? ""
+        if let f = p.moverCheckedFraction, let j = p.movers, f > 0 {
+            work += String(format: " (+ %.1f %% against the %d centroids that moved most)", 100 * f, j)
+        }
+        if let t = seconds { work += String(format: ", %.3f s", t) }
+        note(String(format: "fit: restart %d/%d iteration %d: %@ %.9g, %@ %.3g, %d rows reassigned%@", p.restart + 1, restarts,
+                    p.iteration, objective, p.objective, change, p.change, p.reassigned, work))
     }
 
     func provenance(_ s: Shared, _ timing: IterationClock) -> [(String, AttributeValue)] {
         [
             ("fit_algorithm", .string(s.spec.algorithm.rawValue)),
+            ("kmeans_algorithm", .string(s.spec.kmeansMethod.rawValue)),
             ("seed", .int(Int(s.spec.seed))),
             ("n_init", .int(s.spec.restarts)),
             ("standardized", .int(s.spec.standardize ? 1 : 0)),
@@ -147,13 +154,18 @@ final class IterationClock {
     private var total = 0.0
     private var count = 0
 
-    func tick(_ p: FitProgress) {
+    /// Records an iteration; returns the seconds since the previous one of the same restart.
+    @discardableResult
+    func tick(_ p: FitProgress) -> Double? {
         let now = Date()
+        var interval: Double?
         if let l = last, l.restart == p.restart {
-            total += now.timeIntervalSince(l.at)
+            interval = now.timeIntervalSince(l.at)
+            total += interval!
             count += 1
         }
         last = (p.restart, now)
+        return interval
     }
 
     var secondsPerIteration: Double { count > 0 ? total / Double(count) : .nan }

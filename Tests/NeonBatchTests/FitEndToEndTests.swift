@@ -61,6 +61,50 @@ final class FitEndToEndTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(AdjustedRandIndex.value(found, data.labels), 0.99)
     }
 
+    /// Hamerly's bounds and plain Lloyd under mpirun: for each number of ranks the same model bit
+    /// for bit (the bounds only skip work), 1 vs 2 vs 3 ranks within 1e-6, progress lines with
+    /// the share of rows recomputed, and the choice recorded in the model.
+    func testHamerlyAndLloydSameModelForOneTwoThreeRanks() throws {
+        let (n, d, K) = (2400, 8, 12)
+        var rng = SplitMix64(seed: 37)
+        let centres = (0..<(20 * d)).map { _ in 0.4 * rng.normal() }
+        var x = [Double]()
+        for _ in 0..<n {
+            let k = Int.random(in: 0..<20, using: &rng)
+            for i in 0..<d { x.append(centres[k * d + i] + rng.normal()) }
+        }
+        try fx.writeInput(rows: n, features: d, values: x)
+        var models: [[Double]] = []
+        for p in 1...3 {
+            var pair: [String: [Double]] = [:]
+            for method in ["lloyd", "hamerly"] {
+                let job = try writeFitJob("\(method)\(p).json", output: "\(method)\(p).h5", fit: """
+                    "algorithm": "kmeans", "kmeans_algorithm": "\(method)", "clusters": \(K), "n_init": 2, "seed": 3, "tol": 0, "max_iter": 40
+                    """, blockRows: 300)
+                let r = try NeonBatchProcess.run(["fit", job], ranks: p)
+                XCTAssertEqual(r.status, 0, r.stderr)
+                let lines = r.stderr.split(separator: "\n").filter { $0.contains(" iteration ") }
+                XCTAssertFalse(lines.isEmpty, r.stderr)
+                XCTAssertTrue(lines.allSatisfy { $0.contains("% of rows") }, r.stderr)
+                XCTAssertTrue(lines.first!.contains("recomputed 100.0 % of rows"), String(lines.first!))
+                if method == "lloyd" {
+                    XCTAssertTrue(lines.allSatisfy { $0.contains("recomputed 100.0 % of rows") }, r.stderr)
+                } else {
+                    XCTAssertFalse(lines.allSatisfy { $0.contains("recomputed 100.0 % of rows") }, r.stderr)
+                }
+                let s = try StoredFile(path: fx.path("\(method)\(p).h5"))
+                XCTAssertEqual(try s.stringAttribute("kmeans_algorithm"), method)
+                pair[method] = try s.doubles("centroids") + [s.numberAttribute("inertia")!, s.numberAttribute("iterations")!]
+            }
+            XCTAssertEqual(pair["lloyd"], pair["hamerly"], "ranks \(p)")
+            models.append(pair["hamerly"]!)
+        }
+        for p in 1...2 {
+            XCTAssertEqual(models[p].count, models[0].count)
+            XCTAssertLessThan(zip(models[p], models[0]).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-6)
+        }
+    }
+
     func testKernelKMeansSameModelForOneTwoThreeRanks() throws {
         let (n, d, K) = (900, 3, 3)
         let data = blobs(rows: n, features: d, clusters: K, seed: 32)
@@ -198,6 +242,8 @@ final class FitEndToEndTests: XCTestCase {
             (#""algorithm": "kmeans", "clusters": 301"#, "data.h5",
              "JOB: fit.clusters 301 exceeds the 300 rows of dataset 'features' of \(fx.path("data.h5"))"),
             (#""algorithm": "kmeans", "clusters": 3, "tol": "x""#, "data.h5", "JOB: fit.tol must be a finite number >= 0"),
+            (#""algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": "elkan""#, "data.h5",
+             #"JOB: fit.kmeans_algorithm must be "lloyd" or "hamerly""#),
             (#""algorithm": "kmeans", "clusters": 3"#, "nan.h5", "\(fx.path("nan.h5")): dataset 'features' row 211 holds NaN or Inf"),
             (#""algorithm": "kmeans", "clusters": 3"#, "missing.h5", "\(fx.path("missing.h5")): input file does not exist"),
             (kernel + #", "init": {"file": "labels.h5", "dataset": "y"}"#, "data.h5",

@@ -30,6 +30,9 @@ final class FitSpecTests: XCTestCase {
         XCTAssertFalse(k.standardize)
         XCTAssertFalse(k.overwrite)
         XCTAssertNil(k.initSample)
+        XCTAssertEqual(k.kmeansMethod, .hamerly)
+        XCTAssertEqual(try parse(#""algorithm": "kmeans", "clusters": 8, "kmeans_algorithm": "lloyd""#).kmeansMethod, .lloyd)
+        XCTAssertEqual(try parse(#""algorithm": "kmeans", "clusters": 8, "kmeans_algorithm": "hamerly""#).kmeansMethod, .hamerly)
         let g = try parse(#""algorithm": "kernel_kmeans", "clusters": 3, "init": {"file": "l.h5", "dataset": "y"}, "standardize": true, "seed": 7"#)
         XCTAssertEqual([g.restarts, g.maxIterations, g.supportVectors], [10, 100, 10])
         XCTAssertEqual(g.noise, 1e-6)
@@ -43,6 +46,12 @@ final class FitSpecTests: XCTestCase {
         assertError(#""algorithm": "kmeans""#, "missing key 'fit.clusters'")
         assertError(#""clusters": 3"#, "missing key 'fit.algorithm'")
         assertError(#""algorithm": "dbscan", "clusters": 3"#, "fit.algorithm must be \"kmeans\" or \"kernel_kmeans\"")
+        assertError(#""algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": "elkan""#,
+                    "fit.kmeans_algorithm must be \"lloyd\" or \"hamerly\"")
+        assertError(#""algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": 1"#,
+                    "fit.kmeans_algorithm must be \"lloyd\" or \"hamerly\"")
+        assertError(#""algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": "Lloyd""#,
+                    "fit.kmeans_algorithm must be \"lloyd\" or \"hamerly\"")
         assertError(#""algorithm": "kmeans", "clusters": 1"#, "fit.clusters must be an integer from 2 to 1048576")
         assertError(#""algorithm": "kmeans", "clusters": 2.5"#, "fit.clusters must be an integer from 2 to 1048576")
         assertError(#""algorithm": "kmeans", "clusters": 3, "n_init": 0"#, "fit.n_init must be an integer from 1 to 1000")

@@ -38,4 +38,11 @@ public struct FitProgress: Sendable {
     public let change: Double
     /// Rows whose cluster changed in this iteration's assignment.
     public let reassigned: Int
+    /// k-means: the fraction of rows compared with every centroid in this iteration (1 for plain
+    /// Lloyd and the first iteration; less when Hamerly's bounds skip rows); nil for kernel k-means.
+    public var recomputedFraction: Double? = nil
+    /// k-means with Hamerly's bounds: the fraction of rows compared with the `movers` centroids
+    /// that moved most only (each such row costs movers / K of a recomputed one).
+    public var moverCheckedFraction: Double? = nil
+    public var movers: Int? = nil
 }

@@ -12,10 +12,13 @@ public struct KMeansFitSettings: Sendable {
     public var seed: UInt64 = 0
     /// Rows of the uniform sample k-means++ runs on (capped at N).
     public var initSample: Int
+    /// Plain Lloyd or Lloyd with Hamerly's bounds (same results, less work).
+    public var algorithm: KMeansAlgorithm
 
     public init(clusters: Int, restarts: Int = 1, maxIterations: Int = 300, tolerance: Double = 1e-4,
-                seed: UInt64 = 0, initSample: Int? = nil) {
+                seed: UInt64 = 0, initSample: Int? = nil, algorithm: KMeansAlgorithm = .hamerly) {
         self.clusters = clusters
+        self.algorithm = algorithm
         self.restarts = restarts
         self.maxIterations = maxIterations
         self.tolerance = tolerance
@@ -38,13 +41,34 @@ public struct KMeansFitResult: Sendable {
     public let converged: Bool
 }
 
+/// What one assignment pass found (global: summed over ranks).
+public struct AssignmentPass: Sendable {
+    /// K x d float64 sums of the rows of each cluster, and the K counts.
+    public let sums: [Double]
+    public let counts: [Double]
+    /// sum_n |x_n - mu_c(n)|^2 with the pass's centroids (float64 distances).
+    public let inertia: Double
+    /// Rows whose cluster changed (when the pass had a previous assignment).
+    public let reassigned: Int
+    /// Rows compared with every centroid (GEMM); the others kept their cluster by the bounds.
+    public let recomputed: Int
+    /// Rows decided by float64 distances because their GEMM scores were a near tie.
+    public let nearTies: Int
+    /// Rows compared with the `movers` fastest-moving centroids only (HamerlyBounds.Moves).
+    public let moverChecked: Int
+    public let movers: Int
+}
+
 /// Distributed Lloyd k-means on sharded rows. Each iteration: every rank assigns its rows with
-/// one GEMM per tile of 256 rows (the k-means decision, Eq. 1), adds its rows
-/// into float64 per-cluster sums and counts, one allreduce, the new centroids are the means.
+/// one GEMM per tile of 256 rows (the k-means decision, Eq. 1, made exact in float64 for near
+/// ties: NeonFit.h), adds its rows into float64 per-cluster sums and counts, one allreduce, the
+/// new centroids are the means. With `KMeansAlgorithm.hamerly`, rows that Hamerly's bounds
+/// show to keep their cluster skip the GEMM; the rest of each tile is gathered into one GEMM.
+/// The sums are added in row order either way, so both algorithms give identical results.
 /// Initialisation: k-means++ on a uniform sample of rows gathered to rank 0 (the sample depends
 /// only on the seed and global row indices). Empty clusters are re-seeded with the rows farthest
 /// from their centroid (ties: the lower global row), the same rows for any number of ranks.
-public final class KMeansFitter<T: NeonScalar> {
+public final class KMeansFitter<T: FitScalar> {
     let shard: FitShard<T>
     let comm: FitCollectives
     let settings: KMeansFitSettings
@@ -53,6 +77,9 @@ public final class KMeansFitter<T: NeonScalar> {
     /// Per row: the current cluster and |x - mu_c|^2.
     public let assignment: UnsafeMutablePointer<Int64>
     let dist2: UnsafeMutablePointer<Double>
+    /// Per row: |x|^2 (the GEMM scores' error bound needs it).
+    let xnorm2: UnsafeMutablePointer<Double>
+    let bounds: HamerlyBounds?
 
     public init(shard: FitShard<T>, collectives: FitCollectives, settings: KMeansFitSettings, meanVariance: Double) {
         self.shard = shard
@@ -62,12 +89,21 @@ public final class KMeansFitter<T: NeonScalar> {
         K = settings.clusters
         d = shard.features
         assignment = .allocate(capacity: max(1, shard.rows))
+        assignment.initialize(repeating: 0, count: max(1, shard.rows))
         dist2 = .allocate(capacity: max(1, shard.rows))
+        xnorm2 = .allocate(capacity: max(1, shard.rows))
+        bounds = settings.algorithm == .hamerly
+            ? HamerlyBounds(rows: shard.rows, features: d, clusters: K, totalRows: shard.totalRows) : nil
+        let x = shard.x, out = xnorm2, features = shard.features
+        _ = shard.perChunk { _, range in
+            T.fitNorms(x + range.lowerBound * features, rows: range.count, features: features, into: out + range.lowerBound)
+        }
     }
 
     deinit {
         assignment.deallocate()
         dist2.deallocate()
+        xnorm2.deallocate()
     }
 
     /// The uniform sample k-means++ seeds from (rank 0; [] elsewhere) and its global row indices.
@@ -96,6 +132,7 @@ public final class KMeansFitter<T: NeonScalar> {
     /// Lloyd iterations from `initial` centroids.
     public func lloyd(from initial: [Double], restart: Int = 0, progress: (FitProgress) -> Void = { _ in }) -> KMeansFitResult {
         var centroids = initial
+        bounds?.reset()     // the first iteration compares every row with every centroid
         var history: [Double] = []
         var converged = false
         var iterations = 0
@@ -121,7 +158,10 @@ public final class KMeansFitter<T: NeonScalar> {
             var shift = 0.0
             for i in 0..<(K * d) { let v = next[i] - centroids[i]; shift += v * v }
             progress(FitProgress(restart: restart, iteration: it, objective: p.inertia, change: shift,
-                                 reassigned: p.reassigned))
+                                 reassigned: p.reassigned,
+                                 recomputedFraction: Double(p.recomputed) / Double(max(1, shard.totalRows)),
+                                 moverCheckedFraction: Double(p.moverChecked) / Double(max(1, shard.totalRows)),
+                                 movers: p.movers))
             centroids = next
             if it > 1 && p.reassigned == 0 && empty.isEmpty { converged = true; break }   // strict convergence
             if shift <= settings.tolerance * meanVariance { converged = true; break }
@@ -133,49 +173,51 @@ public final class KMeansFitter<T: NeonScalar> {
     }
 
     /// One assignment pass over the shard (collective): the nearest centroids, then global
-    /// per-cluster sums, counts, the inertia and (with `previous`) the number of rows that changed cluster.
+    /// per-cluster sums, counts, the inertia and (with `previous`) the number of rows that changed
+    /// cluster. With Hamerly's bounds set, only the rows that fail the bound test are compared
+    /// with every centroid.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func assign(_ centroids: [Double], previous: Bool) -> (sums: [Double], counts: [Double], inertia: Double, reassigned: Int) {
+    public func assign(_ centroids: [Double], previous: Bool) -> AssignmentPass {
         let rows = shard.rows
-        let old = previous ? Array(UnsafeBufferPointer(start: assignment, count: rows)) : []
+        let pins = PinnedArrays()
+        let old = previous ? pins.copy(assignment, count: rows) : nil
         // The rows are centred (fit space), so the GEMM needs no shift: per tile
         // Z = 2 X M^T, s_k = Z_k - |m_k|^2 = |x|^2 - |x - m_k|^2, c = argmax s_k (Eq. 1), then
         // the tile's rows are added into the chunk's sums while they are in cache.
-        let x = shard.x, a = assignment, dist = dist2, d = d, K = K
+        let x = shard.x, a = assignment, dist = dist2, xn = xnorm2, d = d, K = K
         let table = centroids.map { T($0) }
-        let sq = (0..<K).map { k in T((0..<d).reduce(0.0) { $0 + centroids[k * d + $1] * centroids[k * d + $1] }) }
-        let width = K * d + K + 2
-        let tile = FitShard<T>.tileRows
-        let lloyd = T.self as! LloydScalar.Type
-        var partial = centroids.withUnsafeBufferPointer { cb in
-            table.withUnsafeBufferPointer { tb in
-                sq.withUnsafeBufferPointer { qb in
-                    old.withUnsafeBufferPointer { ob in
-                        shard.sumChunks(width: width) { range, acc in
-                            let z = UnsafeMutablePointer<T>.allocate(capacity: tile * K)
-                            let logit = UnsafeMutablePointer<Double>.allocate(capacity: tile)
-                            defer { z.deallocate(); logit.deallocate() }
-                            var r0 = range.lowerBound
-                            while r0 < range.upperBound {
-                                let n = min(tile, range.upperBound - r0)
-                                T.gemm(m: n, n: K, k: d, alpha: 2, a: x + r0 * d, lda: d, b: tb.baseAddress!, ldb: d,
-                                       transposeB: true, beta: 0, c: z, ldc: K)
-                                T.top2(z, rows: n, clusters: K, sq: qb.baseAddress!, assign: a + r0, logit: logit)
-                                lloyd.lloydAccumulate(UnsafeRawPointer(x + r0 * d), rows: n, features: d, assign: a + r0,
-                                                      centroids: cb.baseAddress!, sums: acc, counts: acc + K * d,
-                                                      dist2: dist + r0, old: previous ? ob.baseAddress! + r0 : nil,
-                                                      acc: acc + K * d + K)
-                                r0 += n
-                            }
-                        }
-                    }
-                }
-            }
+        let norms = (0..<K).map { k in (0..<d).reduce(0.0) { $0 + centroids[k * d + $1] * centroids[k * d + $1] } }
+        let sq = norms.map { T($0) }
+        // |s_k - s*_k| <= eta (|x| + max_k |m_k|)^2: the GEMM (d roundings of T), the rounding of
+        // the centroids and |m_k|^2 to T and of s_k; twice that, plus the float64 distances' share.
+        let eta = 2 * Double(d + 8) * (Double(T.ulpOfOne) / 2 + Double.ulpOfOne / 2)
+        let maxNorm = norms.max()!.squareRoot() * (1 + 0x1p-40)
+        let moves = bounds?.moves(to: centroids, rows: rows, assignment: assignment, dist2: dist2)
+        let lower = bounds?.lower
+        let rho = HamerlyBounds.margin(features: d)
+        let drop = moves?.drop ?? [], halfGap = moves?.halfGap ?? []
+        let movers = (moves?.movers ?? []).map { Int64($0) }
+        let J = movers.count
+        let dropRest = J > 0 ? moves!.dropRest : []
+        let moverTable = movers.flatMap { k in table[(Int(k) * d)..<(Int(k) * d + d)] }
+        let moverSq = movers.map { sq[Int($0)] }
+        let width = K * d + K + 5
+        let pass = LloydTiles(x: x, d: d, K: K, table: pins.pin(table)!, sq: pins.pin(sq)!, centroids: pins.pin(centroids)!,
+                              xnorm2: xn, assign: a, dist2: dist, lower: lower, old: old,
+                              drop: pins.pin(drop), dropRest: pins.pin(dropRest), halfGap: pins.pin(halfGap), J: J,
+                              movers: pins.pin(movers), moverTable: pins.pin(moverTable), moverSq: pins.pin(moverSq),
+                              eta: eta, maxNorm: maxNorm, rho: rho)
+        var partial = withExtendedLifetime(pins) {
+            shard.sumChunks(width: width) { range, acc in pass.run(range, acc) }
         }
         comm.sum(&partial)
-        return (Array(partial[0..<(K * d)]), Array(partial[(K * d)..<(K * d + K)]), partial[K * d + K],
-                Int(partial[K * d + K + 1]))
+        bounds?.settle(on: centroids)
+        let tail = K * d + K
+        return AssignmentPass(sums: Array(partial[0..<(K * d)]), counts: Array(partial[(K * d)..<tail]),
+                              inertia: partial[tail], reassigned: Int(partial[tail + 1]),
+                              recomputed: Int(partial[tail + 2]), nearTies: Int(partial[tail + 3]),
+                              moverChecked: Int(partial[tail + 4]), movers: J)
     }
 
     /// The `count` rows farthest from their assigned centroid (distance descending, then global
@@ -195,31 +237,5 @@ public final class KMeansFitter<T: NeonScalar> {
         }
         comm.broadcastFromRoot(&chosen)
         return shard.broadcastRows(chosen.map { Int($0) }, comm)
-    }
-}
-
-/// The Lloyd accumulation loop (NeonKernels, vectorised) for each precision (x: rows x features of Self).
-public protocol LloydScalar {
-    static func lloydAccumulate(_ x: UnsafeRawPointer, rows: Int, features: Int, assign: UnsafePointer<Int64>,
-                                centroids: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
-                                counts: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
-                                old: UnsafePointer<Int64>?, acc: UnsafeMutablePointer<Double>)
-}
-
-extension Float: LloydScalar {
-    public static func lloydAccumulate(_ x: UnsafeRawPointer, rows: Int, features: Int, assign: UnsafePointer<Int64>,
-                                       centroids: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
-                                       counts: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
-                                       old: UnsafePointer<Int64>?, acc: UnsafeMutablePointer<Double>) {
-        neon_lloyd_accumulate_f32(x.assumingMemoryBound(to: Float.self), rows, features, assign, centroids, sums, counts, dist2, old, acc)
-    }
-}
-
-extension Double: LloydScalar {
-    public static func lloydAccumulate(_ x: UnsafeRawPointer, rows: Int, features: Int, assign: UnsafePointer<Int64>,
-                                       centroids: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
-                                       counts: UnsafeMutablePointer<Double>, dist2: UnsafeMutablePointer<Double>,
-                                       old: UnsafePointer<Int64>?, acc: UnsafeMutablePointer<Double>) {
-        neon_lloyd_accumulate_f64(x.assumingMemoryBound(to: Double.self), rows, features, assign, centroids, sums, counts, dist2, old, acc)
     }
 }

@@ -12,6 +12,10 @@
 // Z[n, c] is left at -inf.
 void neon_top2_f32(float *Z, long rows, long K, const float *sq, int64_t *assign, double *logit);
 void neon_top2_f64(double *Z, long rows, long K, const double *sq, int64_t *assign, double *logit);
+// neon_top2 that returns the two scores instead of their difference: best[n] = s_c and
+// second[n] = max_{k != c} s_k (model fitting needs them to bound distances).
+void neon_top2_scores_f32(float *Z, long rows, long K, const float *sq, int64_t *assign, double *best, double *second);
+void neon_top2_scores_f64(double *Z, long rows, long K, const double *sq, int64_t *assign, double *best, double *second);
 
 // neon_top2 followed by min-take-most (Eq. 2) with stiffness beta and the midpoint rule's
 // per-competitor factors (Eq. 4): on exit row n of Z holds A'_k = R_k / h_k for k != c and
