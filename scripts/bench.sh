@@ -78,11 +78,20 @@ printf "speed-up of the best neon-batch over the best peer: wall %.2fx, process 
   "$(echo "$best_peer_w / $best_ours_w" | bc -l)" "$(echo "$best_peer_p / $best_ours_p" | bc -l)"
 
 echo "== memory per rank vs N (generated blobs, d = 256, K = 1000, mpirun -n 2)"
-for n in 100000 400000; do
+# With the default execution.cache_mb (256 MiB of kept beta-pass scores per rank at most) and
+# with it off: block buffers alone.
+for n in 100000 400000 800000; do
   d=$bench_dir/mem_$n
   [[ -f $d/data.h5 ]] || $bin demo "$d" --rows $n --features 256 --clusters 1000 >/dev/null
+  python3 - "$d/job.json" "$d/job_nocache.json" <<'PY'
+import json, sys
+job = json.load(open(sys.argv[1]))
+job.setdefault("execution", {})["cache_mb"] = 0
+json.dump(job, open(sys.argv[2], "w"))
+PY
   out=$(mpirun -n 2 $bin "$d/job.json" 2>/dev/null)
-  echo "N = $n: $(grep -oE 'peak resident [0-9]+ MB per rank' <<<"$out")"
+  off=$(mpirun -n 2 $bin "$d/job_nocache.json" 2>/dev/null)
+  echo "N = $n: $(grep -oE 'peak resident [0-9]+ MB per rank' <<<"$out") (cache_mb 0: $(grep -oE '[0-9]+ MB per rank' <<<"$off"))"
 done
 
 echo "== kernel k-means: unpruned vs explain.pruning, generated grouped data (neon-bench --kernel, docs/kernel-pruning.md)"
