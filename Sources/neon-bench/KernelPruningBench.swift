@@ -70,35 +70,11 @@ enum KernelPruningBench {
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
-    static func best(_ reps: Int, _ body: () -> Void) -> Double {
-        var t = Double.infinity
-        for _ in 0..<reps {
-            let s = DispatchTime.now().uptimeNanoseconds
-            body()
-            t = min(t, Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
-        }
-        return t
-    }
+    static func best(_ reps: Int, _ body: () -> Void) -> Double { BenchmarkTiming.best(reps, body) }
 
     /// Every thread its own sgemm (4096 x d) @ (d x 1000), best of 5 (as the k-means benchmark).
     static func ceiling(features d: Int) -> Double {
-        let threads = ProcessInfo.processInfo.activeProcessorCount
-        let (m, n) = (4096, 1000)
-        let a = [Float](repeating: 0.5, count: m * d), b = [Float](repeating: 0.25, count: d * n)
-        let c = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: m * n) }
-        defer { c.forEach { $0.deallocate() } }
-        nonisolated(unsafe) let cs = c
-        let t = best(5) {
-            DispatchQueue.concurrentPerform(iterations: threads) { i in
-                a.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { b in
-                        Float.gemm(m: m, n: n, k: d, alpha: 1, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d,
-                                   transposeB: true, beta: 0, c: cs[i], ldc: n)
-                    }
-                }
-            }
-        }
-        return Double(threads) * 2 * Double(m * n * d) / t / 1e9
+        BenchmarkTiming.sgemmCeiling(features: d, threads: ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// data.h5 (features, float32), model.h5, job.json (unpruned) and job_pruned.json in `dir`.

@@ -85,13 +85,5 @@ enum VGGBench {
         print(String(format: "  max |sum R - f_c| / max(1, |f_c|) = %.2e (conv biases absorb some relevance)", conservation))
     }
 
-    static func best(_ reps: Int, _ body: () -> Void) -> Double {
-        var t = Double.infinity
-        for _ in 0..<max(1, reps) {
-            let s = DispatchTime.now().uptimeNanoseconds
-            body()
-            t = min(t, Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
-        }
-        return t
-    }
+    static func best(_ reps: Int, _ body: () -> Void) -> Double { BenchmarkTiming.best(reps, body) }
 }

@@ -89,30 +89,13 @@ if args.count >= 2 {
 }
 let d = model.features, K = kernel.map { $0.count } ?? model.clusters, N = x.count / d
 
-func best(_ reps: Int, _ body: () -> Void) -> Double {
-    var t = Double.infinity
-    for _ in 0..<reps {
-        let s = DispatchTime.now().uptimeNanoseconds
-        body()
-        t = min(t, Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
-    }
-    return t
-}
+func best(_ reps: Int, _ body: () -> Void) -> Double { BenchmarkTiming.best(reps, body) }
 
 // 1. The ceiling: every thread runs its own sgemm (4096 x d) @ (d x K), as numpy's ceiling does.
-let gK = min(K, 1000)
-let gm = 4096
-let a = [Float](repeating: 0.5, count: gm * d), b = [Float](repeating: 0.25, count: d * gK)
-let cBuffers = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: gm * gK) }
-let gemmReps = 5
-func measureCeiling() -> Double { best(5) {
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
-        for _ in 0..<gemmReps {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(gm), Int32(gK), Int32(d), 1, a, Int32(d),
-                        b, Int32(d), 0, cBuffers[t], Int32(gK))
-        }
-    }
-} }
+let gK = min(K, 1000), gm = 4096, gemmReps = 5
+func measureCeiling() -> Double {
+    BenchmarkTiming.sgemmCeiling(features: d, columns: gK, threads: threads, rounds: 5, callsPerThread: gemmReps)
+}
 let tCeilBefore = measureCeiling()
 
 // 2. The fast path: the beta pass (logits) and the explain pass, as a beta "auto" job does.
@@ -147,8 +130,7 @@ let tExplain = best(repeats) {
     explainAny(engine, x, N, beta, &rel, &asg, &lg)
 }
 // The ceiling again after the work: the better of the two counts (the machine is noisy).
-let tCeil = min(tCeilBefore, measureCeiling())
-let ceiling = Double(threads * gemmReps) * 2 * Double(gm * d * gK) / tCeil / 1e9
+let ceiling = max(tCeilBefore, measureCeiling())
 let flops = Double(N) * (engine.logitFlopsPerSample + engine.explainFlopsPerSample)
 let gflops = flops / (tLogits + tExplain) / 1e9
 

@@ -46,35 +46,10 @@ final class KernelKMeansBenchmarkTests: XCTestCase {
         return Data(model: model, x: x, rows: N)
     }
 
-    func best(_ reps: Int, _ body: () -> Void) -> Double {
-        var t = Double.infinity
-        for _ in 0..<reps {
-            let s = DispatchTime.now().uptimeNanoseconds
-            body()
-            t = min(t, Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
-        }
-        return t
-    }
+    func best(_ reps: Int, _ body: () -> Void) -> Double { BenchmarkTiming.best(reps, body) }
 
     /// sgemm ceiling: every thread its own (4096 x d) @ (d x 1000).
-    func sgemmCeiling(d: Int, threads: Int) -> Double {
-        let (m, n) = (4096, 1000)
-        let a = [Float](repeating: 0.5, count: m * d), b = [Float](repeating: 0.25, count: d * n)
-        let c = (0..<threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: m * n) }
-        defer { c.forEach { $0.deallocate() } }
-        nonisolated(unsafe) let cs = c
-        let t = best(3) {
-            DispatchQueue.concurrentPerform(iterations: threads) { i in
-                a.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { b in
-                        Float.gemm(m: m, n: n, k: d, alpha: 1, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d,
-                                   transposeB: true, beta: 0, c: cs[i], ldc: n)
-                    }
-                }
-            }
-        }
-        return Double(threads) * 2 * Double(m * n * d) / t / 1e9
-    }
+    func sgemmCeiling(d: Int, threads: Int) -> Double { BenchmarkTiming.sgemmCeiling(features: d, threads: threads, rounds: 3) }
 
     /// What pruning at tolerance eps could keep, from exact float64 quantities on a probe of samples:
     /// the oracle (weights known) and the triangle-inequality bound D_k >= (|x - centre_k| - radius_k)^2.
