@@ -134,10 +134,15 @@ long neon_hamerly_movers_##SFX(const T *Z, long rows, long J, const T *sq, const
 NEON_FIT_CLONES                                                                                    \
 void neon_fit_accumulate_##SFX(const T *x, long rows, long d, const int64_t *assign,              \
                                const double *dist2, double *sums, double *counts,                 \
-                               const int64_t *old, double *acc) {                                 \
+                               const int64_t *old, double *acc, const T *ahead, long ahead_rows) { \
     for (long n = 0; n < rows; n++) {                                                              \
         const long c = (long)assign[n];                                                            \
         const T *row = x + n * d;                                                                  \
+        /* the next tile's row n towards L2 while this loop computes: its GEMM (or bound test) */  \
+        /* then reads it from cache instead of waiting on memory */                                \
+        if (n < ahead_rows)                                                                        \
+            for (long i = 0; i < d * (long)sizeof(T); i += 64)                                     \
+                __builtin_prefetch((const char *)(ahead + n * d) + i, 0, 2);                       \
         double *s = sums + c * d;                                                                  \
         _Pragma("clang loop vectorize(enable)")                                                    \
         for (long i = 0; i < d; i++) s[i] += (double)row[i];                                       \

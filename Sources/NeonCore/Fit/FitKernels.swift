@@ -26,7 +26,7 @@ public protocol FitScalar: NeonScalar {
     static func fitAccumulate(_ x: UnsafePointer<Self>, rows: Int, features: Int, assign: UnsafePointer<Int64>,
                               dist2: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
                               counts: UnsafeMutablePointer<Double>, old: UnsafePointer<Int64>?,
-                              acc: UnsafeMutablePointer<Double>)
+                              acc: UnsafeMutablePointer<Double>, ahead: UnsafePointer<Self>, aheadRows: Int)
 }
 
 extension Float: FitScalar {
@@ -66,8 +66,8 @@ extension Float: FitScalar {
     public static func fitAccumulate(_ x: UnsafePointer<Float>, rows: Int, features: Int, assign: UnsafePointer<Int64>,
                                      dist2: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
                                      counts: UnsafeMutablePointer<Double>, old: UnsafePointer<Int64>?,
-                                     acc: UnsafeMutablePointer<Double>) {
-        neon_fit_accumulate_f32(x, rows, features, assign, dist2, sums, counts, old, acc)
+                                     acc: UnsafeMutablePointer<Double>, ahead: UnsafePointer<Float>, aheadRows: Int) {
+        neon_fit_accumulate_f32(x, rows, features, assign, dist2, sums, counts, old, acc, ahead, aheadRows)
     }
 }
 
@@ -108,7 +108,7 @@ extension Double: FitScalar {
     public static func fitAccumulate(_ x: UnsafePointer<Double>, rows: Int, features: Int, assign: UnsafePointer<Int64>,
                                      dist2: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>,
                                      counts: UnsafeMutablePointer<Double>, old: UnsafePointer<Int64>?,
-                                     acc: UnsafeMutablePointer<Double>) {
-        neon_fit_accumulate_f64(x, rows, features, assign, dist2, sums, counts, old, acc)
+                                     acc: UnsafeMutablePointer<Double>, ahead: UnsafePointer<Double>, aheadRows: Int) {
+        neon_fit_accumulate_f64(x, rows, features, assign, dist2, sums, counts, old, acc, ahead, aheadRows)
     }
 }

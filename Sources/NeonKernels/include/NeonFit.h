@@ -63,9 +63,12 @@ long neon_hamerly_movers_f64(const double *Z, long rows, long J, const double *s
                              double mmax, double rho, double *lower, const double *dist2, int64_t *fail, long nf);
 
 // For every row n with c = assign[n]: sums[c, :] += x[n, :] (double), counts[c] += 1,
-// acc[0] += dist2[n] (the inertia), acc[1] += 1 if old != NULL and old[n] != c.
+// acc[0] += dist2[n] (the inertia), acc[1] += 1 if old != NULL and old[n] != c. Meanwhile the
+// first ahead_rows rows at `ahead` (the next tile) are prefetched towards L2.
 void neon_fit_accumulate_f32(const float *x, long rows, long d, const int64_t *assign, const double *dist2,
-                             double *sums, double *counts, const int64_t *old, double *acc);
+                             double *sums, double *counts, const int64_t *old, double *acc,
+                             const float *ahead, long ahead_rows);
 void neon_fit_accumulate_f64(const double *x, long rows, long d, const int64_t *assign, const double *dist2,
-                             double *sums, double *counts, const int64_t *old, double *acc);
+                             double *sums, double *counts, const int64_t *old, double *acc,
+                             const double *ahead, long ahead_rows);
 #endif
