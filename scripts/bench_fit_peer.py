@@ -4,6 +4,7 @@
   bench_fit_peer.py gen PATH N D SEED          float32 Gaussian mixture (200 overlapping centres, so that Lloyd does not converge in a few iterations), dataset "features"
   bench_fit_peer.py blobs PATH N D SEED        float32 separated blobs (1000 centres N(0, 1) per feature, unit noise: nearest centres ~22 apart, noise radius ~16), dataset "features"
   bench_fit_peer.py sklearn PATH K ITER THREADS [ALGORITHM]  seconds per iteration of sklearn.cluster.KMeans (algorithm "lloyd", the default, or "elkan")
+  bench_fit_peer.py default PATH K THREADS     a default scikit-learn fit (k-means++, tol 1e-4, max_iter 300, n_init 1, random_state 1): its iterations and seconds
 
 Seconds per iteration = (fit with max_iter = ITER + 1 minus fit with max_iter = 1) / ITER, so that
 input validation, initialisation and the final labelling pass cancel out. Both fits start from the
@@ -60,8 +61,26 @@ def sklearn_bench(path, k, iters, threads, algorithm="lloyd"):
                       "seconds_per_iteration": (tn - t1) / max(nn - n1, 1), "fit_seconds": tn}))
 
 
+def sklearn_default(path, k, threads):
+    """How many iterations a user's default fit runs on this data: the iteration count of the
+    per-iteration benchmark's second protocol."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+    import sklearn
+    with h5py.File(path, "r") as f:
+        x = f["features"][...]
+    with threadpool_limits(limits=threads):
+        t = time.perf_counter()
+        km = KMeans(n_clusters=k, n_init=1, random_state=1).fit(x)
+        t = time.perf_counter() - t
+    print(json.dumps({"sklearn": sklearn.__version__, "k": k, "threads": threads, "iterations": int(km.n_iter_),
+                      "fit_seconds": t, "inertia": float(km.inertia_)}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] in ("gen", "blobs"):
         (gen if sys.argv[1] == "gen" else blobs)(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1] == "default":
+        sklearn_default(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         sklearn_bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), *sys.argv[6:7])
