@@ -83,28 +83,39 @@ final class HamerlyBounds {
         }
         let all = largestTwo(Array(0..<K))
         let drop = (0..<K).map { $0 == all.index ? all.second : all.first }
+        let halfGap = Self.halfGaps(centroids, clusters: K, features: d, totalRows: totalRows)
         let moved = (0..<K).filter { delta[$0] > 0 }.sorted { delta[$0] != delta[$1] ? delta[$0] > delta[$1] : $0 < $1 }
-        let J = Self.moverCount(sortedMoves: moved.map { delta[$0] }, clusters: K, delta: delta, rows: rows,
-                                lower: lower, assignment: assignment, dist2: dist2)
-        let movers = Array(moved.prefix(J)).sorted()
+        let plan = Self.moverCount(sortedMoves: moved.map { delta[$0] }, clusters: K, delta: delta, halfGap: halfGap,
+                                   rows: rows, lower: lower, assignment: assignment, dist2: dist2)
+        // Nearly every row is expected to fail: a plain pass (which also resets every bound) costs
+        // less than testing first, since a row that changes cluster then needs its distance twice.
+        if plan.expectedFullShare > Self.testWorthShare { return nil }
+        let movers = Array(moved.prefix(plan.J)).sorted()
         let isMover = Set(movers)
         let rest = largestTwo((0..<K).filter { !isMover.contains($0) })
         let dropRest = (0..<K).map { $0 == rest.index ? rest.second : rest.first }
-        return Moves(drop: drop, dropRest: dropRest, halfGap: Self.halfGaps(centroids, clusters: K, features: d, totalRows: totalRows),
-                     movers: movers)
+        return Moves(drop: drop, dropRest: dropRest, halfGap: halfGap, movers: movers)
     }
 
+    /// Above this expected share of GEMM work (rows x K) the bound test is skipped for a pass.
+    static let testWorthShare = 0.95
+
     /// The number of movers J (0, or K/64 .. K/2 capped at the clusters that moved) that minimises
-    /// the expected GEMM work, estimated on every 8th row from its previous slack l - u: a row
-    /// whose slack exceeds delta_a plus the largest move passes for free, one whose slack exceeds
-    /// delta_a plus the (J+1)-th largest move costs (J + 8) / K of a row, the others cost a row.
-    /// J changes only the work, never a result.
-    static func moverCount(sortedMoves: [Double], clusters K: Int, delta: [Double], rows: Int, lower: UnsafePointer<Double>,
-                           assignment: UnsafePointer<Int64>, dist2: UnsafePointer<Double>) -> Int {
-        guard let largest = sortedMoves.first, rows > 0 else { return 0 }
+    /// the expected GEMM work, and that work as a share of comparing every row with every centroid,
+    /// estimated on every 8th row from its previous slack l - u: a row whose slack exceeds delta_a
+    /// plus the largest move (or whose u + delta_a stays below s(a)) passes for free, one whose
+    /// slack exceeds delta_a plus the (J+1)-th largest move costs (J + 8) / K of a row, the others
+    /// cost a row. The plan changes only the work, never a result.
+    static func moverCount(sortedMoves: [Double], clusters K: Int, delta: [Double], halfGap: [Double], rows: Int,
+                           lower: UnsafePointer<Double>, assignment: UnsafePointer<Int64>,
+                           dist2: UnsafePointer<Double>) -> (J: Int, expectedFullShare: Double) {
+        guard let largest = sortedMoves.first, rows > 0 else { return (0, 0) }
         var slack: [Double] = []
         for n in stride(from: 0, to: rows, by: 8) {
-            slack.append(lower[n] - dist2[n].squareRoot() - delta[Int(assignment[n])])
+            let a = Int(assignment[n])
+            let u = dist2[n].squareRoot() + delta[a]
+            // the half-gap test 2 s(a) - u > u, written as a slack against the largest move
+            slack.append(max(lower[n] - u, 2 * (halfGap[a] - u) + largest))
         }
         slack.sort()
         /// Rows with slack <= t.
@@ -123,7 +134,7 @@ final class HamerlyBounds {
             let cost = Double(full) + Double(failing - full) * Double(J + 8) / Double(K)
             if cost < best.cost { best = (J, cost) }
         }
-        return best.J
+        return (best.J, best.cost / Double(slack.count))
     }
 
     /// s(a) (rounded down) for every centroid: half the distance to the nearest other centroid,

@@ -23,9 +23,12 @@ struct LloydTiles<T: FitScalar> {
 
     /// acc: K x d sums, K counts, then inertia, rows reassigned, rows compared with every centroid,
     /// near ties, rows compared with the movers.
-    /// Above this share of failed rows the whole tile is compared with every centroid instead of
-    /// gathering the failed rows: copying a row costs about as much as 8 of its K GEMM columns.
-    var wholeTileShare: Double { Double(K) / Double(K + 8) }
+    /// Whether comparing all n rows of a tile with every centroid costs less than gathering the
+    /// rows that failed the bound test (compared with all K) and those near (with the J movers):
+    /// copying a row costs about as much as 8 of its GEMM columns.
+    func wholeTileIsCheaper(rows n: Int, failed m: Int, near: Int) -> Bool {
+        n * K <= m * K + near * J + (m + near) * 8
+    }
 
     @inline(__always)
     func run(_ range: Range<Int>, _ acc: UnsafeMutablePointer<Double>) {
@@ -57,7 +60,7 @@ struct LloydTiles<T: FitScalar> {
                 m = T.hamerlyTest(xt, rows: n, features: d, centroids: centroids, assign: assign + r0, drop: drop,
                                   dropRest: dropRest, halfGap: halfGap!, rho: rho, lower: lower! + r0, dist2: dist2 + r0,
                                   fail: fail, near: near, nearCount: &nearCount)
-                if Double(m + nearCount) > Double(n) * wholeTileShare {
+                if wholeTileIsCheaper(rows: n, failed: m, near: nearCount) {
                     // Nearly every row failed: comparing the whole tile costs less than gathering it.
                     m = n
                     nearCount = 0
