@@ -57,7 +57,8 @@ final class HamerlyBounds {
         let movers: [Int]
     }
 
-    /// The moves to new centroids; nil when the bounds are not set. `assignment` and `dist2` are
+    /// The moves to new centroids; nil when the bounds are not set or when the pass should skip
+    /// the test (expected share of GEMM work above `testWorthShare`). `assignment` and `dist2` are
     /// the rows' state after the previous pass (they choose the number of movers).
     ///
     /// Hamerly's single bound drops by the largest move, and on real data a few clusters keep

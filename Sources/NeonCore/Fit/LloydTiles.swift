@@ -21,8 +21,6 @@ struct LloydTiles<T: FitScalar> {
     let movers: UnsafePointer<Int64>?, moverTable: UnsafePointer<T>?, moverSq: UnsafePointer<T>?
     let eta: Double, maxNorm: Double, rho: Double
 
-    /// acc: K x d sums, K counts, then inertia, rows reassigned, rows compared with every centroid,
-    /// near ties, rows compared with the movers.
     /// Whether comparing all n rows of a tile with every centroid costs less than gathering the
     /// rows that failed the bound test (compared with all K) and those near (with the J movers):
     /// copying a row costs about as much as 8 of its GEMM columns.
@@ -30,6 +28,8 @@ struct LloydTiles<T: FitScalar> {
         n * K <= m * K + near * J + (m + near) * 8
     }
 
+    /// acc: K x d sums, K counts, then inertia, rows reassigned, rows compared with every centroid,
+    /// near ties, rows compared with the movers.
     @inline(__always)
     func run(_ range: Range<Int>, _ acc: UnsafeMutablePointer<Double>) {
         let tile = FitShard<T>.tileRows
