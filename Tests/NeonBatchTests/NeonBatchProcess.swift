@@ -37,9 +37,9 @@ enum NeonBatchProcess {
 
     /// neon-batch ARGS, under `mpirun -n ranks` when ranks is given. Fails the test on a time-out
     /// (a hang is a bug: every rank must end promptly).
-    @discardableResult
     /// `prefix` is a command that runs the rest (e.g. setpriv to drop privileges, a shell with ulimit).
     /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).
+    @discardableResult
     static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120, prefix: [String] = [],
                     rankPrefix: [String] = [],
                     file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {

@@ -79,12 +79,12 @@ enum SlurmCluster {
         return nil
     }
 
-    /// Polls `condition` every 0.2 s until it holds or `timeout` passes; returns whether it held.
-    static func poll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    /// Polls `condition` every `interval` seconds until it holds or `timeout` passes; returns whether it held.
+    static func poll(timeout: TimeInterval, every interval: TimeInterval = 0.2, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return true }
-            usleep(200_000)
+            usleep(UInt32(interval * 1e6))
         }
         return condition()
     }

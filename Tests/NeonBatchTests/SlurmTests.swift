@@ -109,33 +109,52 @@ final class SlurmTests: XCTestCase {
         }
     }
 
-    /// The time-limit warning (SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it)
-    /// stops the ranks cleanly, the script requeues the job and the requeued run resumes.
-    /// Writes a job that runs a few seconds (59 blocks) and its uninterrupted output ref.h5.
+    /// Writes a job of 235 blocks and its uninterrupted output ref.h5.
     func writeSlowJobAndReference() throws {
         let (n, d, k) = (30000, 64, 200)
         let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
         try fx.writeInput(rows: n, features: d, values: data.x)
         try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
-        let job = try fx.writeJob(blockRows: 512)
+        let job = try fx.writeJob(blockRows: 128)    // 235 blocks
         let ref = try NeonBatchProcess.run([job, "-q"], ranks: 2)
         XCTAssertEqual(ref.status, 0, ref.stderr)
         try FileManager.default.moveItem(atPath: fx.path("out.h5"), toPath: fx.path("ref.h5"))
     }
 
-    /// Submits the template with 2 ranks (log run.log) and sends `signal` to the batch script
-    /// once 3 blocks are done; returns the job id.
+    /// Submits the template with 2 ranks (log run.log) and, once 3 blocks are done, pauses the
+    /// ranks (SIGSTOP), sends `signal` to the batch script, waits until the SIGTERM the script
+    /// forwards is pending at every rank and lets them go on: the stop reaches the ranks with most
+    /// blocks still to do however fast the machine is (the signal's path through slurmctld, slurmd,
+    /// the script and the step takes longer than the whole job). Returns the job id.
     func submitAndSignal(_ signal: String) throws -> String {
         let (r, submitted) = try sbatch(["-n", "2", "-o", "run.log", template, "job.json"])
         let id = try XCTUnwrap(submitted, r.output)
-        let someDone = SlurmCluster.poll(timeout: 120) {
+        var ranks: [Int32] = []
+        let someDone = SlurmCluster.poll(timeout: 120, every: 0.01) {
             guard let s = try? StoredFile(path: fx.path("out.h5")),
-                  let done = try? s.int64s(RelevanceOutput.blockDoneDataset) else { return false }
-            return done.filter { $0 == 1 }.count >= 3
+                  let done = try? s.int64s(RelevanceOutput.blockDoneDataset), done.filter({ $0 == 1 }).count >= 3 else { return false }
+            ranks = NeonBatchProcess.childPIDs(matching: "job.json")
+            ranks.forEach { kill($0, SIGSTOP) }
+            return true
         }
         XCTAssertTrue(someDone, "no blocks done: " + log("run.log"))
+        XCTAssertEqual(ranks.count, 2, "the ranks ended before they could be paused: " + log("run.log"))
+        defer { ranks.forEach { kill($0, SIGCONT) } }
         XCTAssertEqual(try SlurmCluster.run(["scancel", "--batch", "--signal=\(signal)", id], timeout: 30).status, 0)
+        let forwarded = SlurmCluster.poll(timeout: 60, every: 0.05) { ranks.allSatisfy { Self.pending(SIGTERM, at: $0) } }
+        XCTAssertTrue(forwarded, "SIGTERM did not reach the paused ranks: " + log("run.log"))
         return id
+    }
+
+    /// Whether `sig` is pending at process `pid` (a paused process keeps it pending).
+    static func pending(_ sig: Int32, at pid: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        let bit = UInt64(1) << UInt64(sig - 1)
+        return status.split(separator: "\n").contains { line in
+            guard line.hasPrefix("SigPnd:") || line.hasPrefix("ShdPnd:"),
+                  let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) else { return false }
+            return mask & bit != 0
+        }
     }
 
     func assertPartialOutput(file: StaticString = #filePath, line: UInt = #line) throws {
