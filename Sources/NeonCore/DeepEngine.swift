@@ -6,8 +6,8 @@ import Foundation
 /// clustering in its bias-free form), then LRP through Psi (`PsiNetwork`, rules in `LRPRules`)
 /// down to x, once per target. Tiles of `tileRows` samples run in parallel (one per thread); in a
 /// tile the forward passes are batched (one GEMM per conv layer for all its samples), the head
-/// takes two GEMMs, and the backward passes run in batches of `tileRows` (sample, target) pairs.
-/// A sample's results depend only on its tile.
+/// takes two GEMMs, and the backward passes run in one batch per target (the tile's samples).
+/// A (sample, target) pair's results depend only on its tile, not on the other targets explained.
 public final class DeepEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendable {
     public typealias Scalar = T
     public static var tileRows: Int { 8 }
@@ -78,12 +78,13 @@ public final class DeepEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendab
             let ra = res.relevanceA
             for j in 0..<(n * t * D) { ra[j] = T(res.head[5][j]) }
             let out = relevance + r0 * t * d
-            var p0 = 0
-            while p0 < n * t {
-                let ps = Array(p0..<min(n * t, p0 + Self.tileRows))
+            // One batch per target, the tile's samples in tile order: a GEMM column's value can
+            // depend on the batch's width and the column's place in it (OpenBLAS's AVX-512
+            // kernels), so every target's batch is laid out like the single-target run's.
+            for j in 0..<t {
+                let ps = (0..<n).map { $0 * t + j }      // pair index = sample * t + target
                 self.psi.backward(batch: ps.map { UnsafePointer(ra + $0 * D) }, activations: ps.map { res.forward[$0 / t] },
                                   scratch: res.scratch, into: ps.map { out + $0 * d }, res.batch)
-                p0 += ps.count
             }
         }
     }
