@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 
 /// The Python helpers in tools/ (tools/tests/*.py), run against the built neon-batch with the
-/// first python3 that has their dependencies (h5py, xarray, scikit-learn); skipped where none has
-/// them (install them with scripts/check-tools.sh).
+/// first python3 that has their dependencies (h5py, xarray, scikit-learn, torch); skipped where
+/// none has them (scripts/test.sh and scripts/check-tools.sh install them).
 final class PythonToolsTests: XCTestCase {
     static let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("tools")

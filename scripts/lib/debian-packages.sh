@@ -13,3 +13,6 @@ ensure_debian_packages() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# What the Python helpers in tools/ need for /usr/bin/python3 (their tests run in scripts/test.sh).
+TOOLS_PYTHON_PACKAGES=(python3-h5py python3-xarray python3-sklearn python3-h5netcdf python3-torch)
