@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # The Python helpers' tests (PythonToolsTests) need h5py, xarray, scikit-learn and torch (~1 min to install).
 source scripts/lib/debian-packages.sh
-ensure_debian_packages test "${TOOLS_PYTHON_PACKAGES[@]}"
+ensure_debian_packages test "${TOOLS_PYTHON_PACKAGES[@]}" ||
+  echo "test: warning: could not install ${TOOLS_PYTHON_PACKAGES[*]}; PythonToolsTests will be skipped" >&2
 if [[ $(id -u) -eq 0 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
