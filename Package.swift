@@ -1,6 +1,25 @@
 // swift-tools-version:5.10
 // neon-batch: NEON cluster explanations (Kauffmann et al.) at scale with MPI, parallel HDF5 and BLAS.
 import PackageDescription
+import Foundation
+
+// Where MPI, parallel HDF5 and BLAS come from is a setting (docs/installing.md): pkg-config names in
+// the environment, Debian's Open MPI stack and OpenBLAS by default. scripts/setup.sh sets these for
+// `--mpi mpich`, `--blas blis|mkl` and for libraries found through compiler wrappers (modules, Spack).
+let environment = ProcessInfo.processInfo.environment
+func setting(_ name: String, _ fallback: String) -> String {
+    guard let v = environment[name], !v.isEmpty else { return fallback }
+    return v
+}
+/// The BLAS: "openblas" (default), "blis" or "mkl"; each has its shim in Sources/CBLAS/<name>.
+let blas = setting("NEON_BLAS", "openblas")
+let blasShims = ["openblas": "openblas", "blis": "neon-blis", "mkl": "mkl-dynamic-lp64-seq"]
+guard let blasDefaultPackage = blasShims[blas] else {
+    fatalError("NEON_BLAS=\(blas): use openblas, blis or mkl")
+}
+let mpiPackage = setting("NEON_MPI_PKG", "ompi-c")
+let hdf5Package = setting("NEON_HDF5_PKG", "hdf5-openmpi")
+let blasPackage = setting("NEON_BLAS_PKG", blasDefaultPackage)
 
 let package = Package(
     name: "neon-batch",
@@ -14,11 +33,11 @@ let package = Package(
     ],
     targets: [
         // Thin C shims over the system libraries (only what Swift cannot import).
-        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: mpiPackage,
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-openmpi",
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: hdf5Package,
                        providers: [.apt(["libhdf5-openmpi-dev"])]),
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS/\(blas)", pkgConfig: blasPackage,
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
@@ -35,8 +54,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Benchmark: fast-path GFLOP/s over the sgemm ceiling measured in the same process.
-        .executableTarget(name: "neon-bench", dependencies: ["NeonCore", "Storage", "CBLAS"]),
+        // Benchmark: fast-path GFLOP/s over the sgemm ceilings and the FMA peak measured in the same process.
+        .executableTarget(name: "neon-bench", dependencies: ["NeonCore", "Storage", "HardwarePeak"]),
+        // The CPU's FMA peak and clock, measured by short loops (benchmarks only).
+        .target(name: "HardwarePeak", path: "Sources/HardwarePeak"),
 
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),

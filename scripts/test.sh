@@ -26,13 +26,39 @@ trap '[[ "$(cat "$slurm_state"/*.pid 2>/dev/null | sort | tr "\n" " ")" == "$slu
 log=$(mktemp)
 swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" | grep -vE "^Test Case '.*' (started|passed)"
 rc=${PIPESTATUS[0]}
-# One plain closing line: "N passed, N failed, N skipped" from XCTest's last summary.
-summary=$(grep -E "Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$log" | tail -1)
-total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.* ([0-9]+) failures? .*/\1/' <<<"$summary")
-skipped=0
-grep -qE "with [0-9]+ tests? skipped" <<<"$summary" && skipped=$(sed -E 's/.*with ([0-9]+) tests? skipped.*/\1/' <<<"$summary")
+# One plain closing line: "N passed, N failed, N skipped" from XCTest's last summaries.
+total=0 failed=0 skipped=0
+count_tests() {   # count_tests LOG: adds the log's last XCTest summary to the totals
+  local summary
+  summary=$(grep -E "Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$1" | tail -1)
+  [[ -n $summary ]] || return 1
+  total=$((total + $(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")))
+  failed=$((failed + $(sed -E 's/.* ([0-9]+) failures? .*/\1/' <<<"$summary")))
+  grep -qE "with [0-9]+ tests? skipped" <<<"$summary" &&
+    skipped=$((skipped + $(sed -E 's/.*with ([0-9]+) tests? skipped.*/\1/' <<<"$summary")))
+  return 0
+}
+count_tests "$log" || rc=1
 rm -f "$log"
+# The NeonCore tests again, built against a second BLAS (BLIS; docs/installing.md): the fast paths
+# agree with their float64 references within float rounding whichever BLAS computes the GEMMs.
+blis_rc=0
+if [[ ${NEON_TEST_BLIS:-1} == 1 ]]; then
+  blis_log=$(mktemp)
+  (
+    source scripts/lib/flavour.sh
+    neon_flavour openmpi blis && ensure_debian_packages test "${NEON_DEBIAN_PACKAGES[@]}" &&
+      swift build --build-tests --scratch-path "$NEON_SCRATCH" "${NEON_LINK_FLAGS[@]}" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' &&
+      NEON_EXPECT_BLAS=BLIS swift test --skip-build --scratch-path "$NEON_SCRATCH" --disable-swift-testing --filter NeonCoreTests 2>&1
+  ) >"$blis_log" 2>&1 || blis_rc=1
+  if [[ $blis_rc -eq 0 ]] && count_tests "$blis_log"; then
+    echo "test: NeonCore tests against $(grep -m1 -oE 'linked BLAS: .*' "$blis_log" || echo '?'): $(grep -E 'Executed [0-9]+ tests?, with' "$blis_log" | tail -1 | sed 's/^[[:space:]]*//')"
+  else
+    blis_rc=1; grep -E "error|failed" "$blis_log" | head -40
+    echo "test: NeonCore tests against BLIS failed" >&2
+  fi
+  rm -f "$blis_log"
+fi
 # The job parser under libFuzzer + AddressSanitizer for a bounded time (Fuzz/README.md).
 fuzz_rc=0
 if [[ ${NEON_FUZZ_SECONDS:-30} -gt 0 ]]; then
@@ -40,4 +66,5 @@ if [[ ${NEON_FUZZ_SECONDS:-30} -gt 0 ]]; then
 fi
 echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 [[ $rc -eq 0 ]] && rc=$fuzz_rc
+[[ $rc -eq 0 ]] && rc=$blis_rc
 exit "$rc"

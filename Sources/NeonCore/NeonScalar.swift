@@ -25,15 +25,15 @@ public protocol NeonScalar: BinaryFloatingPoint, BitwiseCopyable, Sendable {
 
 /// Single-threaded BLAS: the tiles are spread over cores by Dispatch instead.
 public enum BLASThreads {
-    public static func useOneThread() { openblas_set_num_threads(1) }
+    public static func useOneThread() { neon_blas_set_threads(1) }
 }
 
 extension Float: NeonScalar {
     public static func gemm(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int, transposeB: Bool, beta: Float,
                             c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        neon_sgemm(transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+                   Int32(ldc))
     }
     public static func top2(_ z: UnsafeMutablePointer<Float>, rows: Int, clusters: Int, sq: UnsafePointer<Float>,
                             assign: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
@@ -65,8 +65,8 @@ extension Double: NeonScalar {
     public static func gemm(m: Int, n: Int, k: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
                             b: UnsafePointer<Double>, ldb: Int, transposeB: Bool, beta: Double,
                             c: UnsafeMutablePointer<Double>, ldc: Int) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        neon_dgemm(transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+                   Int32(ldc))
     }
     public static func top2(_ z: UnsafeMutablePointer<Double>, rows: Int, clusters: Int, sq: UnsafePointer<Double>,
                             assign: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {

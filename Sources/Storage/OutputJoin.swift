@@ -178,6 +178,12 @@ public enum OutputJoin {
             "elapsed_seconds": .double(parts.reduce(0) { $0 + number($1, "elapsed_seconds") }),
             "conservation_max_abs_error": .double(parts.map { number($0, "conservation_max_abs_error") }.max()!),
         ]
+        // parts may have run on different machines: every BLAS, kernel and CPU that computed rows
+        for name in ["blas", "blas_kernel", "cpu"] {
+            var seen: [String] = []
+            for p in parts { if case .string(let v)? = p.value(name), !seen.contains(v) { seen.append(v) } }
+            if !seen.isEmpty { whole[name] = .string(seen.joined(separator: "; ")) }
+        }
         if first.value("pruning_tolerance") != nil {
             // explain.pruning: fractions of rows x M paths (row-weighted means), the bound's maximum
             for name in ["pruning_kept_fraction", "pruning_kept_fraction_relevance"] {

@@ -27,9 +27,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         signal(SIGXFSZ, SIG_IGN)        // a file-size limit fails the write (reported), as in `run`
-        let comm = Communicator.world
-        HDF5Library.silenceErrorStack()
-        BLASThreads.useOneThread()
+        let comm = ComputeSetup.start(quiet: quiet)
         StopSignal.install()
         let status = EvaluationRunner(communicator: comm, jobPath: job, quiet: quiet, resume: resume).run()
         Communicator.finalize()

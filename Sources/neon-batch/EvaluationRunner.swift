@@ -249,7 +249,7 @@ final class EvaluationRunner {
                     ("job", .string(spec.jobText)), ("job_file", .string(spec.jobPath)),
                     ("software", .string("neon-batch")), ("software_version", .string(NeonBatch.version)),
                     ("created", .string(ISO8601DateFormatter().string(from: started))),
-                ] + Self.modelAttributes(spec, model: model, decision: decision, standardized: s.standardization != nil))
+                ] + ComputeSetup.provenance + Self.modelAttributes(spec, model: model, decision: decision, standardized: s.standardization != nil))
             do {
                 try timer.measure("write") {
                     try out.finish(contents)
@@ -262,6 +262,7 @@ final class EvaluationRunner {
                         let fresh = S - (S * skipped) / max(blockCount, 1)
                         print(String(format: "neon-batch: Algorithm 1 took %.2f s (%.4f s per sample and method, %d rank(s)); phases: %@",
                                      evalSeconds, evalSeconds * Double(comm.size) / Double(max(fresh, 1) * M), comm.size, timer.description))
+                        print("neon-batch: blas: \(ComputeSetup.blasSummary)")
                     }
                 }
             } catch { werr = message(error) }

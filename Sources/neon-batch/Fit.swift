@@ -22,9 +22,7 @@ struct Fit: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let comm = Communicator.world
-        HDF5Library.silenceErrorStack()
-        BLASThreads.useOneThread()
+        let comm = ComputeSetup.start(quiet: quiet)
         let status = FitRunner(communicator: comm, jobPath: job, quiet: quiet).run()
         Communicator.finalize()
         if status != 0 { throw ExitCode(status) }
@@ -78,9 +76,7 @@ struct Elbow: ParsableCommand {
     }
 
     func run() throws {
-        let comm = Communicator.world
-        HDF5Library.silenceErrorStack()
-        BLASThreads.useOneThread()
+        let comm = ComputeSetup.start(quiet: quiet)
         let runner = FitRunner(communicator: comm, jobPath: job, quiet: quiet)
         runner.elbow = (Self.parseClusters(clusters)!, prefix)
         let status = runner.run()

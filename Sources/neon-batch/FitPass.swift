@@ -81,6 +81,7 @@ extension FitRunner {
         try check(err)
         say(String(format: "neon-batch: wrote %@ (%@, K = %d, d = %d%@) in %.1f s", spec.outputFile, spec.algorithm.rawValue,
                    spec.clusters, s.features, spec.standardize ? ", standardised" : "", Date().timeIntervalSince(started)))
+        say("neon-batch: blas: \(ComputeSetup.blasSummary)")
     }
 
     func kmeansSettings(_ spec: FitSpec, clusters: Int) -> KMeansFitSettings {
@@ -143,7 +144,7 @@ extension FitRunner {
             ("software", .string("neon-batch")),
             ("software_version", .string(NeonBatch.version)),
             ("created", .string(ISO8601DateFormatter().string(from: started))),
-        ]
+        ] + ComputeSetup.provenance
     }
 }
 

@@ -338,7 +338,7 @@ final class JobRunner {
             ("software_version", .string(NeonBatch.version)),
             ("hdf5_version", .string(HDF5Library.version)),
             ("created", .string(ISO8601DateFormatter().string(from: started))),
-        ] + (s.resumeKey.contains { $0.0 == "model standardization" } ? [("standardized", .int(1))] : [])
+        ] + ComputeSetup.provenance + (s.resumeKey.contains { $0.0 == "model standardization" } ? [("standardized", .int(1))] : [])
     }
 }
 

@@ -31,9 +31,7 @@ struct Run: ParsableCommand {
         // A file-size limit (ulimit -f) makes writes fail with EFBIG (reported) instead of killing
         // the rank; set before MPI_Init, whose shared-memory segments count against the limit too.
         signal(SIGXFSZ, SIG_IGN)
-        let comm = Communicator.world
-        HDF5Library.silenceErrorStack()
-        BLASThreads.useOneThread()
+        let comm = ComputeSetup.start(quiet: quiet)
         StopSignal.install()
         let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet, resume: resume, part: part).run()
         Communicator.finalize()

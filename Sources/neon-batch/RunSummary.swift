@@ -64,6 +64,7 @@ struct RunSummary {
                    stats.maxAbsError, stats.maxAbsError / max(abs(meanF), 1e-300)),
             String(format: "  memory:       peak resident %.0f MB per rank (largest rank)", Double(peakResidentBytes) / 1e6),
             "  time:         \(phases) (rank 0)",
+            "  blas:         \(ComputeSetup.blasSummary)",
         ] + (pruning.map { [$0] } ?? [])
         Swift.print(lines.joined(separator: "\n"))
     }

@@ -102,7 +102,9 @@ enum KernelPruningBench {
         print("neon-bench: wrote \(dir)/data.h5 (\(s.rows) x \(s.features) float32), model.h5 (kernel_kmeans, K = \(s.clusters), M = \(model.count), gamma = \(model.gamma)), job.json, job_pruned.json")
     }
 
-    static func run(_ s: Settings) {
+    static func run(_ s: Settings, extraLibraries: [String] = []) {
+        let peak = HardwareReport.print(features: s.features, columns: 1000,
+                                        threads: ProcessInfo.processInfo.activeProcessorCount, extraLibraries: extraLibraries)
         let ceiling = { Self.ceiling(features: s.features) }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let (model, x) = data(s)
@@ -195,8 +197,9 @@ enum KernelPruningBench {
         let (tD, tP) = (tlD + teD, tlP + teP)
         print(String(format: "  sgemm ceiling: %.1f GFLOP/s (%d threads)", ceil, ProcessInfo.processInfo.activeProcessorCount))
         print(String(format: "  beta (auto) %.4g unpruned, %.4g pruned; pruning tolerance %g", beta, betaP, s.tolerance))
-        print(String(format: "  unpruned: beta pass %.3f s + explain %.3f s = %.3f s, %.0f samples/s, %.1f GFLOP/s = %.1f%% of the ceiling",
-                     tlD, teD, tD, Double(N) / tD, denseFlops / tD / 1e9, 100 * denseFlops / tD / 1e9 / ceil))
+        print(String(format: "  unpruned: beta pass %.3f s + explain %.3f s = %.3f s, %.0f samples/s, %.1f GFLOP/s = %.1f%% of the ceiling%@",
+                     tlD, teD, tD, Double(N) / tD, denseFlops / tD / 1e9, 100 * denseFlops / tD / 1e9 / ceil,
+                     HardwareReport.share(denseFlops / tD / 1e9, peak)))
         print(String(format: "  pruned:   beta pass %.3f s + explain %.3f s = %.3f s, %.0f samples/s, %.1f GFLOP/s computed = %.1f%% of the ceiling",
                      tlP, teP, tP, Double(N) / tP, prunedFlops / tP / 1e9, 100 * prunedFlops / tP / 1e9 / ceil))
         print(String(format: "  speed-up pruned / unpruned: %.2fx (explain pass alone %.2fx, beta pass %.2fx); in CPU time %.2fx (%.2f vs %.2f CPU s)",

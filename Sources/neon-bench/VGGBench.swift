@@ -1,4 +1,3 @@
-import CBLAS
 import Dispatch
 import Foundation
 import NeonCore
@@ -22,8 +21,9 @@ enum VGGBench {
                 .globalAvgPool]
     }
 
-    static func run(rows N: Int, clusters K: Int, repeats: Int, targets: Int) {
+    static func run(rows N: Int, clusters K: Int, repeats: Int, targets: Int, extraLibraries: [String] = []) {
         let threads = ProcessInfo.processInfo.activeProcessorCount
+        let peak = HardwareReport.print(features: 256, columns: 1000, threads: threads, extraLibraries: extraLibraries)
         var rng = SplitMix64(seed: 7)
         let input = TensorShape.image(channels: 256, height: 12, width: 12)
         let psi = try! PsiNetwork<Float>(layers: layers(rng: &rng), input: input, rules: LRPRules(convGamma: 0.1))
@@ -49,8 +49,8 @@ enum VGGBench {
             best(5) {
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
                     for _ in 0..<gemmReps {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(gm), Int32(gn), Int32(gk), 1, a, Int32(gk),
-                                    b, Int32(gn), 0, c[t], Int32(gn))
+                        Float.gemm(m: gm, n: gn, k: gk, alpha: 1, a: a, lda: gk, b: b, ldb: gn, transposeB: false,
+                                   beta: 0, c: c[t], ldc: gn)
                     }
                 }
             }
@@ -80,8 +80,8 @@ enum VGGBench {
                      Double(N) / tLogits, Double(N) * engine.logitFlopsPerSample / tLogits / 1e9, engine.logitFlopsPerSample / 1e9))
         print(String(format: "  forward + relevance:         %.3f s  %.1f images/s  %.1f GFLOP/s = %.1f%% of the ceiling (%.2f GFLOP/image)",
                      tExplain, Double(N) / tExplain, gExplain, 100 * gExplain / ceiling, engine.explainFlopsPerSample / 1e9))
-        print(String(format: "  beta auto job (both passes): %.1f images/s, %.1f GFLOP/s = %.1f%% of the ceiling",
-                     Double(N) / (tLogits + tExplain), gTotal, 100 * gTotal / ceiling))
+        print(String(format: "  beta auto job (both passes): %.1f images/s, %.1f GFLOP/s = %.1f%% of the ceiling%@",
+                     Double(N) / (tLogits + tExplain), gTotal, 100 * gTotal / ceiling, HardwareReport.share(gTotal, peak)))
         print(String(format: "  max |sum R - f_c| / max(1, |f_c|) = %.2e (conv biases absorb some relevance)", conservation))
     }
 

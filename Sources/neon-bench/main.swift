@@ -6,9 +6,12 @@
 //   neon-bench --kernel [--rows 20000] [--groups 50 | --flat] [--group-spread 5] [--tolerance 1e-4] [--repeats 2]
 //              [--pruned-only] [--write DIR]
 //              (kernel k-means, unpruned vs pruned, KernelPruningBench.swift; --write: files for neon-batch)
+//   --blas-lib PATH (repeatable): another BLAS library to measure the sgemm ceiling of.
 //
+// Every run first prints the CPU, its measured FMA peak, the linked BLAS with its kernel and the sgemm
+// ceiling of every BLAS installed (HardwareCeiling.swift); figures are given against both.
 // Without files it generates N x 256 float32 samples and K = 1000 centroids.
-import CBLAS
+
 import Dispatch
 import Foundation
 import NeonCore
@@ -19,6 +22,11 @@ BLASThreads.useOneThread()
 HDF5Library.silenceErrorStack()
 
 var args = Array(CommandLine.arguments.dropFirst())
+var extraLibraries: [String] = []
+while let i = args.firstIndex(of: "--blas-lib"), i + 1 < args.count {
+    extraLibraries.append(args[i + 1])
+    args.removeSubrange(i...(i + 1))
+}
 func option(_ name: String, _ def: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return def }
     args.removeSubrange(i...(i + 1))
@@ -28,7 +36,7 @@ if let i = args.firstIndex(of: "--vgg") {
     // neon-bench --vgg [--rows 256] [--clusters 100] [--targets 1] [--repeats 2]
     args.remove(at: i)
     VGGBench.run(rows: option("--rows", 256), clusters: option("--clusters", 100), repeats: option("--repeats", 2),
-                 targets: option("--targets", 1))
+                 targets: option("--targets", 1), extraLibraries: extraLibraries)
     exit(0)
 }
 if let i = args.firstIndex(of: "--kernel") {
@@ -51,7 +59,7 @@ if let i = args.firstIndex(of: "--kernel") {
     if let j = args.firstIndex(of: "--write"), j + 1 < args.count {
         try KernelPruningBench.write(s, to: args[j + 1])
     } else {
-        KernelPruningBench.run(s)
+        KernelPruningBench.run(s, extraLibraries: extraLibraries)
     }
     exit(0)
 }
@@ -91,8 +99,10 @@ let d = model.features, K = kernel.map { $0.count } ?? model.clusters, N = x.cou
 
 func best(_ reps: Int, _ body: () -> Void) -> Double { BenchmarkTiming.best(reps, body) }
 
-// 1. The ceiling: every thread runs its own sgemm (4096 x d) @ (d x K), as numpy's ceiling does.
+// 1. The ceilings: the CPU's FMA peak, and every thread running its own sgemm (4096 x d) @ (d x K),
+// as numpy's ceiling does, with every BLAS installed and again with the linked one.
 let gK = min(K, 1000), gm = 4096, gemmReps = 5
+let peak = HardwareReport.print(features: d, columns: gK, threads: threads, extraLibraries: extraLibraries)
 func measureCeiling() -> Double {
     BenchmarkTiming.sgemmCeiling(features: d, columns: gK, threads: threads, rounds: 5, callsPerThread: gemmReps)
 }
@@ -141,8 +151,9 @@ print(String(format: "  beta pass (2d x K/sample):    %.3f s  %.1f GFLOP/s", tLo
              Double(N) * engine.logitFlopsPerSample / tLogits / 1e9))
 print(String(format: "  explain pass (6d x K/sample): %.3f s  %.1f GFLOP/s", tExplain,
              Double(N) * engine.explainFlopsPerSample / tExplain / 1e9))
-print(String(format: "  compute (8d x K/sample): %.3f s, %.0f samples/s, %.1f GFLOP/s = %.1f%% of the sgemm ceiling",
-             tLogits + tExplain, Double(N) / (tLogits + tExplain), gflops, 100 * gflops / ceiling))
+print(String(format: "  compute (8d x K/sample): %.3f s, %.0f samples/s, %.1f GFLOP/s = %.1f%% of the sgemm ceiling%@",
+             tLogits + tExplain, Double(N) / (tLogits + tExplain), gflops, 100 * gflops / ceiling,
+             HardwareReport.share(gflops, peak)))
 
 // 3. With the beta pass's scores kept (execution.cache_mb, k-means): the explain pass skips GEMM 1
 // (6dK -> 4dK FLOPs per sample); the same bits as above.
@@ -162,8 +173,9 @@ if kernel == nil {
     }
     let same = relC == rel
     let work = Double(N) * 6 * Double(d) * Double(K)          // FLOPs actually done: 2dK + 4dK
-    print(String(format: "  with kept scores: beta pass %.3f s + explain (4d x K/sample) %.3f s = %.3f s, %.0f samples/s, %.1f GFLOP/s done = %.1f%% of the ceiling; %.2fx the compute without; relevance %@",
+    print(String(format: "  with kept scores: beta pass %.3f s + explain (4d x K/sample) %.3f s = %.3f s, %.0f samples/s, %.1f GFLOP/s done = %.1f%% of the ceiling%@; %.2fx the compute without; relevance %@",
                  tKeep, tCached, tKeep + tCached, Double(N) / (tKeep + tCached), work / (tKeep + tCached) / 1e9,
-                 100 * work / (tKeep + tCached) / 1e9 / ceiling, (tLogits + tExplain) / (tKeep + tCached),
+                 100 * work / (tKeep + tCached) / 1e9 / ceiling, HardwareReport.share(work / (tKeep + tCached) / 1e9, peak),
+                 (tLogits + tExplain) / (tKeep + tCached),
                  same ? "bit-identical" : "DIFFERS"))
 }

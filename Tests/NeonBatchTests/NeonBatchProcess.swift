@@ -41,13 +41,13 @@ enum NeonBatchProcess {
     /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).
     @discardableResult
     static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120, prefix: [String] = [],
-                    rankPrefix: [String] = [],
+                    rankPrefix: [String] = [], extraEnvironment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {
         let p = Process()
         let command = (ranks.map { ["mpirun", "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = prefix + command
-        p.environment = environment
+        p.environment = environment.merging(extraEnvironment) { $1 }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
