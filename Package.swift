@@ -13,7 +13,7 @@ func setting(_ name: String, _ fallback: String) -> String {
 }
 /// The BLAS: "openblas" (default), "blis" or "mkl"; each has its shim in Sources/CBLAS/<name>.
 let blas = setting("NEON_BLAS", "openblas")
-let blasShims = ["openblas": "openblas", "blis": "neon-blis", "mkl": "mkl-dynamic-lp64-seq"]
+let blasShims = ["openblas": "openblas", "blis": "neon-blis", "mkl": "neon-mkl"]
 guard let blasDefaultPackage = blasShims[blas] else {
     fatalError("NEON_BLAS=\(blas): use openblas, blis or mkl")
 }

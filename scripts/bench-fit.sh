@@ -5,7 +5,9 @@
 # neon-batch runs plain Lloyd (fit.kmeans_algorithm "lloyd", 1 rank x 2 threads) and Lloyd with
 # Hamerly's bounds ("hamerly", 1 rank x 2 threads and 2 ranks x 1 thread); the share of rows the
 # bounds recomputed is printed per iteration. scikit-learn runs its default algorithm "lloyd" and
-# its bounded one, "elkan". The machine's load average is printed with every round: other work on
+# its bounded one, "elkan"; scikit-learn-intelex (oneDAL) and faiss-cpu run Lloyd from the same
+# initial centroids (pip packages, installed here). The CPU and the BLAS kernel of every program are
+# printed first. The machine's load average is printed with every round: other work on
 # the same cores makes every figure slower.
 # Usage: scripts/bench-fit.sh [REPS] [ITER] [K ...]     (default: 3 rounds, 10 iterations, K = 1000 100)
 # Two protocols are reported in BENCHMARKS.md: the first 10 iterations (the default), and as many
@@ -26,7 +28,8 @@ data_kind=${DATA:-mixture}
 dir=${BENCH_DIR:-/tmp/neon_bench_fit}
 mkdir -p "$dir"
 scripts/setup.sh >/dev/null
-python3 -c "import numpy, h5py, threadpoolctl, sklearn" 2>/dev/null || python3 -m pip install -q numpy h5py threadpoolctl scikit-learn
+python3 -c "import numpy, h5py, threadpoolctl, sklearn, sklearnex, faiss" 2>/dev/null ||
+  python3 -m pip install -q numpy h5py threadpoolctl scikit-learn scikit-learn-intelex faiss-cpu
 case $data_kind in
   mixture) data=$dir/data.h5; [[ -f $data ]] || python3 scripts/bench_fit_peer.py gen "$data" 200000 256 1 ;;
   blobs) data=$dir/blobs.h5; [[ -f $data ]] || python3 scripts/bench_fit_peer.py blobs "$data" 200000 256 1 ;;
@@ -64,9 +67,9 @@ work = [p[0] + (f'+{p[1]}/{p[2]}' if p[1] else '') + (f'@{p[3]}s' if p[3] else '
 print(a['seconds_per_iteration'], int(a['iterations']), ' '.join(work))
 PY
 }
-echo "machine: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); data: $data_kind ($data)"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); data: $data_kind ($data)"
 for k in "${ks[@]}"; do
-  lloyd=() ham=() ham2=() skl=() ske=()
+  lloyd=() ham=() ham2=() skl=() ske=() skx=() fai=()
   for ((r = 1; r <= reps; r++)); do
     l0=$(load) m0=$(machine_cpu) c0=$(children_cpu) w0=$(date +%s.%N)
     read -r t n _ <<< "$(fit "$k" lloyd 1 --bind-to none)"; lloyd+=("$t")
@@ -77,11 +80,22 @@ for k in "${ks[@]}"; do
     skn=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['iterations'])" "$sk")
     se=$(python3 -W ignore scripts/bench_fit_peer.py sklearn "$data" "$k" "$iters" 2 elkan)
     ske+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds_per_iteration'])" "$se")")
+    sx=$(python3 -W ignore scripts/bench_fit_peer.py sklearnex "$data" "$k" "$iters" 2)
+    skx+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds_per_iteration'])" "$sx")")
+    fa=$(python3 -W ignore scripts/bench_fit_peer.py faiss "$data" "$k" "$iters" 2)
+    fai+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['seconds_per_iteration'])" "$fa")")
+    if ((r == 1)); then
+      for j in "$sk" "$sx" "$fa"; do
+        python3 -c "import json,sys; j = json.loads(sys.argv[1]); print(f\"  peer {j.get('library')}: BLAS {j.get('blas')}\")" "$j"
+      done
+      echo "  neon-batch: $(grep -m1 'blas:' "$dir/fit$k-hamerly-2.log" | sed 's/^neon-batch: //')"
+    fi
     others=$(python3 -c "import sys; m0, m1, c0, c1, w0, w1 = map(float, sys.argv[1:]); print(f'{max(0, (m1 - m0) - (c1 - c0)):.1f} CPU-s in {w1 - w0:.0f} s')" \
       "$m0" "$(machine_cpu)" "$c0" "$(children_cpu)" "$w0" "$(date +%s.%N)")
-    echo "K=$k round $r (load $l0 -> $(load); other processes: $others): neon-batch lloyd 1x2 ${lloyd[-1]}, hamerly 1x2 ${ham[-1]}, hamerly 2x1 ${ham2[-1]} s/it ($((n - 1)) timed iterations; per iteration: % recomputed+% against movers/movers@seconds: $pct); scikit-learn lloyd ${skl[-1]}, elkan ${ske[-1]} s/it ($skn timed iterations)"
+    echo "K=$k round $r (load $l0 -> $(load); other processes: $others): neon-batch lloyd 1x2 ${lloyd[-1]}, hamerly 1x2 ${ham[-1]}, hamerly 2x1 ${ham2[-1]} s/it ($((n - 1)) timed iterations; per iteration: % recomputed+% against movers/movers@seconds: $pct); scikit-learn lloyd ${skl[-1]}, elkan ${ske[-1]} s/it ($skn timed iterations); scikit-learn-intelex ${skx[-1]}, faiss ${fai[-1]} s/it"
   done
   ml=$(median "${lloyd[@]}") mh=$(median "${ham[@]}") mh2=$(median "${ham2[@]}") ms=$(median "${skl[@]}") me=$(median "${ske[@]}")
-  echo "K=$k medians of $reps: scikit-learn lloyd $ms s/it, elkan $me s/it; neon-batch lloyd 1x2 $ml s/it ($(ratio "$ms" "$ml")x scikit-learn lloyd), hamerly 1x2 $mh s/it ($(ratio "$ms" "$mh")x lloyd, $(ratio "$me" "$mh")x elkan), hamerly 2x1 $mh2 s/it ($(ratio "$ms" "$mh2")x)"
+  mx=$(median "${skx[@]}") mf=$(median "${fai[@]}")
+  echo "K=$k medians of $reps: scikit-learn lloyd $ms s/it, elkan $me s/it, scikit-learn-intelex $mx s/it, faiss $mf s/it; neon-batch lloyd 1x2 $ml s/it ($(ratio "$ms" "$ml")x scikit-learn lloyd, $(ratio "$mx" "$ml")x intelex, $(ratio "$mf" "$ml")x faiss), hamerly 1x2 $mh s/it ($(ratio "$ms" "$mh")x lloyd, $(ratio "$me" "$mh")x elkan, $(ratio "$mx" "$mh")x intelex, $(ratio "$mf" "$mh")x faiss), hamerly 2x1 $mh2 s/it ($(ratio "$ms" "$mh2")x)"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); $(python3 -c 'import sklearn; print("scikit-learn", sklearn.__version__)')"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks neon-batch on the k-means benchmark job (N = 100000, d = 256, K = 1000, float32)
-# against the numpy and mpi4py peers in ../shared/bench, in one run on the same file and cores,
+# against the numpy, mpi4py and torch (CPU) peers in ../shared/bench, in one run on the same file and cores,
 # and prints figures (not a pass/fail test), then kernel k-means with and without pruning on generated
 # data (KERNEL_ROWS rows, default 20000). Usage: scripts/bench.sh [REPS]
 set -euo pipefail
@@ -14,8 +14,8 @@ swift build -c release --product neon-bench 2>&1 | grep -E "error" || true
 
 # The peers' Python dependencies (pip numpy for the single-process peer, Debian's for the MPI one).
 python3 -c "import numpy, h5py, threadpoolctl" 2>/dev/null || python3 -m pip install -q numpy h5py threadpoolctl
-/usr/bin/python3 -c "import mpi4py, h5py" 2>/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-h5py-mpi python3-mpi4py python3-numpy python3-threadpoolctl >/dev/null; }
+/usr/bin/python3 -c "import mpi4py, h5py, torch, threadpoolctl" 2>/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-h5py-mpi python3-mpi4py python3-numpy python3-threadpoolctl python3-torch >/dev/null; }
 [[ -f $bench_dir/kmeans_stl/data.h5 ]] || python3 "$peer_dir/make_bench_data.py" "$bench_dir" --only kmeans_stl
 job=$bench_dir/kmeans_stl/job.json
 ours=$bench_dir/kmeans_stl/job_neon.json
@@ -34,7 +34,13 @@ export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechan
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
 bin=$root/.build/release/neon-batch
 
-echo "== compute: fast path vs sgemm ceiling, same process (2 threads)"
+echo "== the CPU and the BLAS kernel of every program"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+python3 -c "import numpy, threadpoolctl; numpy.ones(4) @ numpy.ones(4); print('numpy peer (pip numpy', numpy.__version__ + '):', '; '.join(f\"{i['internal_api']} {i['version']} {i['architecture']}\" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
+/usr/bin/python3 -c "import numpy, threadpoolctl; numpy.ones(4) @ numpy.ones(4); print('mpi4py peer (Debian numpy', numpy.__version__ + '):', '; '.join(f\"{i['internal_api']} {i['version']} {i['architecture']}\" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
+/usr/bin/python3 -c "import torch, threadpoolctl; torch.ones(4) @ torch.ones(4); print('torch peer (Debian torch', torch.__version__ + '):', [l.strip() for l in torch.__config__.show().splitlines() if 'BLAS' in l][:1], '; '.join(f\"{i['internal_api']} {i['version']} {i['architecture']}\" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
+
+echo "== compute: fast path vs sgemm ceilings and the FMA peak, same process (2 threads)"
 .build/release/neon-bench "$bench_dir/kmeans_stl/data.h5" "$bench_dir/kmeans_stl/model.h5"
 
 # name|command; each prints its own wall time (job read to status complete).
@@ -45,6 +51,8 @@ configs=(
   "numpy --threads 2 --workers 2|python3 $peer_dir/neon_numpy.py $job --threads 2 --workers 2"
   "numpy --threads 2|python3 $peer_dir/neon_numpy.py $job --threads 2"
   "mpi4py mpirun -n 2|mpirun -n 2 /usr/bin/python3 $peer_dir/neon_mpi4py.py $job"
+  "torch --threads 2|/usr/bin/python3 $peer_dir/neon_torch.py $job --threads 2"
+  "torch --threads 2 --cache-mb 256|/usr/bin/python3 $peer_dir/neon_torch.py $job --threads 2 --cache-mb 256"
 )
 declare -A wall proc
 for ((r = 0; r < reps; r++)); do

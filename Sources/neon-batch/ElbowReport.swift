@@ -29,6 +29,7 @@ extension FitRunner {
         }
         try check(err)
         say("neon-batch: wrote \(base).csv, \(base).md, \(base).svg")
+        say("neon-batch: blas: \(ComputeSetup.blasSummary)")
     }
 }
 

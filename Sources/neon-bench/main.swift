@@ -18,6 +18,8 @@ import NeonCore
 import Storage
 
 setvbuf(stdout, nil, _IOLBF, 0)
+// As neon-batch does: a kernel too weak for this CPU is corrected before the first BLAS call.
+if let note = BLASKernelCheck.correctBeforeFirstUse() { print("neon-bench: \(note)") }
 BLASThreads.useOneThread()
 HDF5Library.silenceErrorStack()
 

@@ -42,17 +42,24 @@ neon_flavour() {
       # libblis.so.4 is an alternative that may point at the OpenMP build: load the serial one.
       NEON_LINK_FLAGS+=(-Xlinker -rpath -Xlinker "${NEON_BLIS_LIB:-$lib}") ;;
     mkl)
-      # oneMKL from PyPI's mkl-devel wheel (headers, libraries and .pc files) into .build/deps/mkl,
-      # unless a site's MKL is given (MKLROOT with its own pkg-config files on PKG_CONFIG_PATH).
-      local prefix="$root/.build/deps/mkl"
-      if [[ -z ${MKLROOT:-} ]]; then
-        if [[ ! -e $prefix/lib/pkgconfig/mkl-dynamic-lp64-seq.pc ]]; then
-          echo "neon-batch: installing oneMKL (pip mkl-devel, ~1 GB) into $prefix" >&2
-          python3 -m pip install --quiet --disable-pip-version-check --prefix "$prefix" mkl-devel >&2 || return 1
-        fi
-        PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-        NEON_LINK_FLAGS+=(-Xlinker -rpath -Xlinker "$prefix/lib")
-      fi ;;
+      # oneMKL, sequential layer: a site's (MKLROOT, from its module) or PyPI's mkl-devel wheel
+      # installed into .build/deps/mkl. SwiftPM takes only -L/-l flags from pkg-config (the wheel's
+      # .pc files name the libraries by path), so neon-mkl.pc is written here.
+      local prefix=${MKLROOT:-$root/.build/deps/mkl} libdir
+      if [[ -z ${MKLROOT:-} && ! -e $prefix/include/mkl.h ]]; then
+        echo "neon-batch: installing oneMKL (pip mkl-devel, ~1 GB) into $prefix" >&2
+        python3 -m pip install --quiet --disable-pip-version-check --prefix "$prefix" mkl-devel >&2 || return 1
+      fi
+      libdir=$prefix/lib
+      [[ -d $prefix/lib/intel64 ]] && libdir=$prefix/lib/intel64
+      local l
+      for l in mkl_intel_lp64 mkl_sequential mkl_core; do   # the wheel ships only lib*.so.N
+        [[ -e $libdir/lib$l.so ]] || ln -sf "$(cd "$libdir" && ls lib$l.so.* | sort | tail -1)" "$libdir/lib$l.so"
+      done
+      mkdir -p "$pcdir"
+      printf 'Name: neon-mkl\nDescription: oneMKL (LP64, sequential) for neon-batch\nVersion: 0\nCflags: -I%s\nLibs: -L%s -lmkl_intel_lp64 -lmkl_sequential -lmkl_core -lpthread -lm -ldl\n' \
+        "$prefix/include" "$libdir" > "$pcdir/neon-mkl.pc"
+      NEON_LINK_FLAGS+=(-Xlinker -rpath -Xlinker "$libdir") ;;
     *) echo "neon-batch: unknown BLAS '$blas' (use openblas, blis or mkl)" >&2; return 1 ;;
   esac
   NEON_BLAS=$blas
@@ -86,7 +93,7 @@ neon_pc_from_wrapper() {
 # neon_have_packages: true when pkg-config finds every library of the flavour (nothing to install).
 neon_have_packages() {
   local p
-  for p in "$NEON_MPI_PKG" "$NEON_HDF5_PKG" "${NEON_BLAS_PKG:-$( case $NEON_BLAS in openblas) echo openblas;; blis) echo neon-blis;; mkl) echo mkl-dynamic-lp64-seq;; esac)}" libpng; do
+  for p in "$NEON_MPI_PKG" "$NEON_HDF5_PKG" "${NEON_BLAS_PKG:-$( case $NEON_BLAS in openblas) echo openblas;; blis) echo neon-blis;; mkl) echo neon-mkl;; esac)}" libpng; do
     pkg-config --exists "$p" || return 1
   done
   [[ $NEON_BLAS != blis ]] || [[ -e "$(pkg-config --variable=pcfiledir neon-blis)/neon-blis.pc" && -d ${NEON_BLIS_INCLUDE:-/usr/include/x86_64-linux-gnu/blis-serial} ]]
