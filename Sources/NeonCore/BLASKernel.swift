@@ -82,7 +82,10 @@ public enum BLASKernelCheck {
     public enum Decision: Equatable, Sendable {
         /// The kernel fits the CPU (or nothing is known that says otherwise).
         case keep
-        /// The kernel is weaker than the CPU, but it may not be changed; the note says why.
+        /// The kernel is weaker than the CPU but was chosen by the user (OPENBLAS_CORETYPE, or
+        /// NEON_BLAS_AUTOFIX=0): kept; the note (for the run summary) says what would be faster.
+        case kept(String)
+        /// A correction that did not work: computing at reduced speed (a warning on stderr).
         case warn(String)
         /// Run again with OPENBLAS_CORETYPE = the value.
         case reexec(coretype: String)
@@ -132,10 +135,10 @@ public enum BLASKernelCheck {
         }
         let why = "the BLAS runs kernel \(kernel) (\(have)) on a CPU with \(cpu.level)"
         if let set = environment["OPENBLAS_CORETYPE"], !set.isEmpty {
-            return .warn("\(why): OPENBLAS_CORETYPE=\(set) is set, so it is kept (unset it, or set \(best), for full speed)")
+            return .kept("\(why): OPENBLAS_CORETYPE=\(set) is set, so it is kept (unset it, or set \(best), for full speed)")
         }
         if environment[switchVariable] == "0" {
-            return .warn("\(why): \(switchVariable)=0, so it is kept (OPENBLAS_CORETYPE=\(best) gives full speed)")
+            return .kept("\(why): \(switchVariable)=0, so it is kept (OPENBLAS_CORETYPE=\(best) gives full speed)")
         }
         return .reexec(coretype: best)
     }
@@ -143,26 +146,25 @@ public enum BLASKernelCheck {
     /// Checks the linked BLAS against this CPU and, where the kernel is too weak and may be
     /// changed, runs this program again (same arguments, same process id, so under mpirun and
     /// srun too) with OPENBLAS_CORETYPE set. Call it first, before MPI_Init and any BLAS call.
-    /// Returns the note to print (rank 0), if any. `testKernel` stands in for the reported kernel
-    /// (NEON_BLAS_TEST_KERNEL, for the end-to-end test of the correction on a CPU that OpenBLAS
-    /// knows).
-    public static func correctBeforeFirstUse() -> String? {
+    /// Returns what happened, for the run summary (nil: the kernel fits the CPU). NEON_BLAS_TEST_KERNEL
+    /// stands in for the reported kernel (for the end-to-end test of the correction on a CPU that
+    /// OpenBLAS knows).
+    public static func correctBeforeFirstUse() -> Decision {
         var environment = ProcessInfo.processInfo.environment
         let blas = BLASIdentity.linked
         var kernel = blas.kernel
         if let stand = environment["NEON_BLAS_TEST_KERNEL"], environment[correctedVariable] == nil { kernel = stand }
-        switch decide(library: blas.library, kernel: kernel, cpu: CPUFeatures.current, environment: environment) {
-        case .keep: return nil
-        case .warn(let note): return "warning: " + note
-        case .corrected(let note): return note
+        let decision = decide(library: blas.library, kernel: kernel, cpu: CPUFeatures.current, environment: environment)
+        switch decision {
+        case .keep, .kept, .warn, .corrected: return decision
         case .reexec(let coretype):
             environment["OPENBLAS_CORETYPE"] = coretype
             environment[correctedVariable] = "\(kernel)>\(coretype)"
             let env = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
             execve("/proc/self/exe", CommandLine.unsafeArgv, env)
             // Only reached when exec failed: go on with the weak kernel.
-            return "warning: the BLAS runs kernel \(kernel); restarting with OPENBLAS_CORETYPE=\(coretype) failed "
-                + "(\(String(cString: strerror(errno)))); computing at reduced speed"
+            return .warn("the BLAS runs kernel \(kernel); restarting with OPENBLAS_CORETYPE=\(coretype) failed "
+                         + "(\(String(cString: strerror(errno)))); computing at reduced speed")
         }
     }
 }

@@ -7,30 +7,37 @@ import Storage
 /// CPU (and run again with a corrected kernel, before MPI_Init), one BLAS thread per rank thread
 /// (Dispatch spreads the tiles), then MPI.
 enum ComputeSetup {
-    /// The kernel check's note (nil: the kernel fits the CPU).
-    nonisolated(unsafe) private(set) static var blasNote: String?
+    /// What the kernel check did (docs/installing.md).
+    nonisolated(unsafe) private(set) static var kernelCheck = BLASKernelCheck.Decision.keep
 
-    /// Returns the world communicator; rank 0 prints the kernel check's note on stderr (a
-    /// correction only unless quiet, a warning always).
+    /// Returns the world communicator. A correction that failed is a warning on stderr (rank 0);
+    /// everything else the check did is said in the summary's `blas:` line.
     static func start(quiet: Bool) -> Communicator {
-        blasNote = BLASKernelCheck.correctBeforeFirstUse()
+        kernelCheck = BLASKernelCheck.correctBeforeFirstUse()
         BLASThreads.useOneThread()
         let comm = Communicator.world
         HDF5Library.silenceErrorStack()
-        if comm.isRoot, let note = blasNote, !quiet || note.hasPrefix("warning:") {
-            FileHandle.standardError.write(Data("neon-batch: \(note.hasPrefix("warning:") ? "" : "note: ")\(note)\n".utf8))
+        if comm.isRoot, case .warn(let warning) = kernelCheck {
+            FileHandle.standardError.write(Data("neon-batch: warning: \(warning)\n".utf8))
         }
         return comm
     }
 
-    /// The summary line: "OpenBLAS 0.3.21 ... Cooperlake MAX_THREADS=64" (+ ", corrected from X").
-    static var blasSummary: String {
-        BLASIdentity.linked.summary + (blasNote.map { $0.hasPrefix("warning:") ? " (slow kernel: see the warning)" : " (kernel corrected)" } ?? "")
+    /// What the check did, in a few words, or nil.
+    static var note: String? {
+        switch kernelCheck {
+        case .keep, .reexec: return nil
+        case .corrected(let s), .kept(let s): return s
+        case .warn(let s): return "warning: " + s
+        }
     }
 
-    /// Provenance of every output: the BLAS, its kernel and the CPU.
+    /// The summary line: "OpenBLAS 0.3.21 ... Cooperlake MAX_THREADS=64" (+ "; " what the check did).
+    static var blasSummary: String { BLASIdentity.linked.summary + (note.map { "; " + $0 } ?? "") }
+
+    /// Provenance of every output: the BLAS, its kernel, the CPU and what the kernel check did.
     static var provenance: [(String, AttributeValue)] {
         [("blas", .string(BLASIdentity.linked.config)), ("blas_kernel", .string(BLASIdentity.linked.kernel)),
-         ("cpu", .string(CPUFeatures.current?.model ?? "unknown"))]
+         ("cpu", .string(CPUFeatures.current?.model ?? "unknown"))] + (note.map { [("blas_note", .string($0))] } ?? [])
     }
 }

@@ -19,7 +19,10 @@ import Storage
 
 setvbuf(stdout, nil, _IOLBF, 0)
 // As neon-batch does: a kernel too weak for this CPU is corrected before the first BLAS call.
-if let note = BLASKernelCheck.correctBeforeFirstUse() { print("neon-bench: \(note)") }
+switch BLASKernelCheck.correctBeforeFirstUse() {
+case .corrected(let note), .kept(let note), .warn(let note): print("neon-bench: \(note)")
+case .keep, .reexec: break
+}
 BLASThreads.useOneThread()
 HDF5Library.silenceErrorStack()
 

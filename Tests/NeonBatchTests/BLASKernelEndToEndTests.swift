@@ -22,28 +22,35 @@ final class BLASKernelEndToEndTests: XCTestCase {
         return try fx.writeJob()
     }
 
-    func recorded(_ path: String) throws -> (blas: String, kernel: String, cpu: String) {
+    func recorded(_ path: String) throws -> (blas: String, kernel: String, cpu: String, note: String?) {
         let s = try StoredFile(path: path)
-        return (try s.stringAttribute("blas") ?? "", try s.stringAttribute("blas_kernel") ?? "", try s.stringAttribute("cpu") ?? "")
+        return (try s.stringAttribute("blas") ?? "", try s.stringAttribute("blas_kernel") ?? "", try s.stringAttribute("cpu") ?? "",
+                try s.stringAttribute("blas_note"))
+    }
+
+    /// The summary's blas line.
+    func blasLine(_ stdout: String) -> String? {
+        stdout.split(separator: "\n").first { $0.hasPrefix("  blas:         ") }.map { String($0.dropFirst(16)) }
     }
 
     func testOutputRecordsAKernelThatFitsTheCPU() throws {
         let job = try writeJob()
         let r = try NeonBatchProcess.run([job], ranks: 2)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let (blas, kernel, cpu) = try recorded(fx.path("out.h5"))
+        let (blas, kernel, cpu, note) = try recorded(fx.path("out.h5"))
         let linked = BLASIdentity.linked
         XCTAssertEqual(blas, linked.config)
-        XCTAssertTrue(r.stdout.contains("  blas:         \(linked.config)"), r.stdout)
+        XCTAssertEqual(blasLine(r.stdout), linked.summary + (note.map { "; " + $0 } ?? ""), r.stdout)
         XCTAssertEqual(cpu, CPUFeatures.current?.model ?? "unknown")
         guard linked.library == "OpenBLAS", let machine = CPUFeatures.current else { return }
         let level = try XCTUnwrap(BLASKernelCheck.openBLASLevel(kernel), "unknown OpenBLAS kernel \(kernel)")
         if let set = userCoretype {
             XCTAssertEqual(kernel.lowercased(), set.lowercased(), "OPENBLAS_CORETYPE=\(set) is respected")
-            XCTAssertEqual(r.stderr.contains("neon-batch: warning: the BLAS runs kernel"), level < machine.level, r.stderr)
+            XCTAssertEqual(note?.contains("OPENBLAS_CORETYPE=\(set) is set, so it is kept") ?? false, level < machine.level)
         } else {
             XCTAssertGreaterThanOrEqual(level, machine.level, "kernel \(kernel) on a \(machine.level) CPU")
         }
+        XCTAssertFalse(r.stderr.contains("neon-batch: warning"), r.stderr)
     }
 
     /// A stand-in for the reported kernel (the trap: SSE3 Prescott on an AVX-512 CPU) makes every
@@ -56,23 +63,28 @@ final class BLASKernelEndToEndTests: XCTestCase {
         let job = try writeJob()
         let r = try NeonBatchProcess.run([job], ranks: 2, extraEnvironment: ["NEON_BLAS_TEST_KERNEL": "Prescott"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let (_, kernel, _) = try recorded(fx.path("out.h5"))
-        let notes = r.stderr.split(separator: "\n").filter { $0.contains("OPENBLAS_CORETYPE") }
+        let (_, kernel, _, note) = try recorded(fx.path("out.h5"))
+        let expected: String
         if let set = userCoretype {
             XCTAssertEqual(kernel.lowercased(), set.lowercased())
-            XCTAssertEqual(notes, ["neon-batch: warning: the BLAS runs kernel Prescott (SSE) on a CPU with \(machine.level): OPENBLAS_CORETYPE=\(set) is set, so it is kept (unset it, or set \(best), for full speed)"])
+            expected = "the BLAS runs kernel Prescott (SSE) on a CPU with \(machine.level): OPENBLAS_CORETYPE=\(set) is set, so it is kept (unset it, or set \(best), for full speed)"
         } else {
             XCTAssertEqual(kernel, best, "every rank wrote with the corrected kernel")
-            XCTAssertEqual(notes, ["neon-batch: note: the BLAS ran kernel Prescott on this \(machine.level) CPU; restarted with OPENBLAS_CORETYPE=\(best) (set it yourself to choose another)"],
-                           "one note line, from rank 0")
-            XCTAssertTrue(r.stdout.contains("(kernel corrected)"), r.stdout)
+            expected = "the BLAS ran kernel Prescott on this \(machine.level) CPU; restarted with OPENBLAS_CORETYPE=\(best) (set it yourself to choose another)"
         }
+        XCTAssertEqual(note, expected)
+        XCTAssertEqual(blasLine(r.stdout), BLASIdentity.linked.config.replacingOccurrences(of: BLASIdentity.linked.kernel, with: kernel)
+                       + "; " + expected, "the summary says what was done, once")
+        XCTAssertEqual(r.stdout.components(separatedBy: "OPENBLAS_CORETYPE").count, 2, r.stdout)
+        XCTAssertFalse(r.stderr.contains("OPENBLAS_CORETYPE"), "nothing on stderr: " + r.stderr)
         guard userCoretype == nil else { return }
         try FileManager.default.removeItem(atPath: fx.path("out.h5"))
-        // NEON_BLAS_AUTOFIX=0 keeps the kernel and says so (a warning: even with --quiet)
+        // NEON_BLAS_AUTOFIX=0 keeps the kernel and says so in the record
         let off = try NeonBatchProcess.run([job, "--quiet"], ranks: 1,
                                            extraEnvironment: ["NEON_BLAS_TEST_KERNEL": "Prescott", "NEON_BLAS_AUTOFIX": "0"])
         XCTAssertEqual(off.status, 0, off.stderr)
-        XCTAssertTrue(off.stderr.contains("NEON_BLAS_AUTOFIX=0, so it is kept (OPENBLAS_CORETYPE=\(best) gives full speed)"), off.stderr)
+        XCTAssertEqual(off.stdout + off.stderr, "", "--quiet prints nothing")
+        XCTAssertEqual(try recorded(fx.path("out.h5")).note,
+                       "the BLAS runs kernel Prescott (SSE) on a CPU with \(machine.level): NEON_BLAS_AUTOFIX=0, so it is kept (OPENBLAS_CORETYPE=\(best) gives full speed)")
     }
 }
