@@ -16,6 +16,13 @@ swift build -c release --product neon-bench 2>&1 | grep -E "error" || true
 python3 -c "import numpy, h5py, threadpoolctl" 2>/dev/null || python3 -m pip install -q numpy h5py threadpoolctl
 /usr/bin/python3 -c "import mpi4py, h5py, torch, threadpoolctl" 2>/dev/null || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-h5py-mpi python3-mpi4py python3-numpy python3-threadpoolctl python3-torch >/dev/null; }
+# The torch peer: PyPI's torch (MKL inside; ~5 GB with its CUDA libraries, into .build/deps/torch-venv
+# once), or TORCH_PYTHON; Debian's python3-torch (1.13, Debian's BLAS) if neither can be had.
+torch_py=${TORCH_PYTHON:-$root/.build/deps/torch-venv/bin/python}
+if ! "$torch_py" -c "import torch, h5py, threadpoolctl" 2>/dev/null; then
+  { python3 -m venv "$root/.build/deps/torch-venv" &&
+    "$root/.build/deps/torch-venv/bin/pip" install -q torch numpy h5py threadpoolctl; } >&2 || torch_py=/usr/bin/python3
+fi
 [[ -f $bench_dir/kmeans_stl/data.h5 ]] || python3 "$peer_dir/make_bench_data.py" "$bench_dir" --only kmeans_stl
 job=$bench_dir/kmeans_stl/job.json
 ours=$bench_dir/kmeans_stl/job_neon.json
@@ -38,7 +45,7 @@ echo "== the CPU and the BLAS kernel of every program"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 python3 -c "import numpy, threadpoolctl; numpy.ones(4) @ numpy.ones(4); print('numpy peer (pip numpy', numpy.__version__ + '):', '; '.join(f\"{i['internal_api']} {i['version']} {i['architecture']}\" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
 /usr/bin/python3 -c "import numpy, threadpoolctl; numpy.ones(4) @ numpy.ones(4); print('mpi4py peer (Debian numpy', numpy.__version__ + '):', '; '.join(f\"{i['internal_api']} {i['version']} {i['architecture']}\" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
-/usr/bin/python3 -c "import torch, threadpoolctl; torch.ones(4) @ torch.ones(4); print('torch peer (Debian torch', torch.__version__ + '):', [l.strip() for l in torch.__config__.show().splitlines() if 'BLAS' in l][:1], '; '.join(f\"{i['internal_api']} {i['version']} {i['architecture']}\" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
+"$torch_py" -c "import torch, threadpoolctl; torch.ones(4) @ torch.ones(4); print('torch peer (torch', torch.__version__ + '): BLAS', 'MKL' if torch.backends.mkl.is_available() else '?', '; '.join(f\"{i['internal_api']} {i['version']} {i.get('architecture') or i.get('threading_layer') or ''}\" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
 
 echo "== compute: fast path vs sgemm ceilings and the FMA peak, same process (2 threads)"
 .build/release/neon-bench "$bench_dir/kmeans_stl/data.h5" "$bench_dir/kmeans_stl/model.h5"
@@ -51,8 +58,8 @@ configs=(
   "numpy --threads 2 --workers 2|python3 $peer_dir/neon_numpy.py $job --threads 2 --workers 2"
   "numpy --threads 2|python3 $peer_dir/neon_numpy.py $job --threads 2"
   "mpi4py mpirun -n 2|mpirun -n 2 /usr/bin/python3 $peer_dir/neon_mpi4py.py $job"
-  "torch --threads 2|/usr/bin/python3 $peer_dir/neon_torch.py $job --threads 2"
-  "torch --threads 2 --cache-mb 256|/usr/bin/python3 $peer_dir/neon_torch.py $job --threads 2 --cache-mb 256"
+  "torch --threads 2|$torch_py $peer_dir/neon_torch.py $job --threads 2"
+  "torch --threads 2 --cache-mb 256|$torch_py $peer_dir/neon_torch.py $job --threads 2 --cache-mb 256"
 )
 declare -A wall proc
 for ((r = 0; r < reps; r++)); do

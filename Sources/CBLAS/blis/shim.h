@@ -7,26 +7,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { NEON_CBLAS_ROW_MAJOR = 101, NEON_CBLAS_NO_TRANS = 111, NEON_CBLAS_TRANS = 112 };
-void cblas_sgemm(int order, int transA, int transB, int32_t m, int32_t n, int32_t k, float alpha, const float *a,
-                 int32_t lda, const float *b, int32_t ldb, float beta, float *c, int32_t ldc);
-void cblas_dgemm(int order, int transA, int transB, int32_t m, int32_t n, int32_t k, double alpha, const double *a,
-                 int32_t lda, const double *b, int32_t ldb, double beta, double *c, int32_t ldc);
+enum CBLAS_ORDER { CblasRowMajor = 101, CblasColMajor = 102 };
+enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112, CblasConjTrans = 113 };
+void cblas_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE transA, enum CBLAS_TRANSPOSE transB, int32_t m,
+                 int32_t n, int32_t k, float alpha, const float *a, int32_t lda, const float *b, int32_t ldb,
+                 float beta, float *c, int32_t ldc);
+void cblas_dgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE transA, enum CBLAS_TRANSPOSE transB, int32_t m,
+                 int32_t n, int32_t k, double alpha, const double *a, int32_t lda, const double *b, int32_t ldb,
+                 double beta, double *c, int32_t ldc);
 void bli_thread_set_num_threads(int64_t n);
 char *bli_info_get_version_str(void);
 int bli_arch_query_id(void);
 char *bli_arch_string(int id);
 
-static inline void neon_sgemm(int transB, int m, int n, int k, float alpha, const float *a, int lda,
-                              const float *b, int ldb, float beta, float *c, int ldc) {
-    cblas_sgemm(NEON_CBLAS_ROW_MAJOR, NEON_CBLAS_NO_TRANS, transB ? NEON_CBLAS_TRANS : NEON_CBLAS_NO_TRANS, m, n, k,
-                alpha, a, lda, b, ldb, beta, c, ldc);
-}
-static inline void neon_dgemm(int transB, int m, int n, int k, double alpha, const double *a, int lda,
-                              const double *b, int ldb, double beta, double *c, int ldc) {
-    cblas_dgemm(NEON_CBLAS_ROW_MAJOR, NEON_CBLAS_NO_TRANS, transB ? NEON_CBLAS_TRANS : NEON_CBLAS_NO_TRANS, m, n, k,
-                alpha, a, lda, b, ldb, beta, c, ldc);
-}
+#include "../neon_gemm.h"
 static inline void neon_blas_set_threads(int n) { bli_thread_set_num_threads(n); }
 static inline const char *neon_blas_library(void) { return "BLIS"; }
 /// The sub-configuration chosen at run time ("zen3", "skx", "haswell", "generic", ...).

@@ -5,16 +5,7 @@
 #include <mkl.h>
 #include <stdio.h>
 
-static inline void neon_sgemm(int transB, int m, int n, int k, float alpha, const float *a, int lda,
-                              const float *b, int ldb, float beta, float *c, int ldc) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-                beta, c, ldc);
-}
-static inline void neon_dgemm(int transB, int m, int n, int k, double alpha, const double *a, int lda,
-                              const double *b, int ldb, double beta, double *c, int ldc) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-                beta, c, ldc);
-}
+#include "../neon_gemm.h"
 static inline void neon_blas_set_threads(int n) { mkl_set_num_threads(n); }
 static inline const char *neon_blas_library(void) { return "MKL"; }
 /// The code branch MKL dispatches to on this CPU (conditional numerical reproducibility's "auto").
