@@ -1,16 +1,18 @@
-#!/usr/bin/env python3
 """Load a neon-batch output file into numpy or xarray with named dimensions.
 
-    from neon_output import load, load_numpy
-    ds = load("out.h5")              # xarray.Dataset: relevance (sample, feature), assignment, logit
+    import neon_batch
+    ds = neon_batch.load("out.h5")   # xarray.Dataset: relevance (sample, feature), assignment, logit
     ds.relevance.sel(feature="age")  # features named from the input's feature_names, if any
-    arrays = load_numpy("out.h5")    # {"relevance": (dims, ndarray), ...} without xarray
+    ds.sel(sample=1234)              # by input row number (also for part files)
+    arrays, attrs = neon_batch.load_numpy("out.h5")   # {"relevance": (dims, ndarray), ...} without xarray
 
-    python3 tools/neon_output.py out.h5          # prints the xarray summary (or shapes)
+    python3 -m neon_batch.output out.h5          # prints the xarray summary (or shapes)
 
 Dimension names come from the output's HDF5 dimension scales (DIMENSION_LABELS: sample, feature;
 spatial outputs: sample, [target,] channel, y, x). The file's root attributes become the
-Dataset's attrs. Feature names are looked up like `neon-batch inspect` does: attribute
+Dataset's attrs. The `sample` coordinate holds the input row numbers row_start..row_end-1 (root
+attributes; a part written with --part or input.rows covers only its range), and `target` the
+target clusters (root attribute targets) when relevance has a target axis. Feature names are looked up like `neon-batch inspect` does: attribute
 feature_names of the input dataset, a dataset feature_names beside it, or a root attribute
 feature_names of the input file. Only a "complete" output is loaded unless allow_incomplete=True
 (an incomplete one has rows that were never written). Needs numpy and h5py; load() needs xarray.
@@ -75,6 +77,14 @@ def load(path, allow_incomplete=False, input_file=None):
     arrays, attrs = load_numpy(path, allow_incomplete)
     ds = xr.Dataset({name: xr.Variable(dims, data) for name, (dims, data) in arrays.items()},
                     attrs={k: v for k, v in attrs.items() if not k.startswith("resume_key:")})
+    if "sample" in ds.dims:
+        start = int(attrs.get("row_start", 0))
+        ds = ds.assign_coords(sample=np.arange(start, start + ds.sizes["sample"], dtype=np.int64))
+    targets = attrs.get("targets")
+    if "target" in ds.dims and isinstance(targets, str):
+        clusters = [int(t) for t in targets.split(",") if t.strip()]
+        if len(clusters) == ds.sizes["target"]:
+            ds = ds.assign_coords(target=clusters)
     if "feature" in ds.dims:
         names = feature_names(input_file or attrs.get("input_file"), attrs.get("input_dataset", ""), ds.sizes["feature"])
         if names is not None:
@@ -82,12 +92,19 @@ def load(path, allow_incomplete=False, input_file=None):
     return ds
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: neon_output.py OUT.h5")
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python3 -m neon_batch.output OUT.h5", file=sys.stderr)
+        return 2
     try:
-        print(load(sys.argv[1]))
+        print(load(argv[0]))
     except ImportError:
-        arrays, attrs = load_numpy(sys.argv[1])
+        arrays, attrs = load_numpy(argv[0])
         for name, (dims, data) in arrays.items():
             print(name, dict(zip(dims, data.shape)), data.dtype)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

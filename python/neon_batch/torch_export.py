@@ -1,17 +1,19 @@
-#!/usr/bin/env python3
 """Export a torchvision-style feature extractor slice (e.g. VGG-16 blocks 4-5) plus a clustering
 head into a neon-batch model file (kinds deep_kmeans / deep_soft / soft_kmeans; layout in
 docs/file-formats.md).
 
-    from vgg_to_model import vgg16_features, export
+    import neon_batch
+    from neon_batch.torch_export import vgg16_features
     features = vgg16_features()                     # or torchvision.models.vgg16(weights=...).features
-    export("model.h5", list(features[17:31]) + [torch.nn.AdaptiveAvgPool2d(1)], "deep_kmeans", centroids)
+    layers = list(features[17:31]) + [torch.nn.AdaptiveAvgPool2d(1)]
+    neon_batch.export_torch(layers, {"kind": "deep_kmeans", "centroids": centroids}, "model.h5")
+    export("model.h5", layers, "deep_kmeans", centroids)    # the same (tools/vgg_to_model.py's form)
 
 Layers may be torch modules (Conv2d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten,
 Linear) or plain dicts ({"type": "conv2d", "weight": ndarray (O, I, kh, kw), "bias": ndarray,
 "stride": 1, "padding": 1}, ...), so that the writer itself needs only numpy and h5py.
 
-CLI: python3 tools/vgg_to_model.py OUT.h5 CENTROIDS.npy [--kind deep_kmeans|deep_soft] [--blocks 4-5]
+CLI: python3 -m neon_batch.torch_export OUT.h5 CENTROIDS.npy [--kind deep_kmeans|deep_soft] [--blocks 4-5]
 exports blocks of an (untrained, seeded) torchvision-layout VGG-16, or of the weights in
 --state-dict FILE (a torch state dict of vgg16().features or of the whole vgg16()).
 """
@@ -100,6 +102,21 @@ def export(path, layers, kind, centroids, stiffness=None):
             for key in ("stride", "padding", "kernel_size"):
                 if key in d:
                     g.attrs[key] = np.int64(d[key])
+
+
+def export_torch(layers, head, path):
+    """Writes a feature extractor (torch modules or layer dicts) and a clustering head as a model
+    file. `head`: {"kind": "deep_kmeans" | "deep_soft" | "soft_kmeans", "centroids": K x D,
+    optional "stiffness"}, or a fitted scikit-learn KMeans (kind deep_kmeans, its centroids)."""
+    if not isinstance(head, dict):
+        centroids = getattr(head, "cluster_centers_", None)
+        if centroids is None:
+            raise ValueError("head must be a dict {kind, centroids[, stiffness]} or a fitted KMeans")
+        head = {"kind": "deep_kmeans", "centroids": centroids}
+    unknown = set(head) - {"kind", "centroids", "stiffness"}
+    if unknown or "kind" not in head or "centroids" not in head:
+        raise ValueError(f"head keys {sorted(head)}: expected kind, centroids and optionally stiffness")
+    export(path, list(layers), head["kind"], head["centroids"], head.get("stiffness"))
 
 
 def main(argv=None):
