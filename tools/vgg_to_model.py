@@ -1,0 +1,10 @@
+#!/usr/bin/env python3
+"""Moved to the neon_batch package (python/neon_batch/torch_export.py; install it with pip install ./python).
+This command line stays for old scripts: python3 tools/vgg_to_model.py ... is python3 -m neon_batch.torch_export ..."""
+import sys
+
+from neon_batch.torch_export import *  # noqa: F401,F403
+from neon_batch.torch_export import main
+
+if __name__ == "__main__":
+    sys.exit(main())
