@@ -7,7 +7,7 @@ import Storage
 import XCTest
 
 /// `neon-batch render`: bar charts for tabular relevance, Fig. 7 heatmaps for spatial relevance
-/// (written by the test: the pipeline has no spatial models yet), PNGs that decode to the right
+/// (outputs written by the test directly), PNGs that decode to the right
 /// size and colours, an index.html that references only files that exist, and refusals.
 final class RenderTests: XCTestCase {
     var fx: Fixture!
