@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Looks at a render folder the way a person would: opens DIR/index.html in headless Chromium
 # (Debian package chromium, installed here if missing; not part of CI), saves a screenshot and
-# checks in the browser that every image on the page loaded (naturalWidth > 0).
+# checks in the browser that every image on the page loaded (naturalWidth > 0); prints how many
+# loaded and how many tables the page has. RenderFigureTests runs it where chromium is installed.
 #   scripts/check-render.sh DIR [SCREENSHOT.png]      (default screenshot: DIR/screenshot.png)
 # Make DIR with e.g.: neon-batch render demo/out.h5 --out DIR
 set -euo pipefail
@@ -27,7 +28,8 @@ dom=$(chromium "${flags[@]}" --virtual-time-budget=5000 --dump-dom "file://$(cd 
 rm -f "$dir/.check-render.html"
 ok=$(grep -o 'IMAGE-OK [^<]*' <<<"$dom" | wc -l)
 broken=$(grep -o 'IMAGE-BROKEN [^<]*' <<<"$dom" || true)
-echo "check-render: screenshot $shot; $ok images loaded"
+tables=$(grep -o '<table' <<<"$dom" | wc -l)
+echo "check-render: screenshot $shot; $ok images loaded; tables: $tables"
 if [[ -n $broken ]]; then
   echo "check-render: images that did not load:" >&2
   echo "$broken" >&2

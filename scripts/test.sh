@@ -4,10 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The Python helpers' tests (PythonToolsTests) need h5py, xarray, scikit-learn and torch (~1 min to install).
-source scripts/lib/debian-packages.sh
-ensure_debian_packages test "${TOOLS_PYTHON_PACKAGES[@]}" ||
-  echo "test: warning: could not install ${TOOLS_PYTHON_PACKAGES[*]}; PythonToolsTests will be skipped" >&2
 if [[ $(id -u) -eq 0 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
@@ -64,7 +60,19 @@ fuzz_rc=0
 if [[ ${NEON_FUZZ_SECONDS:-30} -gt 0 ]]; then
   scripts/fuzz-jobspec.sh "${NEON_FUZZ_SECONDS:-30}" || fuzz_rc=$?
 fi
+# The Python package (python/, neon_batch) in a virtual environment with pytest (scripts/test-python.sh).
+python_rc=0 python_log=$(mktemp)
+scripts/test-python.sh 2>&1 | tee "$python_log" || python_rc=${PIPESTATUS[0]}
+[[ $python_rc -eq 0 ]] || echo "test: the Python package's tests failed (exit $python_rc)" >&2
+# pytest's closing line ("11 passed, 1 skipped in 9.8s") joins the totals
+for kind in passed failed skipped; do
+  n=$(tail -n 3 "$python_log" | grep -oE "[0-9]+ $kind" | tail -1 | grep -oE '[0-9]+' || true)
+  case $kind in passed) total=$((total + ${n:-0})) ;; failed) total=$((total + ${n:-0})); failed=$((failed + ${n:-0})) ;;
+                skipped) total=$((total + ${n:-0})); skipped=$((skipped + ${n:-0})) ;; esac
+done
+rm -f "$python_log"
 echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 [[ $rc -eq 0 ]] && rc=$fuzz_rc
 [[ $rc -eq 0 ]] && rc=$blis_rc
+[[ $rc -eq 0 ]] && rc=$python_rc
 exit "$rc"

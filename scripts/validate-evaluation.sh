@@ -10,6 +10,7 @@ out=${1:-/tmp/neon_eval_validation}
 ranks=${2:-2}
 scripts/setup.sh >/dev/null
 python3 -c "import numpy, h5py, sklearn" 2>/dev/null || python3 -m pip install -q numpy h5py scikit-learn
+python3 -c "import neon_batch" 2>/dev/null || python3 -m pip install -q ./python     # the neon_batch package (python/)
 python3 tools/evaluation_datasets.py "$out" --kernel
 names="iris breast_cancer digits iris-kernel breast_cancer-kernel digits-kernel"
 for name in $names; do

@@ -6,7 +6,7 @@ to 1 / mean f_c) and zennit (Gamma(0.1) in the convs, Pass in ReLU, Norm in the 
 gradient = winner-take-all in max pooling) seeded with the same NEON head relevance R_a, on the
 same cores; prints the time per image of both and the largest relevance difference.
 
-    /path/to/python-with-torch tools/bench_zennit.py [--rows 256] [--threads 2]
+    /path/to/python-with-torch tools/bench_zennit.py [--rows 256] [--threads 2]   (after pip install ./python)
 """
 import argparse
 import copy
@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 import torch
 
-import vgg_to_model
+from neon_batch import torch_export as vgg_to_model
 
 p = argparse.ArgumentParser()
 p.add_argument("--rows", type=int, default=256)

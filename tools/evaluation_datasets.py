@@ -16,15 +16,13 @@ Needs numpy, h5py and scikit-learn (the datasets ship with it; nothing is downlo
 import argparse
 import json
 import os
-import sys
 
 import h5py
 import numpy as np
 from sklearn import datasets
 from sklearn.cluster import KMeans
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sklearn_to_model import write_model  # noqa: E402
+from neon_batch import export_sklearn as write_model
 
 LOADERS = {"iris": datasets.load_iris, "breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits}
 

@@ -1,93 +1,10 @@
 #!/usr/bin/env python3
-"""Load a neon-batch output file into numpy or xarray with named dimensions.
-
-    from neon_output import load, load_numpy
-    ds = load("out.h5")              # xarray.Dataset: relevance (sample, feature), assignment, logit
-    ds.relevance.sel(feature="age")  # features named from the input's feature_names, if any
-    arrays = load_numpy("out.h5")    # {"relevance": (dims, ndarray), ...} without xarray
-
-    python3 tools/neon_output.py out.h5          # prints the xarray summary (or shapes)
-
-Dimension names come from the output's HDF5 dimension scales (DIMENSION_LABELS: sample, feature;
-spatial outputs: sample, [target,] channel, y, x). The file's root attributes become the
-Dataset's attrs. Feature names are looked up like `neon-batch inspect` does: attribute
-feature_names of the input dataset, a dataset feature_names beside it, or a root attribute
-feature_names of the input file. Only a "complete" output is loaded unless allow_incomplete=True
-(an incomplete one has rows that were never written). Needs numpy and h5py; load() needs xarray.
-"""
-import os
+"""Moved to the neon_batch package (python/neon_batch/output.py; install it with pip install ./python).
+This command line stays for old scripts: python3 tools/neon_output.py ... is python3 -m neon_batch.output ..."""
 import sys
 
-import h5py
-import numpy as np
-
-DATASETS = ("relevance", "relevance_channels", "assignment", "logit")
-
-
-def _text(v):
-    if isinstance(v, bytes):
-        return v.decode("utf-8")
-    if isinstance(v, np.ndarray) and v.dtype.kind in "OS":
-        return [_text(x) for x in v.tolist()]
-    return v
-
-
-def _dims(ds, name):
-    labels = [d.label for d in ds.dims]
-    if all(labels):
-        return tuple(labels)
-    fallback = {1: ("sample",), 2: ("sample", "feature")}.get(ds.ndim, tuple(f"dim_{i}" for i in range(ds.ndim)))
-    return tuple(lab or fallback[i] for i, lab in enumerate(labels))
-
-
-def feature_names(input_file, dataset, count):
-    """The input's feature names (a list of count strings) or None."""
-    if not input_file or not os.path.exists(input_file):
-        return None
-    with h5py.File(input_file, "r") as f:
-        group = os.path.dirname(dataset)
-        sibling = f"{group}/feature_names" if group else "feature_names"
-        places = []
-        if dataset in f:
-            places.append(f[dataset].attrs.get("feature_names"))
-        places.append(f[sibling][()] if sibling in f and isinstance(f[sibling], h5py.Dataset) else None)
-        places.append(f.attrs.get("feature_names"))
-        for names in places:
-            if names is not None:
-                names = _text(np.atleast_1d(names))
-                return list(names) if len(names) == count else None
-    return None
-
-
-def load_numpy(path, allow_incomplete=False):
-    """{name: (dims, ndarray)} for relevance, assignment and logit, and the root attributes."""
-    with h5py.File(path, "r") as f:
-        attrs = {k: _text(v) for k, v in f.attrs.items()}
-        if attrs.get("status") != "complete" and not allow_incomplete:
-            raise ValueError(f"{path}: status is {attrs.get('status')!r}, not 'complete' (pass allow_incomplete=True)")
-        arrays = {name: (_dims(f[name], name), f[name][()]) for name in DATASETS if name in f}
-    return arrays, attrs
-
-
-def load(path, allow_incomplete=False, input_file=None):
-    """An xarray.Dataset with named dimensions; feature coordinates from the input's names."""
-    import xarray as xr
-    arrays, attrs = load_numpy(path, allow_incomplete)
-    ds = xr.Dataset({name: xr.Variable(dims, data) for name, (dims, data) in arrays.items()},
-                    attrs={k: v for k, v in attrs.items() if not k.startswith("resume_key:")})
-    if "feature" in ds.dims:
-        names = feature_names(input_file or attrs.get("input_file"), attrs.get("input_dataset", ""), ds.sizes["feature"])
-        if names is not None:
-            ds = ds.assign_coords(feature=names)
-    return ds
-
+from neon_batch.output import *  # noqa: F401,F403
+from neon_batch.output import main
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: neon_output.py OUT.h5")
-    try:
-        print(load(sys.argv[1]))
-    except ImportError:
-        arrays, attrs = load_numpy(sys.argv[1])
-        for name, (dims, data) in arrays.items():
-            print(name, dict(zip(dims, data.shape)), data.dtype)
+    sys.exit(main())

@@ -32,6 +32,19 @@ extension H5WriteFile {
         try objectAttribute(name, on: object, type: neon_h5t_native_double()) { H5Awrite($0, neon_h5t_native_double(), &v) }
     }
 
+    /// A 1-D int64 attribute of an object (e.g. a dataset's image_shape).
+    public func setAttribute(_ name: String, integers values: [Int64], on object: String) throws {
+        var dims = [hsize_t(values.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        if H5Aexists_by_name(id, object, name, neon_h5p_default()) > 0 { H5Adelete_by_name(id, object, name, neon_h5p_default()) }
+        let attr = H5Acreate_by_name(id, object, name, neon_h5t_native_int64(), space, neon_h5p_default(), neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+        defer { H5Aclose(attr) }
+        var v = values
+        guard H5Awrite(attr, neon_h5t_native_int64(), &v) >= 0 else { throw StorageError("\(path): cannot write attribute '\(name)' of '\(object)'") }
+    }
+
     private func objectAttribute(_ name: String, on object: String, type: hid_t, _ write: (hid_t) -> herr_t) throws {
         if object != "/" && H5Lexists(id, object, neon_h5p_default()) <= 0 { try createGroup(object) }
         if H5Aexists_by_name(id, object, name, neon_h5p_default()) > 0 { H5Adelete_by_name(id, object, name, neon_h5p_default()) }

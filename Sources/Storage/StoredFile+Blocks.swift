@@ -150,3 +150,23 @@ extension StoredFile {
         return Int(H5Pget_nfilters(dcpl))
     }
 }
+
+extension StoredFile {
+    /// A numeric attribute (scalar or 1-D array) of an object as float64, or nil if absent;
+    /// throws naming the attribute if it is not numeric.
+    public func numbers(attribute name: String, of object: String) throws -> [Double]? {
+        guard exists(object), H5Aexists_by_name(file.id, object, name, neon_h5p_default()) > 0 else { return nil }
+        let attr = H5Aopen_by_name(file.id, object, name, neon_h5p_default(), neon_h5p_default())
+        guard attr >= 0 else { throw StorageError("\(path): cannot read attribute '\(name)' of '\(object)'") }
+        defer { H5Aclose(attr) }
+        let type = H5Aget_type(attr), space = H5Aget_space(attr)
+        defer { H5Tclose(type); H5Sclose(space) }
+        let cls = H5Tget_class(type)
+        var values = [Double](repeating: 0, count: max(0, Int(H5Sget_simple_extent_npoints(space))))
+        guard cls == H5T_FLOAT || cls == H5T_INTEGER,
+              values.withUnsafeMutableBytes({ H5Aread(attr, neon_h5t_native_double(), $0.baseAddress) }) >= 0 else {
+            throw StorageError("\(path): attribute '\(name)' of '\(object)' must be numbers")
+        }
+        return values
+    }
+}

@@ -9,12 +9,15 @@ struct Render: ParsableCommand {
         discussion: """
             Tabular relevance (N x d): an SVG bar chart of the --top features of largest |R_i| per
             chosen sample, and of largest |mean relevance| per cluster. Spatial relevance
-            (N x C x H x W, or N x T x C x H x W with one map per target cluster): a PNG per sample
-            with the channel-summed relevance per position, one tile per target (the paper's
-            Fig. 7), in a diverging colour map centred at 0 (blue < 0 < red), and a PNG of each
-            cluster's mean map; --overlay DATASET puts the input image (N x C x H x W or N x H x W
-            in the input file) first and under the maps. DIR/index.html shows the figures with the
-            summary of `neon-batch inspect`. Reads the output only; one process, no mpirun.
+            (N x C x H x W, or N x T x C x H x W with one map per target cluster; or N x d drawn as
+            C x H x W images with --shape or the input's image_shape attribute): a PNG per sample
+            with a title, the channel-summed relevance per position, one tile per target (the
+            paper's Fig. 7) labelled with its cluster, each in a diverging colour map centred at 0
+            (blue < 0 < red) with its own scale and colour bar, and a PNG of each cluster's mean
+            map; --overlay DATASET puts the input image first and draws the maps over it (opacity
+            = |R| / scale), --centroids draws cluster maps over the k-means centroid. DIR/index.html
+            shows the summary and clusters as tables (with f_c histograms) and one gallery per
+            cluster. Reads the output only; one process, no mpirun.
             """)
 
     enum Charts: String, ExpressibleByArgument, CaseIterable { case auto, bars, heatmaps }
@@ -40,13 +43,23 @@ struct Render: ParsableCommand {
     @Option(help: "Input file (feature names, --overlay), if not the one the output records.")
     var input: String?
 
-    @Option(help: "Pixels per relevance position in heatmaps (default: tiles of at least 128 pixels).")
+    @Option(help: "Pixels per relevance position in heatmaps (default: tiles of at least 128 pixels; a figure may be at most 16384 pixels a side and 2^25 in all).")
     var scale: Int?
+
+    @Option(help: "Draw flat relevance (N x d) as images of C x H x W (or H x W) positions, e.g. 1x8x8; C * H * W must be d (default: the input dataset's attribute image_shape, if any).")
+    var shape: String?
+
+    @Option(help: "Dataset in the input file with one label per input row (integers or strings), shown in captions and titles.")
+    var labels: String?
+
+    @Flag(help: "Draw each cluster's mean map over its centroid as an image (k-means models whose d is C * H * W).")
+    var centroids = false
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be >= 1") }
-        if let s = scale, !(1...64).contains(s) { throw ValidationError("--scale must be in 1...64") }
+        if let s = scale, s < 1 { throw ValidationError("--scale must be >= 1") }
         if let s = samples { _ = try SampleList.parse(s) }
+        if let s = shape { _ = try ImageShape.parse(s) }
     }
 
     func run() throws {
@@ -78,5 +91,17 @@ enum SampleList {
         }
         var seen = Set<Int>()
         return out.filter { seen.insert($0).inserted }
+    }
+}
+
+/// `--shape C x H x W` (or H x W, C = 1): positive integers separated by "x".
+enum ImageShape {
+    static func parse(_ text: String) throws -> [Int] {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (2...3).contains(parts.count), parts.allSatisfy({ ($0 ?? 0) >= 1 && $0! <= 1 << 20 }) else {
+            throw ValidationError("--shape: '\(text)' is not C x H x W or H x W in positive integers (e.g. 1x8x8)")
+        }
+        return parts.count == 2 ? [1, parts[0]!, parts[1]!] : parts.map { $0! }
     }
 }

@@ -135,13 +135,13 @@ final class InspectTests: XCTestCase {
             XCTAssertTrue(lines.contains { $0.hasPrefix(prefix) }, "no line \(prefix)\n\(r.stdout)")
         }
 
-        // render without --samples: the first member of each cluster, and every cluster.
+        // render without --samples: the first 3 members of each cluster, every cluster and its f_c histogram.
         let figures = dir + "/figures"
         let rr = try NeonBatchProcess.run(["render", out, "--out", figures])
         XCTAssertEqual(rr.status, 0, rr.stderr)
-        let firsts = counts.keys.sorted().map { c in assignment.firstIndex(of: c)! }.sorted()
+        let firsts = counts.keys.sorted().flatMap { c in assignment.indices.filter { assignment[$0] == c }.prefix(3) }.sorted()
         let files = try FileManager.default.contentsOfDirectory(atPath: figures).sorted()
-        XCTAssertEqual(files, (["index.html"] + firsts.map { "sample-\($0).svg" } + counts.keys.map { "cluster-\($0).svg" }).sorted())
+        XCTAssertEqual(files, (["index.html"] + firsts.map { "sample-\($0).svg" } + counts.keys.flatMap { ["cluster-\($0).svg", "fc-cluster-\($0).svg"] }).sorted())
         XCTAssertEqual(rr.stdout, "neon-batch: wrote \(firsts.count + counts.count) figures and \(figures)/index.html\n")
     }
 

@@ -7,7 +7,7 @@ import Storage
 import XCTest
 
 /// `neon-batch render`: bar charts for tabular relevance, Fig. 7 heatmaps for spatial relevance
-/// (written by the test: the pipeline has no spatial models yet), PNGs that decode to the right
+/// (outputs written by the test directly), PNGs that decode to the right
 /// size and colours, an index.html that references only files that exist, and refusals.
 final class RenderTests: XCTestCase {
     var fx: Fixture!
@@ -80,10 +80,15 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), before, "render never writes the output")
 
         let refs = try assertIndexReferencesOnlyExistingFiles(dir)
-        let clusters = Set(try StoredFile(path: out).int64s("assignment")).sorted()
-        XCTAssertEqual(refs, ["sample-0.svg", "sample-7.svg", "sample-8.svg"] + clusters.map { "cluster-\($0).svg" })
+        let assignment = try StoredFile(path: out).int64s("assignment")
+        let clusters = Set(assignment).sorted()
+        // The clusters table (one f_c histogram each), then one gallery per cluster: its mean, then its drawn samples.
+        XCTAssertEqual(refs, clusters.map { "fc-cluster-\($0).svg" } + clusters.flatMap { c in
+            ["cluster-\(c).svg"] + [0, 7, 8].filter { assignment[$0] == c }.map { "sample-\($0).svg" }
+        })
         let html = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
         XCTAssertTrue(html.contains("status:        complete"), "the inspect summary is on the page")
+        XCTAssertTrue(html.contains("<tr><td>status</td><td>complete</td></tr>"), "the summary is a table")
 
         // Sample 7's chart: its 4 features of largest |R_i|, largest first, names escaped.
         let s = try StoredFile(path: out)
@@ -109,14 +114,21 @@ final class RenderTests: XCTestCase {
         let dir = fx.path("maps")
         let r = try NeonBatchProcess.run(["render", fx.path("spatial.h5"), "--samples", "0-1", "--out", dir, "--scale", "3"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try assertIndexReferencesOnlyExistingFiles(dir), ["sample-0.png", "sample-1.png", "cluster-0.png", "cluster-1.png"])
+        XCTAssertEqual(try assertIndexReferencesOnlyExistingFiles(dir),
+                       ["fc-cluster-0.svg", "fc-cluster-1.svg", "cluster-0.png", "sample-0.png", "cluster-1.png", "sample-1.png"])
 
-        for name in ["sample-0.png", "sample-1.png", "cluster-0.png", "cluster-1.png"] {
+        let layout = HeatmapRow(height: h, width: w, scale: 3)
+        let titles = ["sample-0.png": "sample 0: cluster 0, f_c = 2", "sample-1.png": "sample 1: cluster 1, f_c = 2",
+                      "cluster-0.png": "cluster 0: mean over 2 members, mean f_c = 2", "cluster-1.png": "cluster 1: mean over 1 members, mean f_c = 2"]
+        for (name, title) in titles {
             let path = dir + "/" + name
             let header = try pngHeader(path)
-            XCTAssertEqual(header.width, w * 3, name)
-            XCTAssertEqual(header.height, h * 3, name)
-            try assertZlibDecodes(path, width: w * 3, height: h * 3)
+            let size = layout.size(tiles: 1, title: title)
+            XCTAssertEqual(header.width, size.width, name)
+            XCTAssertEqual(header.height, size.height, name)
+            XCTAssertGreaterThan(header.width, BitmapFont.width(title), "\(name): widened to hold its title")
+            try assertZlibDecodes(path, width: size.width, height: size.height)
+            try assertText(try RGBImage.readPNG(path), title, x: HeatmapRow.margin, y: HeatmapRow.margin, name)
         }
         let png = Process()
         png.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -126,10 +138,12 @@ final class RenderTests: XCTestCase {
         if (try? png.run()) != nil {
             png.waitUntilExit()
             let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if png.terminationStatus == 0 { XCTAssertTrue(said.contains("PNG image data, 21 x 15"), said) }
+            let size = layout.size(tiles: 1, title: titles["sample-0.png"]!)
+            if png.terminationStatus == 0 { XCTAssertTrue(said.contains("PNG image data, \(size.width) x \(size.height)"), said) }
         }
         // Colours (decoded with libpng): scaled by the sample's largest |r| = 2, centred at 0.
-        let pixel = { (img: RGBImage, y: Int, x: Int) in img[x * 3 + 1, y * 3 + 1] }
+        let origin = layout.tileOrigin(0)
+        let pixel = { (img: RGBImage, y: Int, x: Int) in img[origin.x + x * 3 + 1, origin.y + y * 3 + 1] }
         let m0 = try RGBImage.readPNG(dir + "/sample-0.png")
         XCTAssertEqual(pixel(m0, 0, 0), DivergingColormap.positive)
         XCTAssertEqual(pixel(m0, 0, 1), DivergingColormap.color(-0.5))
@@ -140,19 +154,33 @@ final class RenderTests: XCTestCase {
         XCTAssertGreaterThan(DivergingColormap.negative.b, DivergingColormap.negative.r, "negative relevance is blue")
         XCTAssertGreaterThan(Int(DivergingColormap.centre.g), 240, "zero is near white")
         XCTAssertEqual(DivergingColormap.color(.nan), DivergingColormap.centre)
+        // The colour bar under the tile: blue at the left end, red at the right, and its scale +-2.
+        XCTAssertEqual(m0[origin.x, layout.barTop + 1], DivergingColormap.negative)
+        XCTAssertEqual(m0[origin.x + w * 3 - 1, layout.barTop + 1], DivergingColormap.positive)
+        let ticksY = layout.barTop + HeatmapRow.barHeight + 3
+        try assertText(m0, "+-2", x: origin.x, y: ticksY, "sample-0.png scale (a narrow tile: one label)")
+        XCTAssertEqual(HeatmapRow.ticks(peak: 2, tileWidth: 128, textScale: 1).map(\.0), ["-2", "0", "+2"])
         let m1 = try RGBImage.readPNG(dir + "/sample-1.png")
         XCTAssertEqual(pixel(m1, 0, 0), DivergingColormap.negative, "sample 1 = -sample 0")
         // Cluster 0's mean is 2 x sample 0 (same colours); cluster 1 is sample 1.
-        XCTAssertEqual(try RGBImage.readPNG(dir + "/cluster-0.png"), m0)
-        XCTAssertEqual(try RGBImage.readPNG(dir + "/cluster-1.png"), m1)
+        let c0 = try RGBImage.readPNG(dir + "/cluster-0.png"), c1 = try RGBImage.readPNG(dir + "/cluster-1.png")
+        for y in 0..<h {
+            for x in 0..<w {
+                XCTAssertEqual(pixel(c0, y, x), pixel(m0, y, x))
+                XCTAssertEqual(pixel(c1, y, x), pixel(m1, y, x))
+            }
+        }
+        let html = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("sample 0: cluster 0, f_c = 2; cluster 0 (assigned): max |R| 2"), html)
     }
 
-    func testOneTilePerTargetAfterTheOverlaidImage() throws {
+    func testOneTilePerTargetEachWithItsOwnScaleOverTheImage() throws {
         // N = 2, T = 3 targets, C = 1, 4 x 4; the input holds images (N, H, W) with values 0..15.
         let (t, h, w) = (3, 4, 4)
         var rel = [Double](repeating: 0, count: 2 * t * h * w)
         rel[1 * t * h * w + 0 * h * w + 3 * w + 3] = 5      // sample 1, target 0: +5 at (3, 3)
-        rel[1 * t * h * w + 2 * h * w + 0] = -5             // sample 1, target 2: -5 at (0, 0)
+        rel[1 * t * h * w + 1 * h * w + 1 * w + 1] = 0.01   // sample 1, target 1: +0.01 at (1, 1)
+        rel[1 * t * h * w + 2 * h * w + 0] = -500           // sample 1, target 2: -500 at (0, 0)
         let images = (0..<2).flatMap { _ in (0..<(h * w)).map { Float($0) } }
         let input = try H5WriteFile(creating: fx.path("images.h5"), communicator: nil)
         try input.write("images", element: .float32, dims: [2, h, w], values: images)
@@ -162,26 +190,38 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(try StoredFile(path: fx.path("o5.h5")).dimensionLabels("relevance"), ["sample", "target", "channel", "y", "x"])
         let dir = fx.path("maps5")
         let r = try NeonBatchProcess.run(["render", fx.path("o5.h5"), "--samples", "1", "--out", dir,
-                                          "--scale", "2", "--overlay", "images"])
+                                          "--scale", "30", "--overlay", "images"])
         XCTAssertEqual(r.status, 0, r.stderr)
         _ = try assertIndexReferencesOnlyExistingFiles(dir)
         let img = try RGBImage.readPNG(dir + "/sample-1.png")
-        let tile = w * 2 + HeatmapRow.gap
-        XCTAssertEqual(img.width, 4 * w * 2 + 3 * HeatmapRow.gap, "image + 3 target tiles")
-        XCTAssertEqual(img.height, h * 2)
-        XCTAssertEqual(img[0, 0], RGB(0, 0, 0), "image tile: darkest pixel")
-        XCTAssertEqual(img[7, 7], RGB(255, 255, 255), "image tile: brightest pixel")
-        XCTAssertEqual(img[tile + 7, 7], DivergingColormap.positive, "|r| = peak: the heat colour alone")
-        XCTAssertEqual(img[3 * tile, 0], DivergingColormap.negative)
-        XCTAssertEqual(img[tile - 1, 0], RGB(255, 255, 255), "the gap between tiles")
+        let layout = HeatmapRow(height: h, width: w, scale: 30)
+        let title = "sample 1: cluster 1, f_c = 1"
+        XCTAssertEqual(img.width, layout.size(tiles: 4, title: title).width, "image + 3 target tiles")
+        XCTAssertEqual(img.height, layout.size(tiles: 4).height)
+        let at = { (tile: Int, y: Int, x: Int) in img[layout.tileOrigin(tile).x + 30 * x, layout.tileOrigin(tile).y + 30 * y] }
+        XCTAssertEqual(at(0, 0, 0), RGB(0, 0, 0), "image tile: darkest pixel")
+        XCTAssertEqual(at(0, 3, 3), RGB(255, 255, 255), "image tile: brightest pixel")
+        // Each target's tile has its own scale: |r| = its own peak is the heat colour alone, even 0.01.
+        XCTAssertEqual(at(1, 3, 3), DivergingColormap.positive)
+        XCTAssertEqual(at(2, 1, 1), DivergingColormap.positive, "a weak target's map is not blank")
+        XCTAssertEqual(at(3, 0, 0), DivergingColormap.negative)
+        // Where relevance is 0 the image shows unchanged: the overlay keeps its contrast.
+        XCTAssertEqual(at(1, 0, 0), RGB(0, 0, 0))
+        XCTAssertEqual(at(2, 3, 3), RGB(255, 255, 255))
+        XCTAssertEqual(at(3, 3, 3), RGB(255, 255, 255))
+        XCTAssertEqual(img[layout.tileOrigin(1).x - 1, layout.tileOrigin(1).y], RGB(255, 255, 255), "the gap between tiles")
+        for (k, label) in ["input image", "target 0", "target 1", "target 2"].enumerated() {
+            try assertText(img, label, x: layout.tileOrigin(k).x, y: layout.labelTop, "tile \(k)")
+        }
         let html = try String(contentsOfFile: dir + "/index.html", encoding: .utf8)
-        XCTAssertTrue(html.contains("Tiles: input image | target 0 | target 1 | target 2"), html)
+        XCTAssertTrue(html.contains("sample 1: cluster 1, f_c = 1; target 0: max |R| 5; target 1: max |R| 0.01; target 2: max |R| 500"), html)
+        XCTAssertTrue(html.contains("each tile has its own scale"), html)
     }
 
     func testRenderRefusesHeatmapsForNonSpatialDataAndBadArguments() throws {
         try writeOutput(fx, "tab.h5", shape: [3, 2], relevance: [1, 1, 2, 0, 0, 2], assignment: [0, 1, 1], logit: [2, 2, 2])
         let out = fx.path("tab.h5"), dir = fx.path("never")
-        let refusal = "neon-batch: error: \(out): relevance has shape 3 x 2 (sample x feature), not spatial; heatmaps need relevance of shape N x C x H x W or N x T x C x H x W (draw bar charts with --charts bars)"
+        let refusal = "neon-batch: error: \(out): relevance has shape 3 x 2 (sample x feature), not spatial; heatmaps need relevance of shape N x C x H x W or N x T x C x H x W, or N x d with --shape C x H x W (or the input dataset's attribute image_shape) (draw bar charts with --charts bars)"
         var r = try NeonBatchProcess.run(["render", out, "--out", dir, "--charts", "heatmaps"])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stderr, refusal + "\n")
@@ -241,4 +281,21 @@ final class SVGText: NSObject, XMLParserDelegate {
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         if inLabel && name == "text" { labels.append(text); inLabel = false }
     }
+}
+
+/// Checks that `text` is drawn in black-ish pixels with its top-left corner at (x, y): the
+/// pixels of the glyphs (BitmapFont, scale 1) are dark and the others in its box are not.
+func assertText(_ img: RGBImage, _ text: String, x: Int, y: Int, _ what: String = "",
+                file: StaticString = #filePath, line: UInt = #line) throws {
+    let w = BitmapFont.width(text), h = BitmapFont.glyphHeight
+    var expected = RGBImage(width: w, height: h)
+    BitmapFont.draw(text, into: &expected, x: 0, y: 0)
+    var wrong = 0
+    for yy in 0..<h {
+        for xx in 0..<w {
+            let dark = { (p: RGB) in Int(p.r) + Int(p.g) + Int(p.b) < 3 * 128 }
+            if dark(expected[xx, yy]) != dark(img[x + xx, y + yy]) { wrong += 1 }
+        }
+    }
+    XCTAssertEqual(wrong, 0, "\(what): '\(text)' is not drawn at (\(x), \(y))", file: file, line: line)
 }

@@ -14,5 +14,5 @@ ensure_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# What the Python helpers in tools/ need for /usr/bin/python3 (their tests run in scripts/test.sh).
+# What the Python package in python/ (neon_batch) needs from Debian for its tests (scripts/test-python.sh).
 TOOLS_PYTHON_PACKAGES=(python3-h5py python3-xarray python3-sklearn python3-h5netcdf python3-torch)
