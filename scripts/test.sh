@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# RenderFigureTests looks at index.html in headless Chromium (skipped where it cannot be installed).
+source scripts/lib/debian-packages.sh
+ensure_debian_packages test chromium fonts-dejavu-core ||
+  echo "test: warning: could not install chromium; RenderFigureTests will be skipped" >&2
 if [[ $(id -u) -eq 0 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
