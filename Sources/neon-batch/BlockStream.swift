@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Distributed
 import NeonCore
 import Storage
@@ -6,11 +7,12 @@ import Storage
 /// The input as a pipeline of row blocks. Rank 0 reads each block (checking it for NaN/Inf) and
 /// scatters it over the ranks in whole tiles (`RowPartition`), or, with parallel reads
 /// (execution.read), every rank reads its own tiles; every rank computes its shard on
-/// worker threads while its main thread (the only one making MPI and HDF5 calls) reads ahead.
-/// With one rank the main thread also writes the previous block while the next is computed.
-/// With several ranks the collective steps (checks, scatter, gathers, collective writes) run
-/// between computations instead: MPI busy-polls while it waits for other ranks, and would take
-/// the core from the compute threads.
+/// worker threads while its main thread (the only one making MPI and HDF5 calls) finishes the
+/// previous block (gathers, collective writes, progress record) and reads, checks and scatters the
+/// next one: on any number of ranks, block b - 1's output and block b + 1's input overlap block
+/// b's computation. While it waits for other ranks in a collective, the main thread yields its
+/// core to the compute threads (Open MPI mpi_yield_when_idle, set by ComputeSetup; see
+/// docs/scaling.md for what busy-polling costs).
 /// Memory per rank is two shards (and on rank 0, with root reads, one block): bounded by the block
 /// size, not N.
 final class BlockStream<T: NeonScalar> {
@@ -148,48 +150,54 @@ final class BlockStream<T: NeonScalar> {
     func pipeline(_ order: [Int], decide: (String?) throws -> Bool, compute: @escaping @Sendable (Block, Shard) -> Void,
                   finish: (Block, Shard) throws -> Void) throws -> Outcome {
         guard let first = order.first else { return .completed }
-        let overlapCollectives = comm.size == 1
         if try decide(read(block(first), into: shards[0])) { return .stopped }
         scatter(block(first), into: shards[0])
         let done = DispatchSemaphore(value: 0)
         var running = false
         defer { if running { done.wait() } }       // never leave a worker writing into freed buffers
+        let clock = ComputeClock()
         func waitForCompute() {
             timer.measure("wait") { done.wait() }
+            timer.add("compute", clock.seconds)
             running = false
         }
+        let serial = Self.serialCollectives
         for (j, index) in order.enumerated() {
             let b = block(index), shard = shards[j % 2]
             let next = j + 1 < order.count ? block(order[j + 1]) : nil
             running = true
+            let started = DispatchTime.now().uptimeNanoseconds
             DispatchQueue.global().async {
                 compute(b, shard)
+                clock.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 done.signal()
             }
-            if overlapCollectives && j > 0 { try finish(block(order[j - 1]), shards[(j - 1) % 2]) }
-            let readError = next.flatMap { read($0, into: shards[(j + 1) % 2]) }   // overlaps the computation
-            if overlapCollectives {
-                if let next = next {
-                    if try decide(readError) {
-                        waitForCompute()
-                        try finish(b, shard)
-                        return .stopped
-                    }
-                    scatter(next, into: shards[(j + 1) % 2])
+            if serial { waitForCompute() }
+            // While block j computes: finish block j - 1 (its shard is the one block j + 1 reads
+            // into, so it goes first), read, check and scatter block j + 1.
+            if j > 0 { try finish(block(order[j - 1]), shards[(j - 1) % 2]) }
+            if let next = next {
+                let readError = read(next, into: shards[(j + 1) % 2])
+                if try decide(readError) {
+                    if running { waitForCompute() }
+                    try finish(b, shard)
+                    return .stopped
                 }
-                waitForCompute()
-            } else {
-                waitForCompute()
-                try finish(b, shard)
-                if let next = next {
-                    if try decide(readError) { return .stopped }
-                    scatter(next, into: shards[(j + 1) % 2])
-                }
+                scatter(next, into: shards[(j + 1) % 2])
             }
+            if running { waitForCompute() }
+            timer.add("block", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         }
-        if overlapCollectives { try finish(block(order[order.count - 1]), shards[(order.count - 1) % 2]) }
+        try finish(block(order[order.count - 1]), shards[(order.count - 1) % 2])
         return .completed
     }
+
+    /// A block's computation time, set by the worker before it signals (read after the wait).
+    final class ComputeClock: @unchecked Sendable { var seconds = 0.0 }
+
+    /// NEON_SERIAL_IO=1: each block's computation runs alone, the I/O and collectives between
+    /// computations (for measuring what overlap saves: bench-scaling.sh, docs/scaling.md).
+    static var serialCollectives: Bool { ProcessInfo.processInfo.environment["NEON_SERIAL_IO"] == "1" }
 
     /// Gathers every rank's `shard.logit` of a block to rank 0, which gets them in row order.
     func gatherLogits(_ block: Block, from shard: Shard, _ sink: (UnsafePointer<Double>) -> Void) {

@@ -5,7 +5,7 @@ import Storage
 
 /// What every command that computes does first, in this order: check the BLAS kernel against the
 /// CPU (and run again with a corrected kernel, before MPI_Init), one BLAS thread per rank thread
-/// (Dispatch spreads the tiles), then MPI.
+/// (Dispatch spreads the tiles), then MPI (yielding while it waits).
 enum ComputeSetup {
     /// The kernel check's note (nil: the kernel fits the CPU).
     nonisolated(unsafe) private(set) static var blasNote: String?
@@ -15,6 +15,7 @@ enum ComputeSetup {
     static func start(quiet: Bool) -> Communicator {
         blasNote = BLASKernelCheck.correctBeforeFirstUse()
         BLASThreads.useOneThread()
+        IdlePolicy.yieldWhenIdle()      // collectives overlap the computation (BlockStream)
         let comm = Communicator.world
         HDF5Library.silenceErrorStack()
         if comm.isRoot, let note = blasNote, !quiet || note.hasPrefix("warning:") {
