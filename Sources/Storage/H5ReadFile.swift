@@ -184,19 +184,12 @@ final class H5Matrix {
         guard count > 0 || file.parallel else { return }
         let fspace = H5Dget_space(id)
         defer { H5Sclose(fspace) }
-        var off = [hsize_t(start)] + sampleShape.map { _ in hsize_t(0) }
         var cnt = [hsize_t(max(count, 1))] + sampleShape.map { hsize_t($0) }
         let mspace = H5Screate_simple(Int32(cnt.count), &cnt, nil)
         defer { H5Sclose(mspace) }
-        if count > 0 {
-            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
-        } else {
-            H5Sselect_none(fspace)
-            H5Sselect_none(mspace)
-        }
-        let dxpl = H5Pcreate(neon_h5p_dataset_xfer())
+        selectRows(fspace, mspace, start: start, count: count, tail: sampleShape)
+        let dxpl = transferList(collective: file.parallel)
         defer { H5Pclose(dxpl) }
-        if file.parallel { neon_h5_set_dxpl_collective(dxpl) }
         guard H5Dread(id, element.nativeType, mspace, fspace, dxpl, buffer) >= 0 else {
             throw StorageError("\(file.path): dataset '\(name)': cannot read rows \(start)..<\(start + count)")
         }
