@@ -119,4 +119,33 @@ final class ParallelReadTests: XCTestCase {
             XCTAssertEqual(r.errorLines, expected, r.stderr)
         }
     }
+
+    /// Rank 1 runs in its own mount namespace with `hidden` (a folder) covered by `cover`: it does
+    /// not see the input rank 0 sees (as on a node without the file system), or sees another file.
+    func runHiding(_ hidden: String, under cover: String, job: String) throws -> NeonBatchProcess.Result {
+        let wrap = "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec unshare -m sh -c 'mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"' sh '\(cover)' '\(hidden)' \"$@\"; fi; exec \"$@\""
+        return try NeonBatchProcess.run([job], ranks: 2, rankPrefix: ["sh", "-c", wrap, "sh"])
+    }
+
+    func testInputThatOnlyRankZeroSees() throws {
+        try XCTSkipUnless(try NeonBatchProcess.shell("unshare -m true") == 0, "needs mount namespaces (unshare -m)")
+        let inputs = fx.path("in"), other = fx.path("other"), empty = fx.path("empty")
+        for folder in [inputs, other, empty] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try fx.writeInput("in/data.h5", rows: n, features: d, values: data.x)
+        try fx.writeInput("other/data.h5", rows: n - 1, features: d, values: Array(data.x.dropLast(d)))
+        let path = fx.path("in/data.h5")
+        // "parallel": every rank ends before anything is written, with the one line of rank 1.
+        for (cover, why) in [(empty, "cannot read \(path)"), (other, "sees a different \(path) than rank 0 (size or modification time)")] {
+            let r = try runHiding(inputs, under: cover, job: try job("hidden", read: "parallel", input: "in/data.h5"))
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertEqual(r.errorLines, ["neon-batch: error: execution.read \"parallel\": rank 1 \(why); use \"root\" when only rank 0 sees the input"], r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: fx.path("hidden.h5")))
+        }
+        // "auto" reads through rank 0 then (the summary shows a scatter) and gives the same bits.
+        XCTAssertEqual(try run(try job("reference", read: "root", input: "in/data.h5"), ranks: 1).status, 0)
+        let r = try runHiding(inputs, under: empty, job: try job("fallback", read: "auto", input: "in/data.h5"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(", scatter "), r.stdout)
+        try assertSameOutput(fx.path("reference.h5"), fx.path("fallback.h5"), ignoring: ["created", "elapsed_seconds", "job", "job_file", "ranks"])
+    }
 }
