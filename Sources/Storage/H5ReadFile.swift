@@ -1,14 +1,22 @@
 import CHDF5
+import Distributed
 import Foundation
 
-/// An HDF5 file opened read-only by one process (rank 0 reads inputs and models).
+/// An HDF5 file opened read-only by one process (rank 0 reads inputs and models), or by all ranks
+/// of a communicator through MPI-IO (`communicator`: collective open; parallel input reads).
 final class H5ReadFile {
     let path: String
     let id: hid_t
+    /// Opened through MPI-IO: dataset reads are collective.
+    let parallel: Bool
 
-    init(path: String, role: String) throws {
+    init(path: String, role: String, communicator: Communicator? = nil) throws {
         try checkReadableFile(path, role: role)
-        let fid = H5Fopen(path, neon_h5f_acc_rdonly(), neon_h5p_default())
+        let fapl = H5Pcreate(neon_h5p_file_access())
+        defer { H5Pclose(fapl) }
+        if let comm = communicator { neon_h5_set_fapl_mpio(fapl, comm.handle) }
+        parallel = communicator != nil
+        let fid = H5Fopen(path, neon_h5f_acc_rdonly(), fapl)
         guard fid >= 0 else { throw StorageError("\(path): \(role) file is truncated or damaged (HDF5 cannot open it)") }
         self.path = path
         id = fid
@@ -170,16 +178,19 @@ final class H5Matrix {
     deinit { H5Dclose(id) }
 
     /// Reads rows [start, start + count) into `buffer` (count x columns elements of `element`).
+    /// In a file opened through MPI-IO the read is collective: every rank calls it, also with
+    /// count 0 (it then selects nothing); memory type = file type keeps it collective.
     func read(rows start: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws {
-        guard count > 0 else { return }
+        guard count > 0 || file.parallel else { return }
         let fspace = H5Dget_space(id)
         defer { H5Sclose(fspace) }
-        var off = [hsize_t(start)] + sampleShape.map { _ in hsize_t(0) }
-        var cnt = [hsize_t(count)] + sampleShape.map { hsize_t($0) }
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
+        var cnt = [hsize_t(max(count, 1))] + sampleShape.map { hsize_t($0) }
         let mspace = H5Screate_simple(Int32(cnt.count), &cnt, nil)
         defer { H5Sclose(mspace) }
-        guard H5Dread(id, element.nativeType, mspace, fspace, neon_h5p_default(), buffer) >= 0 else {
+        selectRows(fspace, mspace, start: start, count: count, tail: sampleShape)
+        let dxpl = transferList(collective: file.parallel)
+        defer { H5Pclose(dxpl) }
+        guard H5Dread(id, element.nativeType, mspace, fspace, dxpl, buffer) >= 0 else {
             throw StorageError("\(file.path): dataset '\(name)': cannot read rows \(start)..<\(start + count)")
         }
     }

@@ -167,21 +167,9 @@ public final class H5WriteFile {
         var mdims: [hsize_t] = ds.columns > 0 ? [hsize_t(max(count, 1)), hsize_t(width)] : [hsize_t(max(count, 1))]
         let mspace = H5Screate_simple(Int32(mdims.count), &mdims, nil)
         defer { H5Sclose(mspace) }
-        if count > 0, let tail = rowShapes[name] {
-            var off = [hsize_t(start)] + tail.map { _ in hsize_t(0) }
-            var cnt = [hsize_t(count)] + tail.map { hsize_t($0) }
-            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
-        } else if count > 0 {
-            var off: [hsize_t] = ds.columns > 0 ? [hsize_t(start), 0] : [hsize_t(start)]
-            var cnt: [hsize_t] = ds.columns > 0 ? [hsize_t(count), hsize_t(width)] : [hsize_t(count)]
-            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
-        } else {
-            H5Sselect_none(fspace)
-            H5Sselect_none(mspace)
-        }
-        let dxpl = H5Pcreate(neon_h5p_dataset_xfer())
+        selectRows(fspace, mspace, start: start, count: count, tail: rowShapes[name] ?? (ds.columns > 0 ? [width] : []))
+        let dxpl = transferList(collective: parallel)
         defer { H5Pclose(dxpl) }
-        if parallel { neon_h5_set_dxpl_collective(dxpl) }
         var dummy: UInt64 = 0
         let status = withUnsafeMutablePointer(to: &dummy) { dp in
             H5Dwrite(ds.id, ds.element.nativeType, mspace, fspace, dxpl, buffer ?? UnsafeRawPointer(dp))

@@ -63,3 +63,25 @@ func checkReadableFile(_ path: String, role: String) throws {
     }
     guard H5Fis_hdf5(path) > 0 else { throw StorageError("\(path): \(role) file is not an HDF5 file") }
 }
+
+/// Selects rows [start, start + count) of a dataset's file space (whole rows of shape `tail`), or
+/// nothing in both spaces when count is 0 (a rank without rows still takes part in a collective
+/// transfer).
+func selectRows(_ fspace: hid_t, _ mspace: hid_t, start: Int, count: Int, tail: [Int]) {
+    guard count > 0 else {
+        H5Sselect_none(fspace)
+        H5Sselect_none(mspace)
+        return
+    }
+    var off = [hsize_t(start)] + tail.map { _ in hsize_t(0) }
+    var cnt = [hsize_t(count)] + tail.map { hsize_t($0) }
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
+}
+
+/// A dataset transfer property list, collective MPI-IO for files opened through MPI-IO (the
+/// caller closes it with H5Pclose).
+func transferList(collective: Bool) -> hid_t {
+    let dxpl = H5Pcreate(neon_h5p_dataset_xfer())
+    if collective { neon_h5_set_dxpl_collective(dxpl) }
+    return dxpl
+}

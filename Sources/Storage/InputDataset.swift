@@ -1,5 +1,8 @@
-/// The input samples: a 2-D dataset (N, d) or a 4-D one (N, C, H, W) of float32 or float64, read by
-/// rank 0 in row blocks (a row is one sample: d = C H W values, row-major).
+import Distributed
+
+/// The input samples: a 2-D dataset (N, d) or a 4-D one (N, C, H, W) of float32 or float64, read in
+/// row blocks (a row is one sample: d = C H W values, row-major): by rank 0 alone, or by every rank
+/// of a communicator, each its own rows, through collective MPI-IO (execution.read "parallel").
 public final class InputDataset {
     public let path: String
     public let datasetName: String
@@ -11,8 +14,9 @@ public final class InputDataset {
     private let file: H5ReadFile
     private let matrix: H5Matrix
 
-    public init(path: String, dataset: String) throws {
-        file = try H5ReadFile(path: path, role: "input")
+    /// `communicator`: open collectively through MPI-IO; every `read` is then collective.
+    public init(path: String, dataset: String, communicator: Communicator? = nil) throws {
+        file = try H5ReadFile(path: path, role: "input", communicator: communicator)
         matrix = try file.matrix(dataset, allowSamples4D: true)
         self.path = path
         datasetName = dataset
@@ -21,6 +25,7 @@ public final class InputDataset {
     }
 
     /// Reads rows [start, start + count) into `buffer` (count x features elements of `element`).
+    /// Collective when opened with a communicator (every rank calls it, count may be 0).
     public func read(rows start: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws {
         try matrix.read(rows: start, count: count, into: buffer)
     }

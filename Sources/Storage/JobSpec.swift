@@ -88,6 +88,12 @@ public struct JobSpec: Equatable, Sendable {
     /// the explain pass (k-means, beta "auto"); 0 turns it off.
     public var cacheMegabytes: Int = JobSpec.defaultCacheMegabytes
     public static let defaultCacheMegabytes = 256
+    /// execution.read: who reads the input blocks. "root" (the default): rank 0 reads each block
+    /// and scatters it; "parallel": every rank reads its own rows through collective MPI-IO;
+    /// "auto": "parallel" when there are several ranks and every rank sees the input file
+    /// (docs/running.md).
+    public var readMode: String = "root"
+    public static let readModes = ["root", "parallel", "auto"]
     public var mode: Mode = .relative
     public var lrp = LRP()
     /// The largest output file a job may create (output.max_bytes).
@@ -344,6 +350,12 @@ public struct JobSpec: Equatable, Sendable {
             }
             spec.cacheMegabytes = Int(number)
         }
+        if let raw = value("execution", "read") {
+            guard case .string(let text) = raw, readModes.contains(text) else {
+                throw failure("execution.read must be \"root\", \"parallel\" or \"auto\"")
+            }
+            spec.readMode = text
+        }
         spec.mode = mode
         spec.lrp = lrp
         spec.maxOutputBytes = maxBytes
@@ -408,7 +420,7 @@ public struct JobSpec: Equatable, Sendable {
         ("model", ["file"]),
         ("output", ["file", "overwrite", "resume", "max_bytes", "compression"]),
         ("explain", ["beta", "target", "kernel_rule", "pruning", "mode", "theta", "lrp", "method", "steps", "samples", "seed"]),
-        ("execution", ["block_rows", "cache_mb"]),
+        ("execution", ["block_rows", "cache_mb", "read"]),
         ("evaluate", ["methods", "repeats", "seed", "samples", "reference_rows", "sigma", "file", "block_samples"]),
     ]
 

@@ -1,16 +1,20 @@
 import Dispatch
+import Foundation
 import Distributed
 import NeonCore
 import Storage
 
 /// The input as a pipeline of row blocks. Rank 0 reads each block (checking it for NaN/Inf) and
-/// scatters it over the ranks in whole tiles (`RowPartition`); every rank computes its shard on
-/// worker threads while its main thread (the only one making MPI and HDF5 calls) reads ahead.
-/// With one rank the main thread also writes the previous block while the next is computed.
-/// With several ranks the collective steps (checks, scatter, gathers, collective writes) run
-/// between computations instead: MPI busy-polls while it waits for other ranks, and would take
-/// the core from the compute threads.
-/// Memory per rank is two shards (and on rank 0 one block): bounded by the block size, not N.
+/// scatters it over the ranks in whole tiles (`RowPartition`), or, with parallel reads
+/// (execution.read), every rank reads its own tiles; every rank computes its shard on
+/// worker threads while its main thread (the only one making MPI and HDF5 calls) finishes the
+/// previous block (gathers, collective writes, progress record) and reads, checks and scatters the
+/// next one: on any number of ranks, block b - 1's output and block b + 1's input overlap block
+/// b's computation. While it waits for other ranks in a collective, the main thread yields its
+/// core to the compute threads (Open MPI mpi_yield_when_idle, set by ComputeSetup; see
+/// docs/scaling.md for what busy-polling costs).
+/// Memory per rank is two shards (and on rank 0, with root reads, one block): bounded by the block
+/// size, not N.
 final class BlockStream<T: NeonScalar> {
     struct Block {
         let index: Int
@@ -51,11 +55,14 @@ final class BlockStream<T: NeonScalar> {
 
     let comm: Communicator
     let input: InputDataset?
+    /// execution.read "parallel": the input opened by every rank through MPI-IO; each rank reads
+    /// its own rows of each block (collectively) and checks and standardises them; no scatter.
+    let parallelInput: InputDataset?
     /// The input row of the stream's row 0 (a row range, input.rows); blocks count from there.
     let first: Int
     let rows: Int, features: Int, blockRows: Int, tileRows: Int
     let timer: PhaseTimer
-    /// Rank 0 standardises each block it reads (models fitted with fit.standardize).
+    /// The reading rank standardises the rows it reads (models fitted with fit.standardize).
     var standardization: Standardization?
     private let shards: [Shard]
     /// Rows a shard holds (this rank's largest share of a block).
@@ -63,11 +70,12 @@ final class BlockStream<T: NeonScalar> {
     private let blockBuffer: UnsafeMutablePointer<T>?      // rank 0: one block of input
     private let logitBuffer: UnsafeMutablePointer<Double>?  // rank 0: one block of gathered logits
 
-    init(communicator: Communicator, input: InputDataset?, first: Int = 0, rows: Int, features: Int, blockRows: Int,
-         tileRows: Int, timer: PhaseTimer, layout: OutputLayout? = nil) {
+    init(communicator: Communicator, input: InputDataset?, parallelInput: InputDataset? = nil, first: Int = 0, rows: Int,
+         features: Int, blockRows: Int, tileRows: Int, timer: PhaseTimer, layout: OutputLayout? = nil) {
         let layout = layout ?? OutputLayout(sampleShape: [features], targets: nil)
         comm = communicator
-        self.input = input
+        self.parallelInput = parallelInput
+        self.input = parallelInput == nil ? input : nil
         self.first = first
         self.rows = rows
         self.features = features
@@ -77,7 +85,7 @@ final class BlockStream<T: NeonScalar> {
         let cap = max(1, RowPartition(rows: self.blockRows, parts: comm.size, tile: tileRows).ranges.map(\.count).max()!)
         shardCapacity = cap
         shards = [Shard(capacity: cap, features: features, layout: layout), Shard(capacity: cap, features: features, layout: layout)]
-        blockBuffer = comm.isRoot ? .allocate(capacity: self.blockRows * features) : nil
+        blockBuffer = comm.isRoot && parallelInput == nil ? .allocate(capacity: self.blockRows * features) : nil
         logitBuffer = comm.isRoot ? .allocate(capacity: self.blockRows) : nil
     }
 
@@ -98,21 +106,32 @@ final class BlockStream<T: NeonScalar> {
                      partition: part)
     }
 
-    /// Rank 0 reads a block into its block buffer and checks it; returns the error, if any.
-    private func read(_ b: Block) -> String? {
-        guard let input = input, let buf = blockBuffer else { return nil }
+    /// Reads a block and checks it; returns the error, if any. Root reads: rank 0 reads the whole
+    /// block into its block buffer (the others do nothing). Parallel reads: every rank reads its
+    /// own rows into `shard.x` (collective); the lowest rank with a bad row names the block's
+    /// first bad row, as rank 0 does (ranks hold consecutive rows in rank order).
+    private func read(_ b: Block, into shard: Shard) -> String? {
+        let source: InputDataset, buf: UnsafeMutablePointer<T>, start: Int, count: Int
+        if let p = parallelInput {
+            (source, buf, start, count) = (p, shard.x, b.myStart, b.myCount)
+        } else {
+            guard let input = input, let block = blockBuffer else { return nil }
+            (source, buf, start, count) = (input, block, b.start, b.count)
+        }
         do {
-            try timer.measure("read") { try input.read(rows: first + b.start, count: b.count, into: buf) }
-            if let bad = T.firstNonFinite(buf, count: b.count * features) {
-                return input.nonFiniteMessage(row: first + b.start + bad / features)
+            try timer.measure("read") { try source.read(rows: first + start, count: count, into: buf) }
+            if let bad = T.firstNonFinite(buf, count: count * features) {
+                return source.nonFiniteMessage(row: first + start + bad / features)
             }
-            standardization?.apply(buf, rows: b.count)
+            standardization?.apply(buf, rows: count)
         } catch let e as StorageError { return e.message } catch { return "\(error)" }
         return nil
     }
 
-    /// Every rank receives its rows of the block in rank 0's buffer into `shard.x` (collective).
+    /// Every rank receives its rows of the block in rank 0's buffer into `shard.x` (collective;
+    /// nothing to do with parallel reads).
     private func scatter(_ b: Block, into shard: Shard) {
+        guard parallelInput == nil else { return }
         let bytesPerRow = features * MemoryLayout<T>.stride
         timer.measure("scatter") {
             comm.scatterv(send: blockBuffer.map { UnsafeRawPointer($0) }, counts: b.partition.counts(scaledBy: bytesPerRow),
@@ -131,48 +150,54 @@ final class BlockStream<T: NeonScalar> {
     func pipeline(_ order: [Int], decide: (String?) throws -> Bool, compute: @escaping @Sendable (Block, Shard) -> Void,
                   finish: (Block, Shard) throws -> Void) throws -> Outcome {
         guard let first = order.first else { return .completed }
-        let overlapCollectives = comm.size == 1
-        if try decide(read(block(first))) { return .stopped }
+        if try decide(read(block(first), into: shards[0])) { return .stopped }
         scatter(block(first), into: shards[0])
         let done = DispatchSemaphore(value: 0)
         var running = false
         defer { if running { done.wait() } }       // never leave a worker writing into freed buffers
+        let clock = ComputeClock()
         func waitForCompute() {
             timer.measure("wait") { done.wait() }
+            timer.add("compute", clock.seconds)
             running = false
         }
+        let serial = Self.serialCollectives
         for (j, index) in order.enumerated() {
             let b = block(index), shard = shards[j % 2]
             let next = j + 1 < order.count ? block(order[j + 1]) : nil
             running = true
+            let started = DispatchTime.now().uptimeNanoseconds
             DispatchQueue.global().async {
                 compute(b, shard)
+                clock.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 done.signal()
             }
-            if overlapCollectives && j > 0 { try finish(block(order[j - 1]), shards[(j - 1) % 2]) }
-            let readError = next.flatMap { read($0) }           // overlaps the computation
-            if overlapCollectives {
-                if let next = next {
-                    if try decide(readError) {
-                        waitForCompute()
-                        try finish(b, shard)
-                        return .stopped
-                    }
-                    scatter(next, into: shards[(j + 1) % 2])
+            if serial { waitForCompute() }
+            // While block j computes: finish block j - 1 (its shard is the one block j + 1 reads
+            // into, so it goes first), read, check and scatter block j + 1.
+            if j > 0 { try finish(block(order[j - 1]), shards[(j - 1) % 2]) }
+            if let next = next {
+                let readError = read(next, into: shards[(j + 1) % 2])
+                if try decide(readError) {
+                    if running { waitForCompute() }
+                    try finish(b, shard)
+                    return .stopped
                 }
-                waitForCompute()
-            } else {
-                waitForCompute()
-                try finish(b, shard)
-                if let next = next {
-                    if try decide(readError) { return .stopped }
-                    scatter(next, into: shards[(j + 1) % 2])
-                }
+                scatter(next, into: shards[(j + 1) % 2])
             }
+            if running { waitForCompute() }
+            timer.add("block", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         }
-        if overlapCollectives { try finish(block(order[order.count - 1]), shards[(order.count - 1) % 2]) }
+        try finish(block(order[order.count - 1]), shards[(order.count - 1) % 2])
         return .completed
     }
+
+    /// A block's computation time, set by the worker before it signals (read after the wait).
+    final class ComputeClock: @unchecked Sendable { var seconds = 0.0 }
+
+    /// NEON_SERIAL_IO=1: each block's computation runs alone, the I/O and collectives between
+    /// computations (for measuring what overlap saves: bench-scaling.sh, docs/scaling.md).
+    static var serialCollectives: Bool { ProcessInfo.processInfo.environment["NEON_SERIAL_IO"] == "1" }
 
     /// Gathers every rank's `shard.logit` of a block to rank 0, which gets them in row order.
     func gatherLogits(_ block: Block, from shard: Shard, _ sink: (UnsafePointer<Double>) -> Void) {

@@ -5,7 +5,7 @@ import Storage
 
 /// What every command that computes does first, in this order: check the BLAS kernel against the
 /// CPU (and run again with a corrected kernel, before MPI_Init), one BLAS thread per rank thread
-/// (Dispatch spreads the tiles), then MPI.
+/// (Dispatch spreads the tiles), then MPI (yielding while it waits).
 enum ComputeSetup {
     /// What the kernel check did (docs/installing.md).
     nonisolated(unsafe) private(set) static var kernelCheck = BLASKernelCheck.Decision.keep
@@ -15,6 +15,7 @@ enum ComputeSetup {
     static func start(quiet: Bool) -> Communicator {
         kernelCheck = BLASKernelCheck.correctBeforeFirstUse()
         BLASThreads.useOneThread()
+        IdlePolicy.yieldWhenIdle()      // collectives overlap the computation (BlockStream)
         let comm = Communicator.world
         HDF5Library.silenceErrorStack()
         if comm.isRoot, case .warn(let warning) = kernelCheck {

@@ -104,10 +104,12 @@ extension JobRunner {
             } catch { ferr = message(error) }
             try check(ferr)
             let peak = comm.allreduceMax(peakResidentBytes())
+            let slowest = timer.slowest(comm)
             if comm.isRoot && !quiet {
                 RunSummary(job: s.job, model: s.model, rows: stats.count / targets, features: s.features, ranks: comm.size,
                            beta: beta, betaMode: betaMode, elapsed: elapsed, stats: stats,
-                           peakResidentBytes: peak, phases: timer.description, pruning: pruning?.line).print()
+                           peakResidentBytes: peak, phases: timer.description, slowestPhases: slowest,
+                           pruning: pruning?.line).print()
             }
         } catch let e as Stopped {
             throw e

@@ -140,8 +140,8 @@ final class JobRunner {
         let sampleShape: [Int]
         let layout: OutputLayout
         let input: InputDataset?        // rank 0 only
-        let standardization: Standardization?   // rank 0 only (it transforms the blocks it reads);
-                                                // every rank sees it in the resume key
+        /// Every rank (the rank that reads a block transforms it); also in the resume key.
+        let standardization: Standardization?
         let resumeKey: [(String, String)]
         /// Resuming: the blocks already done and the beta the output was started with.
         let resuming: Bool
@@ -182,6 +182,7 @@ final class JobRunner {
         let done = comm.broadcast((partial?.blockDone ?? []).map { $0 ? UInt8(1) : 0 })
         let conservation = comm.broadcast(partial?.blockConservation ?? [])
         let beta = comm.broadcast([partial?.beta ?? .nan])[0]
+        let standardization = broadcast(setup?.standardization)
         // The resume key goes into the output's attributes, which every rank writes alike.
         let flatKey = comm.broadcast((setup?.resumeKey ?? []).map { "\($0.0)\u{1}\($0.1)" }.joined(separator: "\u{2}"))
         let key = flatKey.split(separator: "\u{2}").map { item -> (String, String) in
@@ -203,14 +204,16 @@ final class JobRunner {
                       sampleShape: sampleShape,
                       layout: OutputLayout(sampleShape: sampleShape, targets: job!.target.hasAxis
                           ? JobSetup.resolve(job!.target, clusters: model.clusters).count : nil),
-                      input: setup?.input, standardization: setup?.standardization, resumeKey: key,
+                      input: setup?.input, standardization: standardization, resumeKey: key,
                       resuming: state == 1, blockDone: done.map { $0 == 1 }, blockConservation: conservation,
                       storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
     }
 
     func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
         let tile = E.tileRows
-        let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, first: s.rowStart, rows: s.rows,
+        let parallelInput = try openParallelInput(s)
+        let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, parallelInput: parallelInput,
+                                           first: s.rowStart, rows: s.rows,
                                            features: s.features, blockRows: s.job.blockRows, tileRows: tile, timer: timer,
                                            layout: s.layout)
         defer { blocks.deallocate() }
@@ -220,7 +223,7 @@ final class JobRunner {
             FileHandle.standardError.write(Data("neon-batch: warning: execution.block_rows = \(s.job.blockRows) gives \(tilesPerBlock) tiles of \(tile) rows per block for \(comm.size) ranks; some ranks stay idle (use block_rows >= \(comm.size * tile))\n".utf8))
         }
         let cache = scoreCache(s, engine: engine, blocks: blocks)
-        let (beta, betaMode) = try stiffness(s, engine: engine, blocks: blocks, cache: cache)
+        let (beta, betaMode) = try stiffness(s, engine: engine, blocks: blocks, cache: cache, parallelInput: parallelInput)
         try explainPass(s, engine: engine, blocks: blocks, beta: beta, betaMode: betaMode, cache: cache)
     }
 
@@ -246,14 +249,15 @@ final class JobRunner {
     /// that the parts of an export share the beta of a single run.
     /// `cache`: where to keep the scores of the blocks it holds (the blocks are the explain pass's).
     private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks explainBlocks: BlockStream<E.Scalar>,
-                                               cache: ScoreCache<E.Scalar>?) throws -> (Double, String) {
+                                               cache: ScoreCache<E.Scalar>?, parallelInput: InputDataset?) throws -> (Double, String) {
         if s.job.method != "neon" { return (0, "unused") }     // beta is NEON's (Eq. 2)
         if case .fixed(let b) = s.job.beta { return (b, "fixed") }
         if s.resuming, let b = s.storedBeta { return (b, "auto") }
         let whole = s.rows == s.inputRows
         let blocks = whole ? explainBlocks
-            : BlockStream<E.Scalar>(communicator: comm, input: s.input, first: 0, rows: s.inputRows, features: s.features,
-                                    blockRows: s.job.blockRows, tileRows: E.tileRows, timer: timer)
+            : BlockStream<E.Scalar>(communicator: comm, input: s.input, parallelInput: parallelInput, first: 0, rows: s.inputRows,
+                                    features: s.features, blockRows: s.job.blockRows, tileRows: E.tileRows, timer: timer)
+        blocks.standardization = s.standardization
         defer { if !whole { blocks.deallocate() } }
         progress.begin("beta pass", total: s.inputRows)
         var sum = 0.0

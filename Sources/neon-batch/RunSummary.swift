@@ -48,6 +48,8 @@ struct RunSummary {
     let stats: ConservationStats
     let peakResidentBytes: Int
     let phases: String
+    /// Each phase on the rank where it took longest (printed with more than one rank).
+    var slowestPhases: String = ""
     /// explain.pruning: PruningSummary.line.
     var pruning: String? = nil
 
@@ -64,6 +66,7 @@ struct RunSummary {
                    stats.maxAbsError, stats.maxAbsError / max(abs(meanF), 1e-300)),
             String(format: "  memory:       peak resident %.0f MB per rank (largest rank)", Double(peakResidentBytes) / 1e6),
             "  time:         \(phases) (rank 0)",
+        ] + (ranks > 1 ? ["  slowest rank: \(slowestPhases) (each phase's largest over the ranks)"] : []) + [
             "  blas:         \(ComputeSetup.blasSummary)",
         ] + (pruning.map { [$0] } ?? [])
         Swift.print(lines.joined(separator: "\n"))

@@ -409,6 +409,16 @@ final class JobSpecTests: XCTestCase {
         }
     }
 
+    func testReadMode() throws {
+        XCTAssertEqual(try JobSpec.parse(text: job(execution: #"{"block_rows": 10}"#), jobPath: jobPath).readMode, "root")
+        for mode in ["root", "parallel", "auto"] {
+            XCTAssertEqual(try JobSpec.parse(text: job(execution: #"{"read": "\#(mode)"}"#), jobPath: jobPath).readMode, mode)
+        }
+        for bad in ["\"Parallel\"", "\"collective\"", "\"\"", "1", "true", "null", "[\"root\"]"] {
+            try assertLoadFails(job(execution: #"{"read": \#(bad)}"#), #"execution.read must be "root", "parallel" or "auto""#)
+        }
+    }
+
     func testValueChecksFollowTheDocumentedOrder() throws {
         let allBad = #"""
         {"execution": {"block_rows": 0}, "explain": {"target": 1, "beta": 0},
