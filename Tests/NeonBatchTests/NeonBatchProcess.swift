@@ -39,12 +39,14 @@ enum NeonBatchProcess {
     /// (a hang is a bug: every rank must end promptly).
     /// `prefix` is a command that runs the rest (e.g. setpriv to drop privileges, a shell with ulimit).
     /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).
+    /// `launcher` starts the ranks (mpirun, or scripts/mpirun.sh); `started` gets the PID of the
+    /// process started (the launcher, or `prefix`'s first command).
     @discardableResult
     static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120, prefix: [String] = [],
-                    rankPrefix: [String] = [],
+                    rankPrefix: [String] = [], launcher: String = "mpirun", started: (Int32) -> Void = { _ in },
                     file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {
         let p = Process()
-        let command = (ranks.map { ["mpirun", "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
+        let command = (ranks.map { [launcher, "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = prefix + command
         p.environment = environment
@@ -53,6 +55,7 @@ enum NeonBatchProcess {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
+        started(p.processIdentifier)
         // Drain both pipes while waiting (a full pipe would block the child).
         let outData = Collected(), errData = Collected()
         let group = DispatchGroup()
@@ -112,13 +115,24 @@ extension NeonBatchProcess {
                     progress dataset: String, afterBlocks blocks: Int, _ act: ([Int32]) -> Void) throws -> (Result, acted: Bool) {
         var acted = false
         let r = try run(args, ranks: ranks, timeout: timeout) {
-            guard !acted, let s = try? StoredFile(path: output), let done = try? s.int64s(dataset),
-                  done.filter({ $0 == 1 }).count >= blocks else { return }
+            guard !acted, blocksDone(output, progress: dataset) >= blocks else { return }
             let pids = childPIDs(matching: job)
             act(pids)
             acted = !pids.isEmpty
         }
         return (r, acted)
+    }
+
+    /// The number of done blocks in an output's progress dataset (0 while it cannot be read).
+    static func blocksDone(_ output: String, progress dataset: String) -> Int {
+        guard let s = try? StoredFile(path: output), let done = try? s.int64s(dataset) else { return 0 }
+        return done.filter { $0 == 1 }.count
+    }
+
+    /// The repository's scripts/mpirun.sh.
+    static var mpirunScript: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/mpirun.sh").path
     }
 
     /// Pauses the processes, fills the device of `directory` with a file, and lets them go on.
