@@ -79,8 +79,12 @@ enum NeonBatchProcess {
                       stderr: String(decoding: errData.data, as: UTF8.self))
     }
 
-    /// PIDs of running neon-batch processes whose command line contains `argument`.
-    static func childPIDs(matching argument: String) -> [Int32] {
+    /// PIDs of running neon-batch processes that have `path`, a full path unique to the test (in
+    /// its fixture folder), among their arguments. A relative path matches nothing: another
+    /// engineer's or test's `job.json` must never be signalled.
+    static func childPIDs(matching path: String) -> [Int32] {
+        guard path.hasPrefix("/") else { return [] }
+        let argument = URL(fileURLWithPath: path).standardizedFileURL.path
         let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return procs.compactMap(Int32.init).filter { pid in
             guard let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }

@@ -127,13 +127,14 @@ final class SlurmTests: XCTestCase {
     /// blocks still to do however fast the machine is (the signal's path through slurmctld, slurmd,
     /// the script and the step takes longer than the whole job). Returns the job id.
     func submitAndSignal(_ signal: String) throws -> String {
-        let (r, submitted) = try sbatch(["-n", "2", "-o", "run.log", template, "job.json"])
+        // (the job's full path identifies its ranks: no other process on the machine has it)
+        let job = fx.path("job.json")
+        let (r, submitted) = try sbatch(["-n", "2", "-o", "run.log", template, job])
         let id = try XCTUnwrap(submitted, r.output)
         var ranks: [Int32] = []
         let someDone = SlurmCluster.poll(timeout: 120, every: 0.01) {
-            guard let s = try? StoredFile(path: fx.path("out.h5")),
-                  let done = try? s.int64s(RelevanceOutput.blockDoneDataset), done.filter({ $0 == 1 }).count >= 3 else { return false }
-            ranks = NeonBatchProcess.childPIDs(matching: "job.json")
+            guard NeonBatchProcess.blocksDone(fx.path("out.h5"), progress: RelevanceOutput.blockDoneDataset) >= 3 else { return false }
+            ranks = NeonBatchProcess.childPIDs(matching: job)
             ranks.forEach { kill($0, SIGSTOP) }
             return true
         }
