@@ -138,7 +138,8 @@ public struct FitSpec: Equatable, Sendable {
             case .string(let s) where s == "kmeans": kernelInit = .kmeans
             case .object(let members):
                 for m in members where !["file", "dataset"].contains(where: { same($0, m.key) }) {
-                    throw failure("unknown key 'fit.init.\(quoted(m.key))'")
+                    throw failure("unknown key 'fit.init.\(quoted(m.key))'"
+                                  + Suggestion.didYouMean(m.key, among: ["file", "dataset"]))
                 }
                 guard case .string(let f)? = raw[member: "file"], !f.isEmpty,
                       case .string(let ds)? = raw[member: "dataset"], !ds.isEmpty else {

@@ -71,7 +71,7 @@ final class H5ReadFile {
 
     /// A 1-D integer dataset, as int64.
     func integerVector(_ name: String) throws -> [Int64] {
-        guard H5Lexists(id, name, neon_h5p_default()) > 0 else { throw StorageError("\(path): no dataset '\(name)'") }
+        guard H5Lexists(id, name, neon_h5p_default()) > 0 else { throw noDataset(name) }
         let ds = H5Dopen2(id, name, neon_h5p_default())
         guard ds >= 0 else { throw StorageError("\(path): '\(name)' is not a dataset") }
         defer { H5Dclose(ds) }
@@ -109,7 +109,7 @@ final class H5ReadFile {
     func matrix(_ name: String, rowsName: String = "rows", featuresName: String = "features",
                 allowSamples4D: Bool = false) throws -> H5Matrix {
         guard !name.isEmpty, H5Lexists(id, name, neon_h5p_default()) > 0 else {
-            throw StorageError("\(path): no dataset '\(name)'")
+            throw noDataset(name)
         }
         var info = H5O_info_t()
         guard H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC), neon_h5p_default()) >= 0,

@@ -18,7 +18,7 @@ enum JobSections {
         }
         guard case .object(let topMembers) = root else { throw failure("the job must be a JSON object") }
         for member in topMembers where !schema.contains(where: { same($0.section, member.key) }) {
-            throw failure("unknown key '\(quoted(member.key))'")
+            throw failure("unknown key '\(quoted(member.key))'" + Suggestion.didYouMean(member.key, among: schema.map(\.section)))
         }
         var sections: [String: JSONValue] = [:]
         for (section, _) in schema {
@@ -29,7 +29,8 @@ enum JobSections {
         for (section, allowed) in schema {
             guard case .object(let members)? = sections[section] else { continue }
             for member in members where !allowed.contains(where: { same($0, member.key) }) {
-                throw failure("unknown key '\(section).\(quoted(member.key))'")
+                throw failure("unknown key '\(section).\(quoted(member.key))'"
+                              + Suggestion.didYouMean(member.key, among: allowed))
             }
         }
         for (section, keys) in required {

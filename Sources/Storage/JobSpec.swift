@@ -281,7 +281,8 @@ public struct JobSpec: Equatable, Sendable {
                     }
                     if member.key == "gamma" { lrp.gamma = n } else { lrp.epsilon = n }
                 default:
-                    throw failure("unknown key 'explain.lrp.\(quoted(member.key))'")
+                    throw failure("unknown key 'explain.lrp.\(quoted(member.key))'"
+                                  + Suggestion.didYouMean(member.key, among: ["conv2d", "linear", "gamma", "epsilon"]))
                 }
             }
         }
@@ -314,7 +315,8 @@ public struct JobSpec: Equatable, Sendable {
         if let raw = value("explain", "pruning") {
             guard case .object(let members) = raw else { throw failure("'explain.pruning' must be an object") }
             for member in members where !same(member.key, "tolerance") {
-                throw failure("unknown key 'explain.pruning.\(quoted(member.key))'")
+                throw failure("unknown key 'explain.pruning.\(quoted(member.key))'"
+                              + Suggestion.didYouMean(member.key, among: ["tolerance"]))
             }
             guard let tolerance = raw[member: "tolerance"] else { throw failure("missing key 'explain.pruning.tolerance'") }
             guard case .number(let eps) = tolerance, eps > 0, eps < 1, eps.isFinite else {

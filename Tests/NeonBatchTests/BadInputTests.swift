@@ -36,7 +36,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func testMissingDataset() throws {
-        try assertFails(try fx.writeJob(dataset: "x"), "\(fx.path("data.h5")): no dataset 'x'")
+        try assertFails(try fx.writeJob(dataset: "x"), "\(fx.path("data.h5")): no dataset 'x'; the file has 'features'")
     }
 
     func testFeatureCountMismatch() throws {
@@ -93,7 +93,7 @@ final class BadInputTests: XCTestCase {
 
     func testUnknownJobKey() throws {
         let job = try fx.writeJob(extra: ",\n  \"explian\": {}")
-        try assertFails(job, "\(job): unknown key 'explian'")
+        try assertFails(job, "\(job): unknown key 'explian'; did you mean 'explain'?")
     }
 
     func testExistingOutputIsNotTouchedWithoutOverwrite() throws {

@@ -42,7 +42,7 @@ final class FitSpecTests: XCTestCase {
     }
 
     func testBadFitJobs() {
-        assertError(#""algorithm": "kmeans", "clusters": 8, "clusterz": 1"#, "unknown key 'fit.clusterz'")
+        assertError(#""algorithm": "kmeans", "clusters": 8, "clusterz": 1"#, "unknown key 'fit.clusterz'; did you mean 'clusters'?")
         assertError(#""algorithm": "kmeans""#, "missing key 'fit.clusters'")
         assertError(#""clusters": 3"#, "missing key 'fit.algorithm'")
         assertError(#""algorithm": "dbscan", "clusters": 3"#, "fit.algorithm must be \"kmeans\" or \"kernel_kmeans\"")

@@ -67,7 +67,8 @@ final class HDF5FilesTests: XCTestCase {
             try f.write("nofeat", element: .float64, dims: [3, 0], values: [Double]())
             try f.writeStrings("names", ["a", "b"])
         }
-        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "features") }, "\(p): no dataset 'features'")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "features") }, "\(p): no dataset 'features'; the file has 'cube', 'empty', 'ints', 'names', 'nofeat', 'vec'")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "Ints") }, "\(p): no dataset 'Ints'; did you mean 'ints'?")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "ints") },
                        "\(p): dataset 'ints' has integer type; expected float32 or float64")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "names") },
@@ -114,7 +115,7 @@ final class HDF5FilesTests: XCTestCase {
         XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: strings) },
                        "\(strings): dataset 'centroids' has rank 1; expected 2 (rows x features)")
         let noCentroids = try writeFile("noc.h5") { f in try f.setAttribute("kind", "kmeans") }
-        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: noCentroids) }, "\(noCentroids): no dataset 'centroids'")
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: noCentroids) }, "\(noCentroids): no dataset 'centroids'; the file has no datasets")
         let missing = path("nope.h5")
         XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: missing) }, "\(missing): model file does not exist")
     }
