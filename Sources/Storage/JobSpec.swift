@@ -178,7 +178,9 @@ public struct JobSpec: Equatable, Sendable {
         func quoted(_ key: String) -> String { JSONValue.displayEscaped(key) }
 
         // 1-6. Syntax, the top object, unknown and missing sections and keys (JobSections).
-        let sections = try JobSections.parse(text, schema: schema, required: required, failure: failure)
+        let fitJob = "a fit job (it has a 'fit' section), not an explain job: run it with `neon-batch fit \(prefix)`"
+        let sections = try JobSections.parse(text, schema: schema, required: required, ownKey: "model", otherKinds: [("fit", fitJob)],
+                                             failure: failure)
 
         // 7. Values.
         func value(_ section: String, _ key: String) -> JSONValue? { sections[section]?[member: key] }
@@ -462,6 +464,17 @@ public struct JobSpec: Equatable, Sendable {
 
     // MARK: - Reading
 
+    /// What kind of job file `path` is, going by its top-level sections, with the command that
+    /// runs it: ("a fit job", "fit"), ("an evaluation job", "evaluate"), ("a job file", "run"); nil
+    /// if it is not a JSON object (or cannot be read).
+    public static func kind(ofJobFile path: String) -> (name: String, command: String)? {
+        guard let bytes = try? readJobFile(absolutePath(path, base: nil)), let root = try? JSONParser.parse(bytes),
+              case .object = root else { return nil }
+        if root[member: "fit"] != nil { return ("a fit job", "fit") }
+        if root[member: "evaluate"] != nil { return ("an evaluation job", "evaluate") }
+        return ("a job file", "run")
+    }
+
     static func readJobFile(_ absolutePath: String) throws -> [UInt8] {
         let prefix = label(absolutePath)
         func cannotRead(_ code: Int32) -> JobError {
@@ -496,6 +509,10 @@ public struct JobSpec: Equatable, Sendable {
             }
             if got == 0 { break }
             bytes.append(contentsOf: chunk[0..<got])
+        }
+        // An HDF5 file (its signature at offset 0) given where a job file belongs.
+        if bytes.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) {
+            throw JobError(message: "\(prefix): an HDF5 file, not a job file (JSON): look at an output with `neon-batch inspect \(prefix)`; a job file names input and model files (`neon-batch demo DIR` writes an example)")
         }
         if bytes.count > maxJobFileBytes {
             let size = maxJobFileBytes % (1 << 20) == 0 ? "\(maxJobFileBytes >> 20) MiB" : "\(maxJobFileBytes) bytes"

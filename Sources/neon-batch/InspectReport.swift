@@ -81,7 +81,17 @@ struct InspectReport: Encodable {
     /// Reads `path` (never writes). `input` overrides the input file the output records (for
     /// feature names); `top` features are listed per cluster.
     static func read(path: String, input: String? = nil, top: Int) throws -> InspectReport {
+        if let kind = JobSpec.kind(ofJobFile: path) {
+            throw StorageError("\(path): \(kind.name) (JSON), not an output: run it with `neon-batch \(kind.command) \(path)`; inspect and render take the output file it writes")
+        }
         let f = try StoredFile(path: path)
+        if f.exists(EvaluationOutput.aucDataset), (try? f.stringAttribute("status")) != nil, !f.exists(RelevanceOutput.relevanceDataset) {
+            let summary = (path.hasSuffix(".h5") ? String(path.dropLast(3)) : path) + ".summary.md"
+            throw StorageError("\(path): an evaluation output (of `neon-batch evaluate`), not an explanation output: its summary is \(summary); inspect and render take a job's output.file")
+        }
+        if (try? f.stringAttribute("status")) == nil, let kind = try? f.stringAttribute("kind") {
+            throw StorageError("\(path): a model file (kind '\(kind)'), not an output: a job names it as model.file; inspect and render take a job's output.file")
+        }
         guard let status = try? f.stringAttribute("status") else {
             throw StorageError("\(path): no 'status' attribute; not a neon-batch output")
         }
