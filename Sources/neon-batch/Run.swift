@@ -27,6 +27,10 @@ struct Run: ParsableCommand {
                                 valueName: "I/N"))
     var part: Part?
 
+    func validate() throws {
+        if let problem = part?.problem { throw ValidationError(problem) }
+    }
+
     func run() throws {
         // A file-size limit (ulimit -f) makes writes fail with EFBIG (reported) instead of killing
         // the rank; set before MPI_Init, whose shared-memory segments count against the limit too.

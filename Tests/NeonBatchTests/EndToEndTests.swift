@@ -185,5 +185,17 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("output:       \(demo)/out.h5 (status complete)"), r.stdout)
         XCTAssertEqual(try StoredFile(path: demo + "/out.h5").stringAttribute("status"), "complete")
+        // existing demo files are kept unless --force
+        let before = try Data(contentsOf: URL(fileURLWithPath: demo + "/data.h5"))
+        let again = try NeonBatchProcess.run(["demo", demo, "--rows", "50"])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertEqual(again.errorLines, ["neon-batch: error: \(demo): data.h5, model.h5, job.json already exist; use --force to overwrite, or another folder"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: demo + "/data.h5")), before)
+        XCTAssertEqual(try NeonBatchProcess.run(["demo", demo, "--rows", "50", "--force"]).status, 0)
+        XCTAssertEqual(try StoredFile(path: demo + "/data.h5").shape("features"), [50, 32])
+        let file = demo + "/job.json"
+        let onFile = try NeonBatchProcess.run(["demo", file])
+        XCTAssertEqual(onFile.status, 1)
+        XCTAssertEqual(onFile.errorLines, ["neon-batch: error: \(file): is a file, not a folder; give demo a folder (new or existing) to write data.h5, model.h5 and job.json into"])
     }
 }
