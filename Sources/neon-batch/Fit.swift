@@ -21,11 +21,14 @@ struct Fit: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success (no progress, no summary).")
     var quiet = false
 
+    @Flag(name: .shortAndLong, help: "Print a line per iteration (objective, change, rows reassigned, work done).")
+    var verbose = false
+
     func run() throws {
         let comm = Communicator.world
         HDF5Library.silenceErrorStack()
         BLASThreads.useOneThread()
-        let status = FitRunner(communicator: comm, jobPath: job, quiet: quiet).run()
+        let status = FitRunner(communicator: comm, jobPath: job, quiet: quiet, verbose: verbose).run()
         Communicator.finalize()
         if status != 0 { throw ExitCode(status) }
     }
@@ -54,6 +57,9 @@ struct Elbow: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
 
+    @Flag(name: .shortAndLong, help: "Print a line per iteration of every fit.")
+    var verbose = false
+
     func validate() throws {
         guard let list = Self.parseClusters(clusters), !list.isEmpty else {
             throw ValidationError("--clusters must list integers >= 2, e.g. 2,3,4 or 2-12 or 2-20:2")
@@ -81,7 +87,7 @@ struct Elbow: ParsableCommand {
         let comm = Communicator.world
         HDF5Library.silenceErrorStack()
         BLASThreads.useOneThread()
-        let runner = FitRunner(communicator: comm, jobPath: job, quiet: quiet)
+        let runner = FitRunner(communicator: comm, jobPath: job, quiet: quiet, verbose: verbose)
         runner.elbow = (Self.parseClusters(clusters)!, prefix)
         let status = runner.run()
         Communicator.finalize()

@@ -20,6 +20,9 @@ struct Run: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success (no progress, no summary).")
     var quiet = false
 
+    @Flag(name: .shortAndLong, help: "Also print how the run goes (e.g. the beta pass's scores kept for the explain pass, execution.cache_mb).")
+    var verbose = false
+
     @Flag(help: "Continue a partial output from its first unfinished block (same as output.resume: true).")
     var resume = false
 
@@ -39,7 +42,7 @@ struct Run: ParsableCommand {
         HDF5Library.silenceErrorStack()
         BLASThreads.useOneThread()
         StopSignal.install()
-        let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet, resume: resume, part: part).run()
+        let status = JobRunner(communicator: comm, jobPath: job, quiet: quiet, verbose: verbose, resume: resume, part: part).run()
         Communicator.finalize()
         if status != 0 { throw ExitCode(status) }
     }

@@ -87,11 +87,15 @@ final class EndToEndTests: XCTestCase {
                 try text.write(toFile: job, atomically: true, encoding: .utf8)
                 job = fx.path("\(name).json")
             }
-            let r = try NeonBatchProcess.run([job], ranks: 2)
+            let r = try NeonBatchProcess.run([job] + (name == "all" ? ["--verbose"] : []), ranks: 2)
             XCTAssertEqual(r.status, 0, r.stderr)
             logs.append(r.stderr)
         }
         XCTAssertTrue(logs[0].contains("keeping the beta pass's scores of 1001 of 1001 rows"), logs[0])
+        // without --verbose, said only when not all rows fit (a larger cache_mb would save work)
+        let quietAll = try NeonBatchProcess.run([try fx.writeJob("quiet.json", output: "quiet.h5")], ranks: 2)
+        XCTAssertEqual(quietAll.status, 0, quietAll.stderr)
+        XCTAssertFalse(quietAll.stderr.contains("keeping"), quietAll.stderr)
         // 1 MiB per rank holds 262 rows of 1000 float32 scores: whole blocks of each rank's rows
         // (tiles of 256 rows: 256 + 44 rows of the first block of 300) while they fit.
         let kept = logs[1].components(separatedBy: "scores of ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
