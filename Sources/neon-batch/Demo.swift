@@ -7,7 +7,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a demo dataset, a k-means model and a job file into a folder.",
         discussion: """
-            The data are Gaussian blobs (float32) around K random centres; the model's centroids
+            The data are Gaussian blobs (float32) around K random centres; the model's centroids \
             are the blob means. Run the job afterwards with: mpirun -n 2 neon-batch DIR/job.json
             """)
 

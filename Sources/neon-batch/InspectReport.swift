@@ -257,7 +257,11 @@ struct InspectReport: Encodable {
         }
         lines.append("  model:         \(modelKind ?? "-"), K = \(clusterCount.map(String.init) ?? "-")\(modelFile.map { " (\($0))" } ?? "")")
         lines.append("  input:         \(inputFile ?? "-")\(inputDataset.map { " dataset '\($0)'" } ?? "")")
-        lines.append("  beta:          \(g(beta))\(betaMode.map { " (\($0))" } ?? "")")
+        if betaMode == "unused" {       // (stored as 0 by a baseline explainer)
+            lines.append("  beta:          none (this explanation does not use min-take-most's stiffness)")
+        } else {
+            lines.append("  beta:          \(g(beta))\(betaMode.map { " (\($0))" } ?? "")")
+        }
         lines.append("  rules:         \(rules ?? "-")")
         if let p = pruning {
             func pc(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }

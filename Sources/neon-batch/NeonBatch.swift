@@ -12,17 +12,19 @@ struct NeonBatch: ParsableCommand {
         commandName: "neon-batch",
         abstract: "Explain cluster assignments at scale with NEON (neuralization-propagation).",
         discussion: """
-            Run a job:       mpirun -n P neon-batch JOB.json   (same as: neon-batch run JOB.json)
-            Check a job:     neon-batch validate JOB.json
-            Score methods:   mpirun -n P neon-batch evaluate JOB.json   (Algorithm 1, docs/evaluation.md)
-            Demo data:       neon-batch demo DIR
-            Look at output:  neon-batch inspect OUT.h5;  neon-batch render OUT.h5 --out DIR
-            Job arrays:      neon-batch run JOB.json --part I/N, then neon-batch join JOB.json --parts N
-            Fit a model:     mpirun -n P neon-batch fit FIT.json   (elbow: neon-batch elbow FIT.json --clusters 2-12)
+            Run a job:      mpirun -n P neon-batch JOB.json  (or: neon-batch run JOB.json)
+            Check a job:    neon-batch validate JOB.json
+            Score methods:  mpirun -n P neon-batch evaluate JOB.json  (docs/evaluation.md)
+            Demo data:      neon-batch demo DIR
+            Look at output: neon-batch inspect OUT.h5;  neon-batch render OUT.h5 --out DIR
+            Job arrays:     neon-batch run JOB.json --part I/N, for I = 0..N-1;
+                            then neon-batch join JOB.json --parts N
+            Fit a model:    mpirun -n P neon-batch fit FIT.json
+            Choose K:       neon-batch elbow FIT.json --clusters 2-12
 
-            Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line
-            on stderr naming the file, dataset or key); 64 bad command line (EX_USAGE); 75 stopped by SIGTERM
-            or SIGINT: the output is incomplete and resumable (output.resume / --resume).
+            Exit codes: 0 success; 1 bad job, model, input or output, or an I/O error (one line \
+            on stderr naming the file, dataset or key); 64 bad command line (EX_USAGE); 75 stopped \
+            by SIGTERM or SIGINT: the output is incomplete and resumable (output.resume / --resume). \
             The job file format and the output layout are described in docs/.
             """,
         version: version,

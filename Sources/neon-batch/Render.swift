@@ -7,13 +7,13 @@ struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw an output's explanations: SVG bar charts or PNG heatmaps, and an index.html.",
         discussion: """
-            Tabular relevance (N x d): an SVG bar chart of the --top features of largest |R_i| per
-            chosen sample, and of largest |mean relevance| per cluster. Spatial relevance
-            (N x C x H x W, or N x T x C x H x W with one map per target cluster): a PNG per sample
-            with the channel-summed relevance per position, one tile per target (the paper's
-            Fig. 7), in a diverging colour map centred at 0 (blue < 0 < red), and a PNG of each
-            cluster's mean map; --overlay DATASET puts the input image (N x C x H x W or N x H x W
-            in the input file) first and under the maps. DIR/index.html shows the figures with the
+            Tabular relevance (N x d): an SVG bar chart of the --top features of largest |R_i| per \
+            chosen sample, and of largest |mean relevance| per cluster. Spatial relevance \
+            (N x C x H x W, or N x T x C x H x W with one map per target cluster): a PNG per sample \
+            with the channel-summed relevance per position, one tile per target (the paper's \
+            Fig. 7), in a diverging colour map centred at 0 (blue < 0 < red), and a PNG of each \
+            cluster's mean map; --overlay DATASET puts the input image (N x C x H x W or N x H x W \
+            in the input file) first and under the maps. DIR/index.html shows the figures with the \
             summary of `neon-batch inspect`. Reads the output only; one process, no mpirun.
             """)
 

@@ -8,9 +8,9 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explain every sample of a job's input (the default command).",
         discussion: """
-            Run under mpirun or srun for several ranks: rank 0 reads the input in blocks of
-            execution.block_rows rows and scatters them; every rank explains its rows and writes
-            them into the one output file with collective parallel HDF5. beta "auto" (Eq. 3) takes
+            Run under mpirun or srun for several ranks: rank 0 reads the input in blocks of \
+            execution.block_rows rows and scatters them; every rank explains its rows and writes \
+            them into the one output file with collective parallel HDF5. beta "auto" (Eq. 3) takes \
             a first pass over the input that computes only the logits.
             """)
 
