@@ -9,10 +9,7 @@ final class MpirunScriptTests: XCTestCase {
 
     override func setUpWithError() throws {
         fx = try Fixture()
-        let (n, d, k) = (30000, 64, 200)
-        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
-        try fx.writeInput(rows: n, features: d, values: data.x)
-        try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
+        try fx.writeSlowExport()
     }
 
     override func tearDown() { fx.remove() }
@@ -43,10 +40,11 @@ final class MpirunScriptTests: XCTestCase {
         XCTAssertEqual(try NeonBatchProcess.run([ref, "-q"], ranks: 2).status, 0, file: file, line: line)
         let job = try fx.writeJob(blockRows: 512)
         let out = fx.path("out.h5")
-        var script: Int32 = 0, sent: Date?
-        let r = try NeonBatchProcess.run([job, "-q"], ranks: 2, launcher: NeonBatchProcess.mpirunScript, started: { script = $0 }) {
+        let script = NeonBatchProcess.StartedProcess()
+        var sent: Date?
+        let r = try NeonBatchProcess.run([job, "-q"], ranks: 2, launcher: NeonBatchProcess.mpirunScript, started: script) {
             guard sent == nil, NeonBatchProcess.blocksDone(out, progress: RelevanceOutput.blockDoneDataset) >= 3 else { return }
-            kill(script, signal)
+            kill(script.pid, signal)
             sent = Date()
         }
         let stopSeconds = Date().timeIntervalSince(try XCTUnwrap(sent, "the run ended before it could be interrupted", file: file, line: line))

@@ -39,11 +39,11 @@ enum NeonBatchProcess {
     /// (a hang is a bug: every rank must end promptly).
     /// `prefix` is a command that runs the rest (e.g. setpriv to drop privileges, a shell with ulimit).
     /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).
-    /// `launcher` starts the ranks (mpirun, or scripts/mpirun.sh); `started` gets the PID of the
-    /// process started (the launcher, or `prefix`'s first command).
+    /// `launcher` starts the ranks (mpirun, or scripts/mpirun.sh); `started` receives the PID of
+    /// the process started (the launcher, or `prefix`'s first command).
     @discardableResult
     static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120, prefix: [String] = [],
-                    rankPrefix: [String] = [], launcher: String = "mpirun", started: (Int32) -> Void = { _ in },
+                    rankPrefix: [String] = [], launcher: String = "mpirun", started: StartedProcess? = nil,
                     file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {
         let p = Process()
         let command = (ranks.map { [launcher, "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
@@ -55,7 +55,7 @@ enum NeonBatchProcess {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        started(p.processIdentifier)
+        started?.pid = p.processIdentifier
         // Drain both pipes while waiting (a full pipe would block the child).
         let outData = Collected(), errData = Collected()
         let group = DispatchGroup()
@@ -92,6 +92,9 @@ enum NeonBatchProcess {
             return parts.first?.hasSuffix("neon-batch") == true && parts.contains(argument)
         }.sorted()
     }
+
+    /// The PID of a process `run` started, for signalling it while it runs.
+    final class StartedProcess { var pid: Int32 = 0 }
 
     /// One pipe's bytes, filled by its reader thread (read after group.wait()).
     final class Collected: @unchecked Sendable { var data = Data() }

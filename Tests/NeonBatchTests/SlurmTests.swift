@@ -111,10 +111,7 @@ final class SlurmTests: XCTestCase {
 
     /// Writes a job of 235 blocks and its uninterrupted output ref.h5.
     func writeSlowJobAndReference() throws {
-        let (n, d, k) = (30000, 64, 200)
-        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
-        try fx.writeInput(rows: n, features: d, values: data.x)
-        try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
+        try fx.writeSlowExport()
         let job = try fx.writeJob(blockRows: 128)    // 235 blocks
         let ref = try NeonBatchProcess.run([job, "-q"], ranks: 2)
         XCTAssertEqual(ref.status, 0, ref.stderr)
