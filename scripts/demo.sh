@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 dir=${1:-demo}
-.build/release/neon-batch demo "$dir"
+.build/release/neon-batch demo "$dir" --force     # (re-running the demo rewrites its files)
 scripts/mpirun.sh -n 2 .build/release/neon-batch "$dir/job.json"
 .build/release/neon-batch inspect "$dir/out.h5"
 .build/release/neon-batch render "$dir/out.h5" --out "$dir/figures"

@@ -11,7 +11,7 @@ mkdir -p "$out/corpus"
 cp Fuzz/corpus/* "$out/corpus/"
 # ld.gold warns about every ASan symbol it cannot export; those warnings are noise.
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JobSpecFuzz \
-  Sources/Storage/JSONValue.swift Sources/Storage/JobSections.swift Sources/Storage/JobSpec.swift \
+  Sources/Storage/JSONValue.swift Sources/Storage/JobSections.swift Sources/Storage/JobSpec.swift Sources/Storage/Suggestion.swift \
   Fuzz/JobSpecFuzzer.swift \
   -o "$out/jobspec-fuzzer" 2> >(grep -v "Cannot export local symbol" >&2)
 # Job files are small; 64 KiB inputs also reach the nesting-depth limit. Without Swift's own

@@ -68,7 +68,13 @@ public struct FitSpec: Equatable, Sendable {
         func quoted(_ key: String) -> String { JSONValue.displayEscaped(key) }
         func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
-        let sections = try JobSections.parse(text, schema: schema, required: required, failure: failure)
+        let explainJob = { (key: String) in
+            (key, "an explain job (it has \(key == "model" ? "a" : "an") '\(key)' section), not a fit job: run it with `neon-batch run \(prefix)`")
+        }
+        let evaluateJob = "an evaluation job (it has an 'evaluate' section), not a fit job: run it with `neon-batch evaluate \(prefix)`"
+        let sections = try JobSections.parse(text, schema: schema, required: required, ownKey: "fit",
+                                             otherKinds: [("evaluate", evaluateJob), explainJob("model"), explainJob("explain")],
+                                             failure: failure)
 
         func value(_ section: String, _ key: String) -> JSONValue? { sections[section]?[member: key] }
         func nonEmptyString(_ section: String, _ key: String) throws -> String {
@@ -138,7 +144,8 @@ public struct FitSpec: Equatable, Sendable {
             case .string(let s) where s == "kmeans": kernelInit = .kmeans
             case .object(let members):
                 for m in members where !["file", "dataset"].contains(where: { same($0, m.key) }) {
-                    throw failure("unknown key 'fit.init.\(quoted(m.key))'")
+                    throw failure("unknown key 'fit.init.\(quoted(m.key))'"
+                                  + Suggestion.didYouMean(m.key, among: ["file", "dataset"]))
                 }
                 guard case .string(let f)? = raw[member: "file"], !f.isEmpty,
                       case .string(let ds)? = raw[member: "dataset"], !ds.isEmpty else {

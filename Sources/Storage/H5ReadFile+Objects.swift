@@ -61,7 +61,7 @@ extension H5ReadFile {
 
     /// A whole floating-point dataset of any rank as float64, with its shape.
     func array(_ name: String) throws -> (shape: [Int], values: [Double]) {
-        guard exists(name) else { throw StorageError("\(path): no dataset '\(name)'") }
+        guard exists(name) else { throw noDataset(name) }
         var info = H5O_info_t()
         guard H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC), neon_h5p_default()) >= 0,
               info.type == H5O_TYPE_DATASET else { throw StorageError("\(path): '\(name)' is not a dataset") }
@@ -89,5 +89,34 @@ extension H5ReadFile {
             throw StorageError("\(path): dataset '\(name)' element \(bad) is NaN or Inf")
         }
         return (shape, out)
+    }
+}
+
+extension H5ReadFile {
+    /// The paths of every dataset in the file (groups visited recursively), in name order.
+    func datasetNames() -> [String] {
+        final class Names { var all: [String] = [] }
+        let names = Names()
+        _ = withExtendedLifetime(names) {
+            H5Lvisit(id, H5_INDEX_NAME, H5_ITER_INC, { _, name, _, data in
+                guard let name, let data else { return 0 }
+                Unmanaged<Names>.fromOpaque(data).takeUnretainedValue().all.append(String(cString: name))
+                return 0
+            }, Unmanaged.passUnretained(names).toOpaque())
+        }
+        return names.all.filter { name in
+            var info = H5O_info_t()
+            return H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC), neon_h5p_default()) >= 0
+                && info.type == H5O_TYPE_DATASET
+        }
+    }
+
+    /// "PATH: no dataset 'NAME'", with the closest dataset name there is, or else the datasets there are.
+    func noDataset(_ name: String) -> StorageError {
+        let names = datasetNames()
+        let shown = names.prefix(8).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 8 ? ", ..." : "")
+        let hint = Suggestion.closest(to: name, among: names).map { "did you mean '\($0)'?" }
+            ?? (names.isEmpty ? "the file has no datasets" : "the file has \(shown)")
+        return StorageError("\(path): no dataset '\(name)'; \(hint)")
     }
 }

@@ -79,7 +79,7 @@ final class H5ReadFile {
 
     /// A 1-D integer dataset, as int64.
     func integerVector(_ name: String) throws -> [Int64] {
-        guard H5Lexists(id, name, neon_h5p_default()) > 0 else { throw StorageError("\(path): no dataset '\(name)'") }
+        guard H5Lexists(id, name, neon_h5p_default()) > 0 else { throw noDataset(name) }
         let ds = H5Dopen2(id, name, neon_h5p_default())
         guard ds >= 0 else { throw StorageError("\(path): '\(name)' is not a dataset") }
         defer { H5Dclose(ds) }
@@ -117,7 +117,7 @@ final class H5ReadFile {
     func matrix(_ name: String, rowsName: String = "rows", featuresName: String = "features",
                 allowSamples4D: Bool = false) throws -> H5Matrix {
         guard !name.isEmpty, H5Lexists(id, name, neon_h5p_default()) > 0 else {
-            throw StorageError("\(path): no dataset '\(name)'")
+            throw noDataset(name)
         }
         var info = H5O_info_t()
         guard H5Oget_info_by_name2(id, name, &info, UInt32(H5O_INFO_BASIC), neon_h5p_default()) >= 0,
@@ -152,13 +152,19 @@ final class H5Matrix {
         let type = H5Dget_type(dataset)
         defer { H5Tclose(type) }
         let t = describeType(type)
+        let convertible = H5Tget_class(type) == H5T_INTEGER || H5Tget_class(type) == H5T_FLOAT
         guard rank == 2 || (allowSamples4D && rank == 4) else {
             H5Dclose(dataset)
-            throw StorageError("\(where_) has rank \(rank); expected 2 (rows x features)\(allowSamples4D ? " or 4 (N, C, H, W)" : "")")
+            // (N,) and (N, H, W) inputs: one added axis makes them (N, 1) and (N, 1, H, W).
+            let fix = !allowSamples4D || !convertible || (rank != 1 && rank != 3) ? ""
+                : ": add \(rank == 1 ? "a feature axis, (N, 1)" : "a channel axis, (N, 1, H, W)"), e.g. "
+                  + H5Matrix.rewrite(file.path, name, as: "x[:, None].astype('float32')")
+            throw StorageError("\(where_) has rank \(rank); expected 2 (rows x features)\(allowSamples4D ? " or 4 (N, C, H, W)" : "")\(fix)")
         }
         guard let el = t.element else {
             H5Dclose(dataset)
-            throw StorageError("\(where_) has \(t.name) type; expected float32 or float64")
+            let fix = convertible ? ": convert it, e.g. " + H5Matrix.rewrite(file.path, name, as: "x.astype('float32')") : ""
+            throw StorageError("\(where_) has \(t.name) type; expected float32 or float64\(fix)")
         }
         var all = [hsize_t](repeating: 0, count: Int(rank))
         H5Sget_simple_extent_dims(space, &all, nil)
@@ -176,6 +182,12 @@ final class H5Matrix {
     }
 
     deinit { H5Dclose(id) }
+
+    /// A shell command that replaces dataset `name` of `path` by `expression` of its values `x`
+    /// (h5py), for messages that say how to fix an input.
+    static func rewrite(_ path: String, _ name: String, as expression: String) -> String {
+        "python3 -c \"import h5py; f = h5py.File('\(path)', 'a'); x = f['\(name)'][...]; del f['\(name)']; f['\(name)'] = \(expression)\""
+    }
 
     /// Reads rows [start, start + count) into `buffer` (count x columns elements of `element`).
     /// In a file opened through MPI-IO the read is collective: every rank calls it, also with

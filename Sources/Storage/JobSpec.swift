@@ -184,7 +184,9 @@ public struct JobSpec: Equatable, Sendable {
         func quoted(_ key: String) -> String { JSONValue.displayEscaped(key) }
 
         // 1-6. Syntax, the top object, unknown and missing sections and keys (JobSections).
-        let sections = try JobSections.parse(text, schema: schema, required: required, failure: failure)
+        let fitJob = "a fit job (it has a 'fit' section), not an explain job: run it with `neon-batch fit \(prefix)`"
+        let sections = try JobSections.parse(text, schema: schema, required: required, ownKey: "model", otherKinds: [("fit", fitJob)],
+                                             failure: failure)
 
         // 7. Values.
         func value(_ section: String, _ key: String) -> JSONValue? { sections[section]?[member: key] }
@@ -287,7 +289,8 @@ public struct JobSpec: Equatable, Sendable {
                     }
                     if member.key == "gamma" { lrp.gamma = n } else { lrp.epsilon = n }
                 default:
-                    throw failure("unknown key 'explain.lrp.\(quoted(member.key))'")
+                    throw failure("unknown key 'explain.lrp.\(quoted(member.key))'"
+                                  + Suggestion.didYouMean(member.key, among: ["conv2d", "linear", "gamma", "epsilon"]))
                 }
             }
         }
@@ -320,7 +323,8 @@ public struct JobSpec: Equatable, Sendable {
         if let raw = value("explain", "pruning") {
             guard case .object(let members) = raw else { throw failure("'explain.pruning' must be an object") }
             for member in members where !same(member.key, "tolerance") {
-                throw failure("unknown key 'explain.pruning.\(quoted(member.key))'")
+                throw failure("unknown key 'explain.pruning.\(quoted(member.key))'"
+                              + Suggestion.didYouMean(member.key, among: ["tolerance"]))
             }
             guard let tolerance = raw[member: "tolerance"] else { throw failure("missing key 'explain.pruning.tolerance'") }
             guard case .number(let eps) = tolerance, eps > 0, eps < 1, eps.isFinite else {
@@ -472,6 +476,17 @@ public struct JobSpec: Equatable, Sendable {
 
     // MARK: - Reading
 
+    /// What kind of job file `path` is, going by its top-level sections, with the command that
+    /// runs it: ("a fit job", "fit"), ("an evaluation job", "evaluate"), ("a job file", "run"); nil
+    /// if it is not a JSON object (or cannot be read).
+    public static func kind(ofJobFile path: String) -> (name: String, command: String)? {
+        guard let bytes = try? readJobFile(absolutePath(path, base: nil)), let root = try? JSONParser.parse(bytes),
+              case .object = root else { return nil }
+        if root[member: "fit"] != nil { return ("a fit job", "fit") }
+        if root[member: "evaluate"] != nil { return ("an evaluation job", "evaluate") }
+        return ("a job file", "run")
+    }
+
     static func readJobFile(_ absolutePath: String) throws -> [UInt8] {
         let prefix = label(absolutePath)
         func cannotRead(_ code: Int32) -> JobError {
@@ -506,6 +521,10 @@ public struct JobSpec: Equatable, Sendable {
             }
             if got == 0 { break }
             bytes.append(contentsOf: chunk[0..<got])
+        }
+        // An HDF5 file (its signature at offset 0) given where a job file belongs.
+        if bytes.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) {
+            throw JobError(message: "\(prefix): an HDF5 file, not a job file (JSON): look at an output with `neon-batch inspect \(prefix)`; a job file names input and model files (`neon-batch demo DIR` writes an example)")
         }
         if bytes.count > maxJobFileBytes {
             let size = maxJobFileBytes % (1 << 20) == 0 ? "\(maxJobFileBytes >> 20) MiB" : "\(maxJobFileBytes) bytes"

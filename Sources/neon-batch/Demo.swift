@@ -7,17 +7,20 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a demo dataset, a k-means model and a job file into a folder.",
         discussion: """
-            The data are Gaussian blobs (float32) around K random centres; the model's centroids
+            The data are Gaussian blobs (float32) around K random centres; the model's centroids \
             are the blob means. Run the job afterwards with: mpirun -n 2 neon-batch DIR/job.json
             """)
 
-    @Argument(help: "Folder to write data.h5, model.h5 and job.json into (created if missing).")
+    @Argument(help: "Folder to write data.h5, model.h5 and job.json into (created if missing; existing files only with --force).")
     var directory: String
 
     @Option(help: "Number of samples.") var rows = 20000
     @Option(help: "Number of features.") var features = 32
     @Option(help: "Number of clusters.") var clusters = 10
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Flag(help: "Overwrite data.h5, model.h5 and job.json if the folder has them.") var force = false
+
+    static let files = ["data.h5", "model.h5", "job.json"]
 
     func validate() throws {
         guard rows >= 1, features >= 1, clusters >= 2 else {
@@ -28,6 +31,14 @@ struct Demo: ParsableCommand {
     func run() throws {
         HDF5Library.silenceErrorStack()
         let dir = URL(fileURLWithPath: directory).standardizedFileURL
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), !isDir.boolValue {
+            fail("\(dir.path): is a file, not a folder; give demo a folder (new or existing) to write data.h5, model.h5 and job.json into")
+        }
+        let existing = Self.files.filter { FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
+        if !force, !existing.isEmpty {
+            fail("\(dir.path): \(existing.joined(separator: ", ")) already exist\(existing.count == 1 ? "s" : ""); use --force to overwrite, or another folder")
+        }
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let data = DemoData(rows: rows, features: features, clusters: clusters, seed: seed)

@@ -8,11 +8,11 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score explanation methods with Algorithm 1 (pixel-flipping AUC, KDE imputation).",
         discussion: """
-            For every sample, each method's relevance orders the features; they are added from most
-            to least relevant, the missing ones drawn from the KDE conditional (Appendix G), and the
-            area under the assignment curve is the AUC (x 100 / d). Settings: the job's evaluate
-            section (docs/evaluation.md). Run under mpirun for several ranks: the results are the
-            same for any number of ranks. The output is written block by block (evaluate.block_samples);
+            For every sample, each method's relevance orders the features; they are added from most \
+            to least relevant, the missing ones drawn from the KDE conditional (Appendix G), and the \
+            area under the assignment curve is the AUC (x 100 / d). Settings: the job's evaluate \
+            section (docs/evaluation.md). Run under mpirun for several ranks: the results are the \
+            same for any number of ranks. The output is written block by block (evaluate.block_samples); \
             SIGTERM/SIGINT stop after the block in flight with exit 75, and --resume continues.
             """)
 

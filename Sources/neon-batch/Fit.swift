@@ -8,10 +8,10 @@ struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit a k-means or kernel k-means model to a dataset and write the model file.",
         discussion: """
-            Run under mpirun or srun for several ranks: rank 0 reads the input once in blocks of
-            execution.block_rows rows and scatters it; every rank holds its share of the rows in
-            memory (N x d x 4 / P bytes for float32 input) for all iterations. The model file
-            written is the one explain jobs read (model.file). The fit job format is described in
+            Run under mpirun or srun for several ranks: rank 0 reads the input once in blocks of \
+            execution.block_rows rows and scatters it; every rank holds its share of the rows in \
+            memory (N x d x 4 / P bytes for float32 input) for all iterations. The model file \
+            written is the one explain jobs read (model.file). The fit job format is described in \
             docs/fitting.md.
             """)
 
@@ -21,9 +21,12 @@ struct Fit: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success (no progress, no summary).")
     var quiet = false
 
+    @Flag(name: .shortAndLong, help: "Print a line per iteration (objective, change, rows reassigned, work done).")
+    var verbose = false
+
     func run() throws {
         let comm = ComputeSetup.start(quiet: quiet)
-        let status = FitRunner(communicator: comm, jobPath: job, quiet: quiet).run()
+        let status = FitRunner(communicator: comm, jobPath: job, quiet: quiet, verbose: verbose).run()
         Communicator.finalize()
         if status != 0 { throw ExitCode(status) }
     }
@@ -33,10 +36,10 @@ struct Elbow: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit k-means for several K and write the inertia per K (CSV, markdown table, SVG plot).",
         discussion: """
-            Uses a fit job (fit.algorithm "kmeans"; fit.clusters is replaced by each K of
-            --clusters). The paper picks K by the elbow of this curve. Nothing is written to the
-            job's output.file; the table and plot go next to it unless --prefix is given:
-            PREFIX.csv, PREFIX.md, PREFIX.svg (default PREFIX: output.file without its extension,
+            Uses a fit job (fit.algorithm "kmeans"; fit.clusters is replaced by each K of \
+            --clusters). The paper picks K by the elbow of this curve. Nothing is written to the \
+            job's output.file; the table and plot go next to it unless --prefix is given: \
+            PREFIX.csv, PREFIX.md, PREFIX.svg (default PREFIX: output.file without its extension, \
             plus "-elbow").
             """)
 
@@ -51,6 +54,9 @@ struct Elbow: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Print a line per iteration of every fit.")
+    var verbose = false
 
     func validate() throws {
         guard let list = Self.parseClusters(clusters), !list.isEmpty else {
@@ -77,7 +83,7 @@ struct Elbow: ParsableCommand {
 
     func run() throws {
         let comm = ComputeSetup.start(quiet: quiet)
-        let runner = FitRunner(communicator: comm, jobPath: job, quiet: quiet)
+        let runner = FitRunner(communicator: comm, jobPath: job, quiet: quiet, verbose: verbose)
         runner.elbow = (Self.parseClusters(clusters)!, prefix)
         let status = runner.run()
         Communicator.finalize()

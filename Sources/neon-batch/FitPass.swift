@@ -59,6 +59,7 @@ extension FitRunner {
                                                    seed: spec.seed, noise: spec.noise)
             let fitter = KernelKMeansFitter(shard: shard, collectives: collectives, settings: settings,
                                             rmsStd: meanVariance.squareRoot())
+            timing.begin()
             let r = initial.withUnsafeBufferPointer { a in
                 fitter.fit(initial: a.baseAddress!, sampleRows: sampleRows, sampleClusters: sampleClusters) { p in
                     self.report(p, spec.restarts, "objective (Eq. 36)", "relative change", seconds: timing.tick(p))
@@ -114,16 +115,16 @@ extension FitRunner {
         return (initial, shard.gatherRows(indices, collectives), clusters)
     }
 
-    /// A progress line per iteration (rank 0, stderr, silenced by --quiet), with the seconds since
-    /// the previous iteration's line when known.
+    /// A progress line per iteration (rank 0, stderr, silenced by --quiet; all of them with
+    /// --verbose), with the seconds since the previous iteration's line when known.
     func report(_ p: FitProgress, _ restarts: Int, _ objective: String, _ change: String, seconds: Double? = nil) {
         var work = p.recomputedFraction.map { String(format: ", recomputed %.1f %% of rows", 100 * $0) } ?? ""
         if let f = p.moverCheckedFraction, let j = p.movers, f > 0 {
             work += String(format: " (+ %.1f %% against the %d centroids that moved most)", 100 * f, j)
         }
         if let t = seconds { work += String(format: ", %.3f s", t) }
-        note(String(format: "fit: restart %d/%d iteration %d: %@ %.9g, %@ %.3g, %d rows reassigned%@", p.restart + 1, restarts,
-                    p.iteration, objective, p.objective, change, p.change, p.reassigned, work))
+        iterationNote(String(format: "fit: restart %d/%d iteration %d: %@ %.9g, %@ %.3g, %d rows reassigned%@", p.restart + 1, restarts,
+                             p.iteration, objective, p.objective, change, p.change, p.reassigned, work), phase: objective)
     }
 
     func provenance(_ s: Shared, _ timing: IterationClock) -> [(String, AttributeValue)] {
@@ -149,11 +150,20 @@ extension FitRunner {
 }
 
 /// Seconds per iteration: the time between consecutive iterations of a restart (the
-/// initialisation before a restart's first iteration is not counted).
+/// initialisation before a restart's first iteration is not counted). When no restart has a
+/// second iteration (fit.max_iter 1, or immediate convergence), the time of the first iterations
+/// is used, measured from `begin()` or the previous restart's last iteration (so it includes
+/// the restart's initialisation).
 final class IterationClock {
     private var last: (restart: Int, at: Date)?
     private var total = 0.0
     private var count = 0
+    private var start = Date()
+    private var firstTotal = 0.0
+    private var firstCount = 0
+
+    /// The fit starts now (not when the clock was made).
+    func begin() { start = Date() }
 
     /// Records an iteration; returns the seconds since the previous one of the same restart.
     @discardableResult
@@ -164,10 +174,15 @@ final class IterationClock {
             interval = now.timeIntervalSince(l.at)
             total += interval!
             count += 1
+        } else {
+            firstTotal += now.timeIntervalSince(last?.at ?? start)
+            firstCount += 1
         }
         last = (p.restart, now)
         return interval
     }
 
-    var secondsPerIteration: Double { count > 0 ? total / Double(count) : .nan }
+    var secondsPerIteration: Double {
+        count > 0 ? total / Double(count) : firstCount > 0 ? firstTotal / Double(firstCount) : 0
+    }
 }

@@ -11,15 +11,22 @@ final class FitRunner {
     let comm: Communicator
     let jobPath: String
     let quiet: Bool
+    /// Every iteration's line (--verbose); otherwise a live line on a terminal, a line every 5 s in a log.
+    let verbose: Bool
     /// Elbow mode: the values of K and the output prefix (nil: next to output.file).
     var elbow: ([Int], String?)?
     let started = Date()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool) {
+    init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
+        self.verbose = verbose
     }
+
+    private var lastIterationNote = Date.distantPast
+    private var lastPhase = ""
+    private var liveLine = false
 
 
     func run() -> Int32 {
@@ -42,12 +49,40 @@ final class FitRunner {
 
     /// Rank 0 prints a line on stdout (unless quiet).
     func say(_ line: String) {
-        if comm.isRoot && !quiet { print(line) }
+        guard comm.isRoot && !quiet else { return }
+        endLiveLine()
+        print(line)
     }
 
     /// Rank 0 prints a progress line on stderr (unless quiet).
     func note(_ line: String) {
-        if comm.isRoot && !quiet { FileHandle.standardError.write(Data("neon-batch: \(line)\n".utf8)) }
+        guard comm.isRoot && !quiet else { return }
+        endLiveLine()
+        FileHandle.standardError.write(Data("neon-batch: \(line)\n".utf8))
+    }
+
+    /// An iteration's line: every one with --verbose; otherwise one line updated in place on a
+    /// terminal (5 times a second at most), or in a log the first of each `phase` (a fit, the
+    /// k-means start of kernel k-means, one K of elbow) and then one every 5 s.
+    func iterationNote(_ line: String, phase: String) {
+        guard comm.isRoot && !quiet else { return }
+        if verbose { return note(line) }
+        let now = Date(), live = isatty(2) != 0
+        guard phase != lastPhase || now.timeIntervalSince(lastIterationNote) >= (live ? 0.2 : 5) else { return }
+        lastIterationNote = now
+        lastPhase = phase
+        if live {
+            FileHandle.standardError.write(Data("\rneon-batch: \(line)\u{1B}[K".utf8))
+            liveLine = true
+        } else {
+            note(line)
+        }
+    }
+
+    /// Ends the line updated in place, if any, before other output.
+    private func endLiveLine() {
+        if liveLine { FileHandle.standardError.write(Data("\n".utf8)) }
+        liveLine = false
     }
 
     struct Shared {

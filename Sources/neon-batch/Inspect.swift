@@ -6,10 +6,10 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarise an output file: status, shapes, run, clusters, conservation, top features.",
         discussion: """
-            Reads the output (never writes it), in one process (no mpirun needed): status and
-            progress, dataset shapes and axis names, model kind, beta and rules, ranks and time
-            taken, per-cluster counts and mean logits, conservation (max and mean
-            |sum_i R_i - f_c|) where the rule conserves, and per cluster the features of largest
+            Reads the output (never writes it), in one process (no mpirun needed): status and \
+            progress, dataset shapes and axis names, model kind, beta and rules, ranks and time \
+            taken, per-cluster counts and mean logits, conservation (max and mean \
+            |sum_i R_i - f_c|) where the rule conserves, and per cluster the features of largest \
             mean relevance over its members, named from the input's feature_names when it has them.
             """)
 

@@ -81,7 +81,17 @@ struct InspectReport: Encodable {
     /// Reads `path` (never writes). `input` overrides the input file the output records (for
     /// feature names); `top` features are listed per cluster.
     static func read(path: String, input: String? = nil, top: Int) throws -> InspectReport {
+        if let kind = JobSpec.kind(ofJobFile: path) {
+            throw StorageError("\(path): \(kind.name) (JSON), not an output: run it with `neon-batch \(kind.command) \(path)`; inspect and render take the output file it writes")
+        }
         let f = try StoredFile(path: path)
+        if f.exists(EvaluationOutput.aucDataset), (try? f.stringAttribute("status")) != nil, !f.exists(RelevanceOutput.relevanceDataset) {
+            let summary = (path.hasSuffix(".h5") ? String(path.dropLast(3)) : path) + ".summary.md"
+            throw StorageError("\(path): an evaluation output (of `neon-batch evaluate`), not an explanation output: its summary is \(summary); inspect and render take a job's output.file")
+        }
+        if (try? f.stringAttribute("status")) == nil, let kind = try? f.stringAttribute("kind") {
+            throw StorageError("\(path): a model file (kind '\(kind)'), not an output: a job names it as model.file; inspect and render take a job's output.file")
+        }
         guard let status = try? f.stringAttribute("status") else {
             throw StorageError("\(path): no 'status' attribute; not a neon-batch output")
         }
@@ -247,7 +257,11 @@ struct InspectReport: Encodable {
         }
         lines.append("  model:         \(modelKind ?? "-"), K = \(clusterCount.map(String.init) ?? "-")\(modelFile.map { " (\($0))" } ?? "")")
         lines.append("  input:         \(inputFile ?? "-")\(inputDataset.map { " dataset '\($0)'" } ?? "")")
-        lines.append("  beta:          \(g(beta))\(betaMode.map { " (\($0))" } ?? "")")
+        if betaMode == "unused" {       // (stored as 0 by a baseline explainer)
+            lines.append("  beta:          none (this explanation does not use min-take-most's stiffness)")
+        } else {
+            lines.append("  beta:          \(g(beta))\(betaMode.map { " (\($0))" } ?? "")")
+        }
         lines.append("  rules:         \(rules ?? "-")")
         if let p = pruning {
             func pc(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "-" }

@@ -11,16 +11,19 @@ final class JobRunner {
     let comm: Communicator
     let jobPath: String
     let quiet: Bool
+    /// Also the lines that only explain how the run goes (--verbose).
+    let verbose: Bool
     let resume: Bool
     let part: Part?
     let progress: Progress
     let started = Date()
     let timer = PhaseTimer()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool, resume: Bool, part: Part? = nil) {
+    init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false, resume: Bool, part: Part? = nil) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
+        self.verbose = verbose
         self.resume = resume
         self.part = part
         progress = Progress(enabled: !quiet && communicator.isRoot)
@@ -235,7 +238,8 @@ final class JobRunner {
         let cache = ScoreCache<E.Scalar>(blocks: (0..<blocks.blockCount).map { (index: $0, rows: blocks.block($0).myCount) },
                                          width: engine.scoresPerRow, budgetBytes: s.job.cacheMegabytes << 20)
         let kept = comm.allreduceSum(Double(cache.rows)), mb = comm.allreduceMax(Double(cache.bytes)) / Double(1 << 20)
-        if comm.isRoot && !quiet {
+        // Said when it matters (not all rows fit: a larger cache_mb would save work) or with --verbose.
+        if comm.isRoot && !quiet && (verbose || Int(kept) < s.rows) {
             FileHandle.standardError.write(Data(String(format: "neon-batch: keeping the beta pass's scores of %.0f of %d rows for the explain pass (%.0f MiB per rank at most, execution.cache_mb %d)\n",
                                                        kept, s.rows, mb, s.job.cacheMegabytes).utf8))
         }

@@ -55,7 +55,7 @@ struct JobSetup {
         if let part = part {
             let blocks = (range.count + job.blockRows - 1) / job.blockRows
             guard part.count <= blocks, let r = part.range(of: range, blockRows: job.blockRows) else {
-                throw JobError(message: "\(job.jobPath): --part \(part.index)/\(part.count): rows \(range.lowerBound)..<\(range.upperBound) are \(blocks) block\(blocks == 1 ? "" : "s") of execution.block_rows \(job.blockRows) rows; use at most \(blocks) parts")
+                throw JobError(message: "\(job.jobPath): --part \(part.index)/\(part.count): rows \(range.lowerBound)..<\(range.upperBound) are \(blocks) block\(blocks == 1 ? "" : "s") of execution.block_rows \(job.blockRows) rows; use at most \(blocks) part\(blocks == 1 ? "" : "s"), or execution.block_rows \(max(1, range.count / part.count)) or less for \(part.count) parts")
             }
             range = r
             job.outputFile = part.fileName(for: job.outputFile)

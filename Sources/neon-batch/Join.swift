@@ -6,15 +6,17 @@ struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join the part outputs of an export (run --part I/N, or input.rows) into one output file.",
         discussion: """
-            neon-batch join JOB.json --parts N
-                joins the files `run JOB.json --part I/N` wrote (output.file with .part-I-of-N
-                before its extension, I = 0..N-1) into output.file (replaced only with
-                output.overwrite); the parts must cover the job's rows (input.rows, or all).
-            neon-batch join --output OUT.h5 [--overwrite] PART.h5...
-                joins part files in any order; they must cover all the input rows.
-            The parts must be complete, of one job (input, model, beta, block_rows) and must not
-            overlap or leave rows out. The joined file has status "complete" and equals the output
-            of a single run over the same rows (datasets and attributes, except timing). One
+            neon-batch join JOB.json --parts N: joins the files `run JOB.json --part I/N` \
+            wrote (output.file with .part-I-of-N before its extension, I = 0..N-1) into \
+            output.file (replaced only with output.overwrite); the parts must cover the job's \
+            rows (input.rows, or all).
+
+            neon-batch join --output OUT.h5 [--overwrite] PART.h5...: joins part files in any \
+            order; they must cover all the input rows.
+
+            The parts must be complete, of one job (input, model, beta, block_rows) and must not \
+            overlap or leave rows out. The joined file has status "complete" and equals the output \
+            of a single run over the same rows (datasets and attributes, except timing). One \
             process, no MPI; the part files are left in place.
             """)
 

@@ -15,10 +15,20 @@ struct Part: ExpressibleByArgument, Equatable {
         self.count = count
     }
 
+    /// Any "I/N" of two integers; `problem` says what is wrong with one out of range.
     init?(argument: String) {
         let fields = argument.split(separator: "/", omittingEmptySubsequences: false)
-        guard fields.count == 2, let i = Int(fields[0]), let n = Int(fields[1]), n >= 1, i >= 0, i < n else { return nil }
+        guard fields.count == 2, let i = Int(fields[0]), let n = Int(fields[1]) else { return nil }
         self.init(index: i, count: n)
+    }
+
+    /// Why this is not a part (N < 1, I outside 0..N-1), or nil.
+    var problem: String? {
+        if count < 1 { return "--part \(index)/\(count): N (the number of parts) must be at least 1" }
+        guard index >= 0, index < count else {
+            return "--part \(index)/\(count): I must be from 0 to \(count - 1) (parts count from 0, like SLURM_ARRAY_TASK_ID of --array=0-\(count - 1))"
+        }
+        return nil
     }
 
     static var defaultCompletionKind: CompletionKind { .default }

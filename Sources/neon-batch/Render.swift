@@ -7,16 +7,16 @@ struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw an output's explanations: SVG bar charts or PNG heatmaps, and an index.html.",
         discussion: """
-            Tabular relevance (N x d): an SVG bar chart of the --top features of largest |R_i| per
-            chosen sample, and of largest |mean relevance| per cluster. Spatial relevance
-            (N x C x H x W, or N x T x C x H x W with one map per target cluster; or N x d drawn as
-            C x H x W images with --shape or the input's image_shape attribute): a PNG per sample
-            with a title, the channel-summed relevance per position, one tile per target (the
-            paper's Fig. 7) labelled with its cluster, each in a diverging colour map centred at 0
-            (blue < 0 < red) with its own scale and colour bar, and a PNG of each cluster's mean
-            map; --overlay DATASET puts the input image first and draws the maps over it (opacity
-            = |R| / scale), --centroids draws cluster maps over the k-means centroid. DIR/index.html
-            shows the summary and clusters as tables (with f_c histograms) and one gallery per
+            Tabular relevance (N x d): an SVG bar chart of the --top features of largest |R_i| per \
+            chosen sample, and of largest |mean relevance| per cluster. Spatial relevance \
+            (N x C x H x W, or N x T x C x H x W with one map per target cluster; or N x d drawn as \
+            C x H x W images with --shape or the input's image_shape attribute): a PNG per sample \
+            with a title, the channel-summed relevance per position, one tile per target (the \
+            paper's Fig. 7) labelled with its cluster, each in a diverging colour map centred at 0 \
+            (blue < 0 < red) with its own scale and colour bar, and a PNG of each cluster's mean \
+            map; --overlay DATASET puts the input image first and draws the maps over it (opacity \
+            = |R| / scale), --centroids draws cluster maps over the k-means centroid. DIR/index.html \
+            shows the summary and clusters as tables (with f_c histograms) and one gallery per \
             cluster. Reads the output only; one process, no mpirun.
             """)
 
@@ -25,7 +25,7 @@ struct Render: ParsableCommand {
     @Argument(help: "The output file (HDF5) of a job.")
     var output: String
 
-    @Option(help: "Samples to draw: indices and ranges, e.g. 0,5,10-12 (default: the first sample of each cluster, at most 12).")
+    @Option(help: "Samples to draw: indices and ranges, e.g. 0,5,10-12 (default: the first 3 samples of each of at most 12 clusters).")
     var samples: String?
 
     @Option(help: "Folder for the figures and index.html (created if missing).")

@@ -36,7 +36,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func testMissingDataset() throws {
-        try assertFails(try fx.writeJob(dataset: "x"), "\(fx.path("data.h5")): no dataset 'x'")
+        try assertFails(try fx.writeJob(dataset: "x"), "\(fx.path("data.h5")): no dataset 'x'; the file has 'features'")
     }
 
     func testFeatureCountMismatch() throws {
@@ -57,7 +57,7 @@ final class BadInputTests: XCTestCase {
         try f.writeStrings("names", ["a", "b", "c"])
         try f.close()
         try assertFails(try fx.writeJob(input: "typed.h5", dataset: "ints"),
-                        "\(fx.path("typed.h5")): dataset 'ints' has integer type; expected float32 or float64")
+                        "\(fx.path("typed.h5")): dataset 'ints' has integer type; expected float32 or float64: convert it, e.g. python3 -c \"import h5py; f = h5py.File('\(fx.path("typed.h5"))', 'a'); x = f['ints'][...]; del f['ints']; f['ints'] = x.astype('float32')\"")
         try assertFails(try fx.writeJob(input: "typed.h5", dataset: "names"),
                         "\(fx.path("typed.h5")): dataset 'names' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W)")
     }
@@ -93,7 +93,7 @@ final class BadInputTests: XCTestCase {
 
     func testUnknownJobKey() throws {
         let job = try fx.writeJob(extra: ",\n  \"explian\": {}")
-        try assertFails(job, "\(job): unknown key 'explian'")
+        try assertFails(job, "\(job): unknown key 'explian'; did you mean 'explain'?")
     }
 
     func testExistingOutputIsNotTouchedWithoutOverwrite() throws {
@@ -127,5 +127,48 @@ final class BadInputTests: XCTestCase {
              "output": {"file": "out.h5"}, "explain": {"method": "x2", "target": "all"}}
             """.write(toFile: job, atomically: true, encoding: .utf8)
         try assertFails(job, "\(job): explain.method \"x2\" explains the assigned cluster only; set explain.target to \"assigned\"")
+    }
+}
+
+/// uint8, float16 and (N, H, W) inputs: the message says how to fix them, and its command does.
+final class InputFixAdviceTests: XCTestCase {
+    var fx: Fixture!
+
+    override func setUpWithError() throws {
+        fx = try Fixture()
+        try XCTSkipUnless(try NeonBatchProcess.shell("python3 -c 'import h5py, numpy'") == 0, "python3 with h5py is needed")
+        let data = Fixture.blobs(rows: 40, features: 4, clusters: 3, seed: 5)
+        try fx.writeModel(clusters: 3, features: 4, centroids: data.centroids)
+        XCTAssertEqual(try NeonBatchProcess.shell("""
+            python3 -c "import h5py, numpy as np; f = h5py.File('\(fx.path("kinds.h5"))', 'w'); \
+            f['u8'] = np.arange(40 * 4).reshape(40, 4).astype(np.uint8); f['f16'] = np.ones((40, 4), np.float16); \
+            f['nhw'] = np.ones((40, 2, 2), np.uint8)"
+            """), 0)
+    }
+
+    override func tearDown() { fx.remove() }
+
+    /// Validates a job on dataset `name`; returns the advised command after checking the message.
+    func advice(_ name: String, _ problem: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try NeonBatchProcess.run(["validate", try fx.writeJob(input: "kinds.h5", dataset: name)])
+        XCTAssertEqual(r.status, 1, file: file, line: line)
+        let prefix = "neon-batch: error: \(fx.path("kinds.h5")): dataset '\(name)' \(problem), e.g. "
+        let message = try XCTUnwrap(r.errorLines.first, r.stderr, file: file, line: line)
+        XCTAssertTrue(message.hasPrefix(prefix), message, file: file, line: line)
+        return String(message.dropFirst(prefix.count))
+    }
+
+    func testTheAdvisedCommandFixesTheInput() throws {
+        for (name, type) in [("u8", "integer"), ("f16", "16-bit float")] {
+            let command = try advice(name, "has \(type) type; expected float32 or float64: convert it")
+            XCTAssertEqual(try NeonBatchProcess.shell(command), 0, command)
+            let r = try NeonBatchProcess.run(["validate", try fx.writeJob(input: "kinds.h5", dataset: name)])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let command = try advice("nhw", "has rank 3; expected 2 (rows x features) or 4 (N, C, H, W): add a channel axis, (N, 1, H, W)")
+        XCTAssertEqual(try NeonBatchProcess.shell(command), 0, command)
+        XCTAssertEqual(try NeonBatchProcess.shell("""
+            python3 -c "import h5py, sys; d = h5py.File('\(fx.path("kinds.h5"))', 'r')['nhw']; sys.exit(0 if d.shape == (40, 1, 2, 2) and d.dtype == 'float32' else 1)"
+            """), 0)
     }
 }

@@ -341,8 +341,7 @@ final class DeepClusteringEndToEndTests: XCTestCase {
         let j = try job("j.json", output: "out.h5", explain: explain, blockRows: 20)
         var sent = false
         let r = try NeonBatchProcess.run([j, "-q"], ranks: 2, timeout: 120) {
-            guard !sent, let s = try? StoredFile(path: fx.path("out.h5")), let done = try? s.int64s(RelevanceOutput.blockDoneDataset),
-                  done.filter({ $0 == 1 }).count >= 3 else { return }
+            guard !sent, NeonBatchProcess.blocksDone(fx.path("out.h5"), progress: RelevanceOutput.blockDoneDataset) >= 3 else { return }
             let pids = NeonBatchProcess.childPIDs(matching: j)
             pids.forEach { kill($0, SIGTERM) }
             sent = !pids.isEmpty

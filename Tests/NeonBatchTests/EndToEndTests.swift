@@ -87,11 +87,15 @@ final class EndToEndTests: XCTestCase {
                 try text.write(toFile: job, atomically: true, encoding: .utf8)
                 job = fx.path("\(name).json")
             }
-            let r = try NeonBatchProcess.run([job], ranks: 2)
+            let r = try NeonBatchProcess.run([job] + (name == "all" ? ["--verbose"] : []), ranks: 2)
             XCTAssertEqual(r.status, 0, r.stderr)
             logs.append(r.stderr)
         }
         XCTAssertTrue(logs[0].contains("keeping the beta pass's scores of 1001 of 1001 rows"), logs[0])
+        // without --verbose, said only when not all rows fit (a larger cache_mb would save work)
+        let quietAll = try NeonBatchProcess.run([try fx.writeJob("quiet.json", output: "quiet.h5")], ranks: 2)
+        XCTAssertEqual(quietAll.status, 0, quietAll.stderr)
+        XCTAssertFalse(quietAll.stderr.contains("keeping"), quietAll.stderr)
         // 1 MiB per rank holds 262 rows of 1000 float32 scores: whole blocks of each rank's rows
         // (tiles of 256 rows: 256 + 44 rows of the first block of 300) while they fit.
         let kept = logs[1].components(separatedBy: "scores of ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
@@ -185,5 +189,17 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("output:       \(demo)/out.h5 (status complete)"), r.stdout)
         XCTAssertEqual(try StoredFile(path: demo + "/out.h5").stringAttribute("status"), "complete")
+        // existing demo files are kept unless --force
+        let before = try Data(contentsOf: URL(fileURLWithPath: demo + "/data.h5"))
+        let again = try NeonBatchProcess.run(["demo", demo, "--rows", "50"])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertEqual(again.errorLines, ["neon-batch: error: \(demo): data.h5, model.h5, job.json already exist; use --force to overwrite, or another folder"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: demo + "/data.h5")), before)
+        XCTAssertEqual(try NeonBatchProcess.run(["demo", demo, "--rows", "50", "--force"]).status, 0)
+        XCTAssertEqual(try StoredFile(path: demo + "/data.h5").shape("features"), [50, 32])
+        let file = demo + "/job.json"
+        let onFile = try NeonBatchProcess.run(["demo", file])
+        XCTAssertEqual(onFile.status, 1)
+        XCTAssertEqual(onFile.errorLines, ["neon-batch: error: \(file): is a file, not a folder; give demo a folder (new or existing) to write data.h5, model.h5 and job.json into"])
     }
 }

@@ -81,7 +81,7 @@ final class FitEndToEndTests: XCTestCase {
                 let job = try writeFitJob("\(method)\(p).json", output: "\(method)\(p).h5", fit: """
                     "algorithm": "kmeans", "kmeans_algorithm": "\(method)", "clusters": \(K), "n_init": 2, "seed": 3, "tol": 0, "max_iter": 40
                     """, blockRows: 300)
-                let r = try NeonBatchProcess.run(["fit", job], ranks: p)
+                let r = try NeonBatchProcess.run(["fit", job, "--verbose"], ranks: p)
                 XCTAssertEqual(r.status, 0, r.stderr)
                 let lines = r.stderr.split(separator: "\n").filter { $0.contains(" iteration ") }
                 XCTAssertFalse(lines.isEmpty, r.stderr)
@@ -286,6 +286,49 @@ final class FitEndToEndTests: XCTestCase {
             let r = try NeonBatchProcess.run([job], ranks: 2, timeout: 60)
             XCTAssertEqual(r.status, 1)
             XCTAssertEqual(r.errorLines, ["neon-batch: error: \(fx.path(name)): \(message)"], r.stderr)
+        }
+    }
+}
+
+/// Fit and elbow output: a line per iteration only with --verbose (in a log: the first and then
+/// one every 5 s); seconds per iteration is a number even with fit.max_iter 1.
+final class FitOutputTests: XCTestCase {
+    var fx: Fixture!
+
+    override func setUpWithError() throws {
+        fx = try Fixture()
+        let data = Fixture.blobs(rows: 600, features: 6, clusters: 4, seed: 8)
+        try fx.writeInput(rows: 600, features: 6, values: data.x)
+    }
+
+    override func tearDown() { fx.remove() }
+
+    func fitJob(_ name: String, _ fit: String) throws -> String {
+        let text = #"{"input": {"file": "data.h5", "dataset": "features"}, "output": {"file": "\#(name).h5"}, "fit": {\#(fit)}}"#
+        try text.write(toFile: fx.path("\(name).json"), atomically: true, encoding: .utf8)
+        return fx.path("\(name).json")
+    }
+
+    func testIterationLinesOnlyWithVerbose() throws {
+        let elbow = try fitJob("e", #""algorithm": "kmeans", "clusters": 2, "n_init": 3, "tol": 0, "max_iter": 30"#)
+        let quiet = try NeonBatchProcess.run(["elbow", elbow, "--clusters", "2-6"], ranks: 2)
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        let iterationLines = { (r: NeonBatchProcess.Result) in r.stderr.split(separator: "\n").filter { $0.contains(" iteration ") }.count }
+        XCTAssertEqual(iterationLines(quiet), 5, quiet.stderr)      // the first of each K (each takes less than 5 s)
+        XCTAssertEqual(quiet.stdout.split(separator: "\n").filter { $0.hasPrefix("neon-batch: K = ") }.count, 5, quiet.stdout)
+        let verbose = try NeonBatchProcess.run(["elbow", elbow, "--clusters", "2-6", "--prefix", fx.path("v"), "--verbose"], ranks: 2)
+        XCTAssertEqual(verbose.status, 0, verbose.stderr)
+        XCTAssertGreaterThan(iterationLines(verbose), 15, verbose.stderr)    // 5 K x 3 restarts, at least one each
+    }
+
+    func testOneIterationHasANumberOfSecondsPerIteration() throws {
+        for (name, fit) in [("k1", #""algorithm": "kmeans", "clusters": 3, "max_iter": 1"#),
+                            ("kk1", #""algorithm": "kernel_kmeans", "clusters": 3, "support_vectors": 4, "max_iter": 1"#)] {
+            let r = try NeonBatchProcess.run(["fit", try fitJob(name, fit)])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertFalse(r.stdout.contains("nan"), r.stdout)
+            let seconds = try XCTUnwrap(try StoredFile(path: fx.path("\(name).h5")).numberAttribute("seconds_per_iteration"))
+            XCTAssertTrue(seconds.isFinite && seconds > 0, "\(name): \(seconds)")
         }
     }
 }

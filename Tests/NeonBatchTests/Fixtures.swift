@@ -29,6 +29,15 @@ struct Fixture {
         return (x, centres.map { $0 + 0.3 * rng.normal() })
     }
 
+    /// The input and k-means model of the interruption tests: 30000 x 64 rows around K = 200
+    /// centres (seed 21), slow enough to stop after a few blocks of a few hundred rows.
+    func writeSlowExport() throws {
+        let (n, d, k) = (30000, 64, 200)
+        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
+        try writeInput(rows: n, features: d, values: data.x)
+        try writeModel(clusters: k, features: d, centroids: data.centroids)
+    }
+
     @discardableResult
     func writeInput(_ name: String = "data.h5", dataset: String = "features", rows: Int, features: Int,
                     values: [Double], float32: Bool = true) throws -> String {

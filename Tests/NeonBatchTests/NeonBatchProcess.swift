@@ -39,12 +39,15 @@ enum NeonBatchProcess {
     /// (a hang is a bug: every rank must end promptly).
     /// `prefix` is a command that runs the rest (e.g. setpriv to drop privileges, a shell with ulimit).
     /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).
+    /// `launcher` starts the ranks (mpirun, or scripts/mpirun.sh); `started` receives the PID of
+    /// the process started (the launcher, or `prefix`'s first command).
     @discardableResult
     static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120, prefix: [String] = [],
-                    rankPrefix: [String] = [], extraEnvironment: [String: String] = [:],
+                    rankPrefix: [String] = [], launcher: String = "mpirun", started: StartedProcess? = nil,
+                    extraEnvironment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {
         let p = Process()
-        let command = (ranks.map { ["mpirun", "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
+        let command = (ranks.map { [launcher, "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = prefix + command
         p.environment = environment.merging(extraEnvironment) { $1 }
@@ -53,6 +56,7 @@ enum NeonBatchProcess {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
+        started?.pid = p.processIdentifier
         // Drain both pipes while waiting (a full pipe would block the child).
         let outData = Collected(), errData = Collected()
         let group = DispatchGroup()
@@ -76,8 +80,12 @@ enum NeonBatchProcess {
                       stderr: String(decoding: errData.data, as: UTF8.self))
     }
 
-    /// PIDs of running neon-batch processes whose command line contains `argument`.
-    static func childPIDs(matching argument: String) -> [Int32] {
+    /// PIDs of running neon-batch processes that have `path`, a full path unique to the test (in
+    /// its fixture folder), among their arguments. A relative path matches nothing: another
+    /// engineer's or test's `job.json` must never be signalled.
+    static func childPIDs(matching path: String) -> [Int32] {
+        guard path.hasPrefix("/") else { return [] }
+        let argument = URL(fileURLWithPath: path).standardizedFileURL.path
         let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return procs.compactMap(Int32.init).filter { pid in
             guard let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
@@ -85,6 +93,9 @@ enum NeonBatchProcess {
             return parts.first?.hasSuffix("neon-batch") == true && parts.contains(argument)
         }.sorted()
     }
+
+    /// The PID of a process `run` started, for signalling it while it runs.
+    final class StartedProcess { var pid: Int32 = 0 }
 
     /// One pipe's bytes, filled by its reader thread (read after group.wait()).
     final class Collected: @unchecked Sendable { var data = Data() }
@@ -112,13 +123,24 @@ extension NeonBatchProcess {
                     progress dataset: String, afterBlocks blocks: Int, _ act: ([Int32]) -> Void) throws -> (Result, acted: Bool) {
         var acted = false
         let r = try run(args, ranks: ranks, timeout: timeout) {
-            guard !acted, let s = try? StoredFile(path: output), let done = try? s.int64s(dataset),
-                  done.filter({ $0 == 1 }).count >= blocks else { return }
+            guard !acted, blocksDone(output, progress: dataset) >= blocks else { return }
             let pids = childPIDs(matching: job)
             act(pids)
             acted = !pids.isEmpty
         }
         return (r, acted)
+    }
+
+    /// The number of done blocks in an output's progress dataset (0 while it cannot be read).
+    static func blocksDone(_ output: String, progress dataset: String) -> Int {
+        guard let s = try? StoredFile(path: output), let done = try? s.int64s(dataset) else { return 0 }
+        return done.filter { $0 == 1 }.count
+    }
+
+    /// The repository's scripts/mpirun.sh.
+    static var mpirunScript: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/mpirun.sh").path
     }
 
     /// Pauses the processes, fills the device of `directory` with a file, and lets them go on.

@@ -10,10 +10,7 @@ final class ResumeTests: XCTestCase {
 
     override func setUpWithError() throws {
         fx = try Fixture()
-        let (n, d, k) = (30000, 64, 200)
-        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
-        try fx.writeInput(rows: n, features: d, values: data.x)
-        try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
+        try fx.writeSlowExport()
     }
 
     override func tearDown() { fx.remove() }

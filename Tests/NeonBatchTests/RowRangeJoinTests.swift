@@ -69,11 +69,20 @@ final class RowRangeJoinTests: XCTestCase {
         let small = try job("small.json", rows: "[100, 700]")      // 2 blocks
         let p = try run([small, "--part", "2/3"])
         XCTAssertEqual(p.status, 1)
-        XCTAssertEqual(p.errorLines, ["neon-batch: error: \(small): --part 2/3: rows 100..<700 are 2 blocks of execution.block_rows 300 rows; use at most 2 parts"])
+        XCTAssertEqual(p.errorLines, ["neon-batch: error: \(small): --part 2/3: rows 100..<700 are 2 blocks of execution.block_rows 300 rows; use at most 2 parts, or execution.block_rows 200 or less for 3 parts"])
         for bad in ["3/3", "-1/3", "1/0", "1", "a/b"] {
             let c = try run([small, "--part", bad], ranks: nil)
             assertUsageError(c, mentioning: "--part")
         }
+        // why a part is out of range
+        let i = try run([small, "--part", "3/2"], ranks: nil)
+        XCTAssertEqual(i.status, 64)
+        XCTAssertTrue(i.stderr.hasPrefix("Error: --part 3/2: I must be from 0 to 1 (parts count from 0, like SLURM_ARRAY_TASK_ID of --array=0-1)\n"), i.stderr)
+        let n = try run([small, "--part", "0/0"], ranks: nil)
+        XCTAssertTrue(n.stderr.hasPrefix("Error: --part 0/0: N (the number of parts) must be at least 1\n"), n.stderr)
+        let one = try job("one.json", rows: "[100, 300]")      // 1 block
+        XCTAssertEqual(try run([one, "--part", "1/4"]).errorLines,
+                       ["neon-batch: error: \(one): --part 1/4: rows 100..<300 are 1 block of execution.block_rows 300 rows; use at most 1 part, or execution.block_rows 50 or less for 4 parts"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: fx.path("out.h5")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: fx.path("out.part-2-of-3.h5")))
     }

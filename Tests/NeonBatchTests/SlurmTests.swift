@@ -111,10 +111,7 @@ final class SlurmTests: XCTestCase {
 
     /// Writes a job of 235 blocks and its uninterrupted output ref.h5.
     func writeSlowJobAndReference() throws {
-        let (n, d, k) = (30000, 64, 200)
-        let data = Fixture.blobs(rows: n, features: d, clusters: k, seed: 21)
-        try fx.writeInput(rows: n, features: d, values: data.x)
-        try fx.writeModel(clusters: k, features: d, centroids: data.centroids)
+        try fx.writeSlowExport()
         let job = try fx.writeJob(blockRows: 128)    // 235 blocks
         let ref = try NeonBatchProcess.run([job, "-q"], ranks: 2)
         XCTAssertEqual(ref.status, 0, ref.stderr)
@@ -127,13 +124,14 @@ final class SlurmTests: XCTestCase {
     /// blocks still to do however fast the machine is (the signal's path through slurmctld, slurmd,
     /// the script and the step takes longer than the whole job). Returns the job id.
     func submitAndSignal(_ signal: String) throws -> String {
-        let (r, submitted) = try sbatch(["-n", "2", "-o", "run.log", template, "job.json"])
+        // (the job's full path identifies its ranks: no other process on the machine has it)
+        let job = fx.path("job.json")
+        let (r, submitted) = try sbatch(["-n", "2", "-o", "run.log", template, job])
         let id = try XCTUnwrap(submitted, r.output)
         var ranks: [Int32] = []
         let someDone = SlurmCluster.poll(timeout: 120, every: 0.01) {
-            guard let s = try? StoredFile(path: fx.path("out.h5")),
-                  let done = try? s.int64s(RelevanceOutput.blockDoneDataset), done.filter({ $0 == 1 }).count >= 3 else { return false }
-            ranks = NeonBatchProcess.childPIDs(matching: "job.json")
+            guard NeonBatchProcess.blocksDone(fx.path("out.h5"), progress: RelevanceOutput.blockDoneDataset) >= 3 else { return false }
+            ranks = NeonBatchProcess.childPIDs(matching: job)
             ranks.forEach { kill($0, SIGSTOP) }
             return true
         }

@@ -74,7 +74,7 @@ final class EvaluateSpecTests: XCTestCase {
         for bad in ["-1", "9007199254740994", "0.5", #""1""#] {
             assertFails(job(explain: #"{"seed": \#(bad)}"#), "explain.seed must be an integer from 0 to 9007199254740992")
         }
-        assertFails(job(explain: #"{"modes": 1}"#), "unknown key 'explain.modes'")
+        assertFails(job(explain: #"{"modes": 1}"#), "unknown key 'explain.modes'; did you mean 'mode'?")
     }
 
     func testBadEvaluateValues() {
@@ -106,7 +106,7 @@ final class EvaluateSpecTests: XCTestCase {
         for bad in [#""""#, "1", "null"] {
             assertFails(job(evaluate: #"{"file": \#(bad)}"#), "evaluate.file must be a non-empty string")
         }
-        assertFails(job(evaluate: #"{"method": ["neon"]}"#), "unknown key 'evaluate.method'")
+        assertFails(job(evaluate: #"{"method": ["neon"]}"#), "unknown key 'evaluate.method'; did you mean 'methods'?")
         assertFails(job(evaluate: "[]"), "'evaluate' must be an object")
     }
 }

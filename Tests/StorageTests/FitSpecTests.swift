@@ -42,7 +42,7 @@ final class FitSpecTests: XCTestCase {
     }
 
     func testBadFitJobs() {
-        assertError(#""algorithm": "kmeans", "clusters": 8, "clusterz": 1"#, "unknown key 'fit.clusterz'")
+        assertError(#""algorithm": "kmeans", "clusters": 8, "clusterz": 1"#, "unknown key 'fit.clusterz'; did you mean 'clusters'?")
         assertError(#""algorithm": "kmeans""#, "missing key 'fit.clusters'")
         assertError(#""clusters": 3"#, "missing key 'fit.algorithm'")
         assertError(#""algorithm": "dbscan", "clusters": 3"#, "fit.algorithm must be \"kmeans\" or \"kernel_kmeans\"")
@@ -67,6 +67,11 @@ final class FitSpecTests: XCTestCase {
         assertError(#""algorithm": "kernel_kmeans", "clusters": 3, "support_vectors": 0"#,
                     "fit.support_vectors must be an integer from 1 to 65536")
         assertError(#""algorithm": "kmeans", "clusters": 3"#, extra: #", "explain": {}"#, "unknown key 'explain'")
+        // (without a 'fit' section: an explain job given to fit)
+        XCTAssertThrowsError(try FitSpec.parse(text: #"{"input": {"file": "d.h5", "dataset": "x"}, "explain": {}}"#, jobPath: "/jobs/j.json")) {
+            XCTAssertEqual(($0 as? JobError)?.message,
+                           "/jobs/j.json: an explain job (it has an 'explain' section), not a fit job: run it with `neon-batch run /jobs/j.json`")
+        }
         assertError(#""algorithm": "kmeans", "clusters": 3"#, extra: #", "execution": {"block_rows": 0}"#,
                     "execution.block_rows must be an integer from 1 to 1048576")
         XCTAssertThrowsError(try FitSpec.parse(text: #"{"input": {"file": "a", "dataset": "x"}, "fit": {}}"#, jobPath: path)) {

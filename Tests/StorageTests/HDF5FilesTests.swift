@@ -67,15 +67,16 @@ final class HDF5FilesTests: XCTestCase {
             try f.write("nofeat", element: .float64, dims: [3, 0], values: [Double]())
             try f.writeStrings("names", ["a", "b"])
         }
-        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "features") }, "\(p): no dataset 'features'")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "features") }, "\(p): no dataset 'features'; the file has 'cube', 'empty', 'ints', 'names', 'nofeat', 'vec'")
+        XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "Ints") }, "\(p): no dataset 'Ints'; did you mean 'ints'?")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "ints") },
-                       "\(p): dataset 'ints' has integer type; expected float32 or float64")
+                       "\(p): dataset 'ints' has integer type; expected float32 or float64: convert it, e.g. python3 -c \"import h5py; f = h5py.File('\(p)', 'a'); x = f['ints'][...]; del f['ints']; f['ints'] = x.astype('float32')\"")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "names") },
                        "\(p): dataset 'names' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W)")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "vec") },
-                       "\(p): dataset 'vec' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W)")
+                       "\(p): dataset 'vec' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W): add a feature axis, (N, 1), e.g. python3 -c \"import h5py; f = h5py.File('\(p)', 'a'); x = f['vec'][...]; del f['vec']; f['vec'] = x[:, None].astype('float32')\"")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "cube") },
-                       "\(p): dataset 'cube' has rank 3; expected 2 (rows x features) or 4 (N, C, H, W)")
+                       "\(p): dataset 'cube' has rank 3; expected 2 (rows x features) or 4 (N, C, H, W): add a channel axis, (N, 1, H, W), e.g. python3 -c \"import h5py; f = h5py.File('\(p)', 'a'); x = f['cube'][...]; del f['cube']; f['cube'] = x[:, None].astype('float32')\"")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "empty") }, "\(p): dataset 'empty' has no rows")
         XCTAssertEqual(message { _ = try InputDataset(path: p, dataset: "nofeat") }, "\(p): dataset 'nofeat' has no features")
     }
@@ -114,7 +115,7 @@ final class HDF5FilesTests: XCTestCase {
         XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: strings) },
                        "\(strings): dataset 'centroids' has rank 1; expected 2 (rows x features)")
         let noCentroids = try writeFile("noc.h5") { f in try f.setAttribute("kind", "kmeans") }
-        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: noCentroids) }, "\(noCentroids): no dataset 'centroids'")
+        XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: noCentroids) }, "\(noCentroids): no dataset 'centroids'; the file has no datasets")
         let missing = path("nope.h5")
         XCTAssertEqual(message { _ = try ModelFile.loadKMeans(path: missing) }, "\(missing): model file does not exist")
     }

@@ -272,9 +272,20 @@ final class JobSpecTests: XCTestCase {
         try assertLoadFails(#"{"foo": 1, "input": 3, "bar": 2}"#, "unknown key 'foo'")
         try assertLoadFails(#"{"input": 3, "bar": 2, "foo": 1}"#, "unknown key 'bar'")
         // Checked before anything else, including missing sections.
-        try assertLoadFails(#"{"Input": {}}"#, "unknown key 'Input'")
+        try assertLoadFails(#"{"Input": {}}"#, "unknown key 'Input'; did you mean 'input'?")
         // Keys are shown on one line.
         try assertLoadFails(#"{"a\nb": 1}"#, #"unknown key 'a\nb'"#)
+    }
+
+    func testUnknownKeyNamesTheClosestKeyWithinTwoEdits() throws {
+        try assertLoadFails(job(execution: #"{"blok_rows": 10}"#), "unknown key 'execution.blok_rows'; did you mean 'block_rows'?")
+        try assertLoadFails(job(explain: #"{"bta": 1}"#), "unknown key 'explain.bta'; did you mean 'beta'?")
+        try assertLoadFails(#"{"ouptut": {}}"#, "unknown key 'ouptut'; did you mean 'output'?")
+        try assertLoadFails(job(execution: #"{"rows_per_block": 10}"#), "unknown key 'execution.rows_per_block'")
+        XCTAssertEqual(Suggestion.closest(to: "inpsect", among: ["inspect", "input"]), "inspect")
+        XCTAssertEqual(Suggestion.closest(to: "abc", among: ["xyz"]), nil)
+        XCTAssertEqual(Suggestion.closest(to: "", among: ["ab", "abc"]), "ab")
+        XCTAssertEqual(Suggestion.closest(to: "beta", among: ["beta"]), nil)
     }
 
     func testUnknownSectionKey() throws {
@@ -282,7 +293,7 @@ final class JobSpecTests: XCTestCase {
         try assertLoadFails(job(input: #"{"file": "a", "dataset": "b", "path": "c"}"#), "unknown key 'input.path'")
         try assertLoadFails(job(model: #"{"file": "a", "dataset": "b"}"#), "unknown key 'model.dataset'")
         try assertLoadFails(job(output: #"{"file": "a", "overwrite": true, "x": 0}"#), "unknown key 'output.x'")
-        try assertLoadFails(job(execution: #"{"blockRows": 10}"#), "unknown key 'execution.blockRows'")
+        try assertLoadFails(job(execution: #"{"blockRows": 10}"#), "unknown key 'execution.blockRows'; did you mean 'block_rows'?")
         // Sections are checked in the order input, model, output, explain, execution.
         try assertLoadFails(job(output: #"{"file": "o", "z": 1}"#, execution: #"{"y": 1}"#), "unknown key 'output.z'")
         // Unknown keys are reported before missing keys and bad values.
@@ -365,7 +376,7 @@ final class JobSpecTests: XCTestCase {
         try assertLoadFails(job(explain: #"{"pruning": true}"#), "'explain.pruning' must be an object")
         try assertLoadFails(job(explain: #"{"pruning": {}}"#), "missing key 'explain.pruning.tolerance'")
         try assertLoadFails(job(explain: #"{"pruning": {"tolerance": 1e-4, "eps": 1e-4}}"#), "unknown key 'explain.pruning.eps'")
-        try assertLoadFails(job(explain: #"{"pruning": {"Tolerance": 1e-4}}"#), "unknown key 'explain.pruning.Tolerance'")
+        try assertLoadFails(job(explain: #"{"pruning": {"Tolerance": 1e-4}}"#), "unknown key 'explain.pruning.Tolerance'; did you mean 'tolerance'?")
     }
 
     func testModeThetaLRPAndMaxBytes() throws {
@@ -378,7 +389,7 @@ final class JobSpecTests: XCTestCase {
         XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"mode": "absolute"}"#), jobPath: jobPath).mode, .absolute(theta: 0.5))
         XCTAssertEqual(try JobSpec.parse(text: job(explain: "{}"), jobPath: jobPath).mode, .relative)
         try assertLoadFails(job(explain: #"{"lrp": 1}"#), "'explain.lrp' must be an object")
-        try assertLoadFails(job(explain: #"{"lrp": {"conv": "gamma"}}"#), "unknown key 'explain.lrp.conv'")
+        try assertLoadFails(job(explain: #"{"lrp": {"conv": "gamma"}}"#), "unknown key 'explain.lrp.conv'; did you mean 'conv2d'?")
         try assertLoadFails(job(explain: #"{"lrp": {"conv2d": "alpha-beta"}}"#), #"explain.lrp.conv2d must be "gamma" or "zero""#)
         try assertLoadFails(job(explain: #"{"lrp": {"linear": "z+"}}"#), #"explain.lrp.linear must be "epsilon", "gamma" or "zero""#)
         try assertLoadFails(job(explain: #"{"lrp": {"gamma": -0.1}}"#), "explain.lrp.gamma must be a number >= 0")
