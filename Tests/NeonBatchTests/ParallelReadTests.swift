@@ -112,7 +112,8 @@ final class ParallelReadTests: XCTestCase {
         let f = try H5WriteFile(creating: fx.path("flat.h5"), communicator: nil)
         try f.write("features", element: .float32, dims: [n * d], values: data.x.map { Float($0) })
         try f.close()
-        let expected = ["neon-batch: error: \(fx.path("flat.h5")): dataset 'features' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W)"]
+        let path = fx.path("flat.h5")
+        let expected = ["neon-batch: error: \(path): dataset 'features' has rank 1; expected 2 (rows x features) or 4 (N, C, H, W): add a feature axis, (N, 1), e.g. python3 -c \"import h5py; f = h5py.File('\(path)', 'a'); x = f['features'][...]; del f['features']; f['features'] = x[:, None].astype('float32')\""]
         for mode in ["root", "parallel"] {
             let r = try run(try job("flat-\(mode)", read: mode, input: "flat.h5"), ranks: 2)
             XCTAssertNotEqual(r.status, 0)
