@@ -10,8 +10,8 @@
 # SIGTERMs and 3 of 5 SIGINTs). A SIGTERM sent to the ranks directly leaves hydra out of it, and
 # hydra then always returns their 75. So hydra runs in its own session (a Ctrl-C at the terminal
 # reaches this script only) and this script sends the signal to the ranks on this node;
-# they agree on stopping with the ranks on other nodes. A second signal goes to hydra itself
-# (its second SIGINT kills the job); SIGHUP is passed on as SIGTERM.
+# they agree on stopping with the ranks on other nodes. The second signal goes to them too (a
+# `timeout` sends it twice), the third kills them (SIGKILL); SIGHUP is passed on as SIGTERM.
 
 neon_mpi_of() {
   local a path
@@ -26,6 +26,17 @@ neon_mpi_of() {
     esac
   done
   echo openmpi
+}
+
+# neon_children PID: its child processes into NEON_KIDS, read by the shell itself (no pgrep, no
+# subshell): a signal to the process group (Ctrl-C, `timeout`) would kill those.
+neon_children() {
+  NEON_KIDS=()
+  if [[ -r /proc/$1/task/$1/children ]]; then
+    read -r -a NEON_KIDS </proc/"$1"/task/"$1"/children
+  else
+    NEON_KIDS=($(pgrep -P "$1"))
+  fi
 }
 
 neon_mpiexec_mpich() {
@@ -48,14 +59,15 @@ neon_mpiexec_mpich() {
   local signalled=0
   forward() {   # $1: the signal this script got
     signalled=$((signalled + 1))
-    local proxy ranks=()
-    if ((signalled == 1)); then
-      for proxy in $(pgrep -P "$pid"); do ranks+=($(pgrep -P "$proxy")); done
-    fi
-    if ((${#ranks[@]})); then
+    local proxy proxies ranks=()
+    neon_children "$pid"; proxies=("${NEON_KIDS[@]}")
+    for proxy in "${proxies[@]}"; do neon_children "$proxy"; ranks+=("${NEON_KIDS[@]}"); done
+    if ((${#ranks[@]} == 0)); then
+      kill -s "$1" "$pid" 2>/dev/null      # no rank on this node (yet): hydra's own forwarding
+    elif ((signalled <= 2)); then
       kill -s "$1" "${ranks[@]}" 2>/dev/null
     else
-      kill -s "$1" "$pid" 2>/dev/null   # no local rank yet, or a second signal: hydra's own handling
+      kill -s KILL "${ranks[@]}" 2>/dev/null
     fi
   }
   trap 'forward INT' INT
