@@ -1,4 +1,4 @@
-# Sourced by scripts/mpirun.sh: the MPICH side of it (docs/running.md, "MPICH").
+# Sourced by scripts/mpirun.sh: the MPICH side of it (docs/running.md, "MPI launchers and signals").
 #   neon_mpi_of ARGS...        prints "mpich" when the program in a launcher's ARGS is built against
 #                              MPICH (it lives under .build/mpich*, or ldd shows libmpich), else "openmpi"
 #   neon_mpiexec_mpich ARGS... runs MPICH's hydra launcher with ARGS and exits with its exit status
@@ -6,8 +6,8 @@
 # Hydra needs no option to run as root or to oversubscribe, and MPICH's ch4 device passes messages
 # between the ranks of one node through shared memory by itself. What it needs is signal handling:
 # hydra forwards SIGINT and SIGTERM to the ranks (they stop cleanly with exit 75), but its own exit
-# status is then sometimes 0 instead of the ranks' 75 (measured with MPICH 4.0.2: 0 in 1 of 3
-# SIGTERMs and 3 of 5 SIGINTs). A SIGTERM sent to the ranks directly leaves hydra out of it, and
+# status is then sometimes 0 instead of the ranks' 75 (measured with MPICH 4.0.2: 0 in 1 of 8
+# SIGTERMs and 4 of 7 SIGINTs). A SIGTERM sent to the ranks directly leaves hydra out of it, and
 # hydra then always returns their 75. So hydra runs in its own session (a Ctrl-C at the terminal
 # reaches this script only) and this script sends the signal to the ranks on this node;
 # they agree on stopping with the ranks on other nodes. The second signal goes to them too (a
