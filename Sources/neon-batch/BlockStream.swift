@@ -145,8 +145,9 @@ final class BlockStream<T: NeonScalar> {
             let b = block(index), shard = shards[j % 2]
             let next = j + 1 < order.count ? block(order[j + 1]) : nil
             running = true
+            let work = ComputeWork(compute)
             DispatchQueue.global().async {
-                compute(b, shard)
+                work.run(b, shard)
                 done.signal()
             }
             if overlapCollectives && j > 0 { try finish(block(order[j - 1]), shards[(j - 1) % 2]) }
@@ -172,6 +173,20 @@ final class BlockStream<T: NeonScalar> {
         }
         if overlapCollectives { try finish(block(order[order.count - 1]), shards[(order.count - 1) % 2]) }
         return .completed
+    }
+
+    /// One block's computation on a worker thread. It lets go of `compute` (and so of what that
+    /// captures: this stream, its HDF5 input) before the worker signals: a dispatch block still
+    /// holding it could otherwise drop the last reference on the worker after the job ended and
+    /// close HDF5 objects there after MPI_Finalize (seen under MPICH on a stop: HDF5 initialised
+    /// itself again, MPI_Comm_set_attr on a finalized MPI, and the rank aborted with exit 5).
+    private final class ComputeWork: @unchecked Sendable {
+        private var body: (@Sendable (Block, Shard) -> Void)?
+        init(_ body: @escaping @Sendable (Block, Shard) -> Void) { self.body = body }
+        func run(_ block: Block, _ shard: Shard) {
+            body?(block, shard)
+            body = nil
+        }
     }
 
     /// Gathers every rank's `shard.logit` of a block to rank 0, which gets them in row order.
