@@ -6,8 +6,8 @@
 # Hydra needs no option to run as root or to oversubscribe, and MPICH's ch4 device passes messages
 # between the ranks of one node through shared memory by itself. What it needs is signal handling:
 # hydra forwards SIGINT and SIGTERM to the ranks (they stop cleanly with exit 75), but its own exit
-# status is then sometimes 0 instead of the ranks' 75 (measured with MPICH 4.0.2: 0 in 1 of 8
-# SIGTERMs and 4 of 7 SIGINTs). A SIGTERM sent to the ranks directly leaves hydra out of it, and
+# status is then sometimes 0 instead of the ranks' 75 (measured with MPICH 4.0.2: 0 in 1 of 14
+# SIGTERMs and 7 of 13 SIGINTs). A SIGTERM sent to the ranks directly leaves hydra out of it, and
 # hydra then always returns their 75. So hydra runs in its own session (a Ctrl-C at the terminal
 # reaches this script only) and this script sends the signal to the ranks on this node;
 # they agree on stopping with the ranks on other nodes. The second signal goes to them too (a
