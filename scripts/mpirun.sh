@@ -11,6 +11,10 @@
 # A failed rank ends the job within about a second (mpirun's default kill timeout).
 set -uo pipefail
 
+# ---- MPICH: a program built against MPICH runs under its own launcher (hydra's mpiexec.mpich) ----
+source "$(dirname "$0")/lib/mpich-launch.sh"
+[[ $(neon_mpi_of "$@") == mpich ]] && neon_mpiexec_mpich "$@"
+
 # ---- Open MPI: the launcher, its settings, and how to find its ranks ------------------------
 launcher=(mpirun)
 for v in $(env | grep -oE '^(OMPI_COMM_WORLD|OMPI_MCA_ess|OMPI_MCA_orte|OMPI_MCA_pmix|PMIX_|OMPI_FILE_LOCATION|OMPI_UNIVERSE|OMPI_APP|OMPI_FIRST|OMPI_NUM_APP|OMPI_ARGV|OMPI_COMMAND|OMPI_MCA_initial|OMPI_MCA_mpi_oversub|OMPI_MCA_shmem|OMPI_MCA_ompi_|OMPI_MCA_hwloc_base_cpu_set)[A-Za-z0-9_]*'); do

@@ -59,6 +59,21 @@ if [[ ${NEON_TEST_BLIS:-1} == 1 ]]; then
   fi
   rm -f "$blis_log"
 fi
+# The MPICH flavour (scripts/test-mpich.sh): built against MPICH + hdf5-mpich, run under
+# mpiexec.mpich on 1-3 ranks, stopped and resumed, a damaged input, and bit-identical to the
+# Open MPI build above; its checks count in the closing line.
+mpich_rc=0
+if [[ ${NEON_TEST_MPICH:-1} == 1 ]]; then
+  mpich_log=$(mktemp)
+  scripts/test-mpich.sh 2>&1 | tee "$mpich_log" | grep -E '^test-mpich: '
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || mpich_rc=1
+  count_tests "$mpich_log" || mpich_rc=1
+  if [[ $mpich_rc -ne 0 ]]; then
+    grep -E "error" "$mpich_log" | grep -v '^test-mpich: ' | head -20
+    echo "test: MPICH flavour tests failed" >&2
+  fi
+  rm -f "$mpich_log"
+fi
 # The job parser under libFuzzer + AddressSanitizer for a bounded time (Fuzz/README.md).
 fuzz_rc=0
 if [[ ${NEON_FUZZ_SECONDS:-30} -gt 0 ]]; then
@@ -79,4 +94,5 @@ echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skip
 [[ $rc -eq 0 ]] && rc=$fuzz_rc
 [[ $rc -eq 0 ]] && rc=$blis_rc
 [[ $rc -eq 0 ]] && rc=$python_rc
+[[ $rc -eq 0 ]] && rc=$mpich_rc
 exit "$rc"

@@ -1,5 +1,8 @@
-// Thin shim over Open MPI: the predefined handles are macros over addresses of
-// global objects, which Swift cannot import; expose them as functions.
+// Thin shim over MPI (Open MPI or MPICH): the predefined handles are macros (over addresses of
+// global objects in Open MPI, integer constants cast to int typedefs in MPICH), which Swift cannot
+// import; expose them as functions. Their types differ between the two (MPI_Comm, MPI_Datatype,
+// MPI_Op are pointers in Open MPI, ints in MPICH): Swift code stores them typed MPI_Comm etc. and
+// passes them on, so it compiles against either.
 #ifndef NEON_CMPI_SHIM_H
 #define NEON_CMPI_SHIM_H
 #include <mpi.h>

@@ -6,7 +6,8 @@ import Foundation
 public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
-    /// The raw MPI communicator, for libraries that take one (parallel HDF5's MPI-IO driver).
+    /// The raw MPI communicator, for libraries that take one (parallel HDF5's MPI-IO driver): an
+    /// OpaquePointer with Open MPI, an Int32 with MPICH; pass it on, never inspect it.
     public let handle: MPI_Comm
 
     private static let lock = NSLock()
@@ -24,7 +25,9 @@ public final class Communicator: @unchecked Sendable {
             var provided: Int32 = 0
             MPI_Init_thread(nil, nil, neon_mpi_thread_funneled(), &provided)
         }
-        let comm = neon_mpi_comm_world()!
+        // MPI_Comm is a pointer in Open MPI (imported as an implicitly unwrapped OpaquePointer) and
+        // an Int32 in MPICH: the annotation makes the same line compile against both.
+        let comm: MPI_Comm = neon_mpi_comm_world()
         var r: Int32 = 0, s: Int32 = 0
         MPI_Comm_rank(comm, &r)
         MPI_Comm_size(comm, &s)
@@ -35,7 +38,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// MPI_COMM_SELF: this process alone (rank 0 of 1), e.g. for a file one rank writes through
     /// the MPI-IO driver. Call after `world` (MPI must be initialised).
-    public static var selfOnly: Communicator { Communicator(rank: 0, size: 1, handle: neon_mpi_comm_self()!) }
+    public static var selfOnly: Communicator { Communicator(rank: 0, size: 1, handle: neon_mpi_comm_self()) }
 
     private init(rank: Int, size: Int, handle: MPI_Comm) {
         self.rank = rank

@@ -167,8 +167,9 @@ final class BlockStream<T: NeonScalar> {
             let next = j + 1 < order.count ? block(order[j + 1]) : nil
             running = true
             let started = DispatchTime.now().uptimeNanoseconds
+            let work = ComputeWork(compute)
             DispatchQueue.global().async {
-                compute(b, shard)
+                work.run(b, shard)
                 clock.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 done.signal()
             }
@@ -198,6 +199,20 @@ final class BlockStream<T: NeonScalar> {
     /// NEON_SERIAL_IO=1: each block's computation runs alone, the I/O and collectives between
     /// computations (for measuring what overlap saves: bench-scaling.sh, docs/scaling.md).
     static var serialCollectives: Bool { ProcessInfo.processInfo.environment["NEON_SERIAL_IO"] == "1" }
+
+    /// One block's computation on a worker thread. It lets go of `compute` (and so of what that
+    /// captures: this stream, its HDF5 input) before the worker signals: a dispatch block still
+    /// holding it could otherwise drop the last reference on the worker after the job ended and
+    /// close HDF5 objects there after MPI_Finalize (seen under MPICH on a stop: HDF5 initialised
+    /// itself again, MPI_Comm_set_attr on a finalized MPI, and the rank aborted with exit 5).
+    private final class ComputeWork: @unchecked Sendable {
+        private var body: (@Sendable (Block, Shard) -> Void)?
+        init(_ body: @escaping @Sendable (Block, Shard) -> Void) { self.body = body }
+        func run(_ block: Block, _ shard: Shard) {
+            body?(block, shard)
+            body = nil
+        }
+    }
 
     /// Gathers every rank's `shard.logit` of a block to rank 0, which gets them in row order.
     func gatherLogits(_ block: Block, from shard: Shard, _ sink: (UnsafePointer<Double>) -> Void) {

@@ -221,12 +221,13 @@ extension HostileInputTests {
     /// A file size limit on one rank only (limits can differ between nodes): a write failing on
     /// one rank can leave parallel HDF5 waiting in a collective call on the others, so every
     /// rank checks its own limit before the output is created, and the rank that fails says so.
+    /// (Rank 1 is OMPI_COMM_WORLD_RANK under Open MPI's mpirun, PMI_RANK under MPICH's hydra.)
     func testFileSizeLimitOfOneRankIsCheckedBeforeWriting() throws {
         let out = fx.path("out.h5")
         let job = try bigJob(output: out)
         let started = Date()
         let r = try NeonBatchProcess.run([job, "-q"], ranks: ranks, timeout: 90,
-                                         rankPrefix: ["bash", "-c", "[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && ulimit -f 8192; exec \"$@\"", "bash"])
+                                         rankPrefix: ["bash", "-c", "[ \"${OMPI_COMM_WORLD_RANK:-$PMI_RANK}\" = 1 ] && ulimit -f 8192; exec \"$@\"", "bash"])
         XCTAssertNotEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.errorLines, ["neon-batch: error: \(out): the output needs \(String(format: "%.1f MB", Double(RelevanceOutput.expectedBytes(rows: 30000, features: 100, element: .float32, blocks: 10)) / 1e6)) but the file size limit (ulimit -f) is 8.4 MB"], r.stderr)
         XCTAssertLessThan(Date().timeIntervalSince(started), 60)

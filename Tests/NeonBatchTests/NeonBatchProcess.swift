@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import Storage
 
-/// Runs the built neon-batch executable, directly or under mpirun, with a time limit.
+/// Runs the built neon-batch executable, directly or under its MPI's launcher, with a time limit.
 enum NeonBatchProcess {
     struct Result {
         let status: Int32
@@ -22,11 +22,33 @@ enum NeonBatchProcess {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
+    /// Whether the executable is built against MPICH (ldd shows libmpich) rather than Open MPI.
+    static let builtAgainstMPICH: Bool = {
+        let p = Process(), out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ldd", executable.path]
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return text.contains("libmpich")
+    }()
+
+    /// The launcher of the executable's MPI: MPICH's hydra (`mpiexec.mpich`) or Open MPI's `mpirun`;
+    /// NEON_MPIEXEC in the environment overrides it (e.g. a site's `mpiexec`).
+    static var launcher: String {
+        if let l = ProcessInfo.processInfo.environment["NEON_MPIEXEC"], !l.isEmpty { return l }
+        return builtAgainstMPICH ? "mpiexec.mpich" : "mpirun"
+    }
+
     /// The environment for a child: without the MPI variables this test process may have picked up
-    /// (a child mpirun fails silently with them), with what mpirun needs here (root, oversubscription).
+    /// (a child launcher fails silently with them), with what Open MPI's mpirun needs here (root,
+    /// oversubscription; MPICH's hydra needs neither).
     static var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { k, _ in
-            !(k.hasPrefix("OMPI_") || k.hasPrefix("PMIX_") || k.hasPrefix("OPAL_") || k.hasPrefix("ORTE_"))
+            !(k.hasPrefix("OMPI_") || k.hasPrefix("PMIX_") || k.hasPrefix("OPAL_") || k.hasPrefix("ORTE_")
+              || k.hasPrefix("PMI_") || k == "MPI_LOCALNRANKS" || k == "MPI_LOCALRANKID")
         }
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
@@ -35,7 +57,7 @@ enum NeonBatchProcess {
         return env
     }
 
-    /// neon-batch ARGS, under `mpirun -n ranks` when ranks is given. Fails the test on a time-out
+    /// neon-batch ARGS, under `mpirun -n ranks` (or MPICH's launcher: `launcher`) when ranks is given. Fails the test on a time-out
     /// (a hang is a bug: every rank must end promptly).
     /// `prefix` is a command that runs the rest (e.g. setpriv to drop privileges, a shell with ulimit).
     /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).

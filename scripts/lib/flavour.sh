@@ -24,6 +24,14 @@ neon_flavour() {
       # A site's MPI and parallel HDF5 (modules, Spack): their compiler wrappers say how to build.
       neon_pc_from_wrapper "${MPICC:-mpicc}" neon-mpi "$pcdir" || return 1
       neon_pc_from_wrapper "${H5PCC:-h5pcc}" neon-hdf5 "$pcdir" || return 1
+      # SwiftPM does not notice that the same .pc names now say something else (another module
+      # loaded): objects built against the other MPI would be linked. Start afresh when they changed.
+      local stamp; stamp=$(cat "$pcdir/neon-mpi.pc" "$pcdir/neon-hdf5.pc" | cksum)
+      if [[ -d $root/.build/wrapper && $(cat "$root/.build/wrapper/.neon-wrappers" 2>/dev/null) != "$stamp" ]]; then
+        echo "neon-batch: the compiler wrappers changed: building .build/wrapper from scratch" >&2
+        rm -rf "$root/.build/wrapper"
+      fi
+      mkdir -p "$root/.build/wrapper" && echo "$stamp" >"$root/.build/wrapper/.neon-wrappers"
       : "${NEON_MPI_PKG:=neon-mpi}" "${NEON_HDF5_PKG:=neon-hdf5}"
       NEON_LAUNCHER=${NEON_LAUNCHER:-mpiexec}
       NEON_DEBIAN_PACKAGES=() ;;
@@ -74,20 +82,31 @@ neon_flavour() {
 }
 
 # neon_pc_from_wrapper WRAPPER NAME DIR: a pkg-config file NAME.pc in DIR with the include and
-# library flags that the compiler wrapper WRAPPER (mpicc -show, h5pcc -show) passes.
+# library flags that the compiler wrapper WRAPPER (mpicc -show, h5pcc -show) passes; its library
+# folders also go into NEON_LINK_FLAGS as rpaths (the binary finds them without the module loaded).
 neon_pc_from_wrapper() {
   local wrapper=$1 name=$2 dir=$3 line
   command -v "$wrapper" >/dev/null || { echo "neon-batch: $wrapper not found (load the MPI / parallel HDF5 module, or set MPICC / H5PCC)" >&2; return 1; }
   line=$("$wrapper" -show 2>/dev/null || "$wrapper" -showme 2>/dev/null) || { echo "neon-batch: $wrapper -show failed" >&2; return 1; }
-  local cflags=() libs=() w
+  local cflags=() libs=() w lib
   for w in $line; do
     case $w in
       -I*|-D*) cflags+=("$w") ;;
-      -L*|-l*|-Wl,*|-pthread) libs+=("$w") ;;
+      -Wl,-z,*) ;;                      # hardening flags: SwiftPM refuses them in .pc files
+      -L*) libs+=("$w"); neon_rpath "${w#-L}" ;;   # found at run time too
+      -l*|-Wl,*|-pthread) libs+=("$w") ;;
+      /*/lib*.a|/*/lib*.so)             # a library by path (h5pcc -show names libhdf5.a so): -L -l,
+        lib=${w##*/lib}; lib=${lib%.*}    # which links the shared one when it is there
+        libs+=("-L${w%/*}" "-l$lib"); neon_rpath "${w%/*}" ;;
     esac
   done
   mkdir -p "$dir"
   printf 'Name: %s\nDescription: from %s -show\nVersion: 0\nCflags: %s\nLibs: %s\n' "$name" "$wrapper" "${cflags[*]}" "${libs[*]}" > "$dir/$name.pc"
+}
+
+# neon_rpath DIR: the binary looks for libraries in DIR at run time (once in NEON_LINK_FLAGS).
+neon_rpath() {
+  [[ " ${NEON_LINK_FLAGS[*]} " == *" $1 "* ]] || NEON_LINK_FLAGS+=(-Xlinker -rpath -Xlinker "$1")
 }
 
 # neon_have_packages: true when pkg-config finds every library of the flavour (nothing to install).
