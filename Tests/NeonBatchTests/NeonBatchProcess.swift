@@ -61,15 +61,16 @@ enum NeonBatchProcess {
     /// (a hang is a bug: every rank must end promptly).
     /// `prefix` is a command that runs the rest (e.g. setpriv to drop privileges, a shell with ulimit).
     /// `rankPrefix` runs each rank (e.g. a shell that sets a limit for the ranks, not for mpirun).
-    /// `launcher` starts the ranks (mpirun, or scripts/mpirun.sh); `started` receives the PID of
+    /// `launcher` starts the ranks (default: the executable's MPI's, `NeonBatchProcess.launcher`; or
+    /// scripts/mpirun.sh); `started` receives the PID of
     /// the process started (the launcher, or `prefix`'s first command).
     @discardableResult
     static func run(_ args: [String], ranks: Int? = nil, timeout: TimeInterval = 120, prefix: [String] = [],
-                    rankPrefix: [String] = [], launcher: String = "mpirun", started: StartedProcess? = nil,
+                    rankPrefix: [String] = [], launcher: String? = nil, started: StartedProcess? = nil,
                     extraEnvironment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line, whileRunning: () -> Void = {}) throws -> Result {
         let p = Process()
-        let command = (ranks.map { [launcher, "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
+        let command = (ranks.map { [launcher ?? Self.launcher, "-n", "\($0)"] } ?? []) + rankPrefix + [executable.path] + args
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = prefix + command
         p.environment = environment.merging(extraEnvironment) { $1 }
