@@ -29,7 +29,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Thin C shims over the system libraries (only what Swift cannot import).
@@ -49,10 +48,12 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CHDF5", "Distributed"]),
         // Pictures of explanations: heatmaps (PNG via libpng), SVG bar charts, index.html.
         .target(name: "Rendering", dependencies: ["CPNG"]),
+        // The pipeline behind the commands (run, evaluate, fit, inspect, render, join), testable in-process.
+        .target(name: "NeonPipeline", dependencies: ["Distributed", "Storage", "NeonCore", "Rendering"]),
+        // The command line only: ArgumentParser commands on top of NeonPipeline.
         .executableTarget(name: "neon-batch", dependencies: [
-            "Distributed", "Storage", "NeonCore", "Rendering",
+            "NeonPipeline", "Distributed", "Storage", "NeonCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // Benchmark: fast-path GFLOP/s over the sgemm ceilings and the FMA peak measured in the same process.
         .executableTarget(name: "neon-bench", dependencies: ["NeonCore", "Storage", "HardwarePeak"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NeonCore
+import NeonPipeline
 import Storage
 
 struct Demo: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import NeonCore
+import NeonPipeline
 import Storage
 
 struct Fit: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NeonPipeline
 import Storage
 
 struct Inspect: ParsableCommand {

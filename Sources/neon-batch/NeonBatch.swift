@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import NeonPipeline
 import Storage
 
 /// neon-batch: NEON explanations (Kauffmann et al., "From clustering to cluster explanations via
 /// neural networks") of cluster assignments for whole datasets, under mpirun or srun.
 @main
 struct NeonBatch: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = NeonBatchVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "neon-batch",
@@ -53,24 +54,4 @@ extension NeonBatch {
             ?? "the commands are \(commands.dropLast().joined(separator: ", ")) (or give a job file: neon-batch JOB.json)"
         return "unknown command '\(word)'; \(hint)"
     }
-}
-
-/// Prints the one-line error message and leaves with `code`.
-/// `onFirstRankOnly`: before MPI is initialised, every rank of an mpirun/srun launch would print
-/// it; only the first one (by the launcher's rank variable) does.
-func fail(_ message: String, code: Int32 = ExitStatus.badInput, onFirstRankOnly: Bool = false) -> Never {
-    let env = ProcessInfo.processInfo.environment
-    let rank = env["OMPI_COMM_WORLD_RANK"] ?? env["PMIX_RANK"] ?? env["PMI_RANK"] ?? env["SLURM_PROCID"] ?? "0"
-    if !onFirstRankOnly || rank == "0" {
-        FileHandle.standardError.write(Data("neon-batch: error: \(message)\n".utf8))
-    }
-    exit(code)
-}
-
-enum ExitStatus {
-    static let badInput: Int32 = 1
-    /// EX_USAGE: bad command line.
-    static let usage: Int32 = 64
-    /// EX_TEMPFAIL: stopped by a signal; run again with --resume.
-    static let interrupted: Int32 = 75
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Rendering
+import NeonPipeline
 import Storage
 
 struct Render: ParsableCommand {
@@ -20,8 +21,6 @@ struct Render: ParsableCommand {
             cluster. Reads the output only; one process, no mpirun.
             """)
 
-    enum Charts: String, ExpressibleByArgument, CaseIterable { case auto, bars, heatmaps }
-
     @Argument(help: "The output file (HDF5) of a job.")
     var output: String
 
@@ -32,7 +31,7 @@ struct Render: ParsableCommand {
     var out: String
 
     @Option(help: "auto (bars for N x d, heatmaps for spatial relevance), bars or heatmaps.")
-    var charts: Charts = .auto
+    var charts: RenderOptions.Charts = .auto
 
     @Option(help: "Features per bar chart.")
     var top = 10
@@ -58,14 +57,25 @@ struct Render: ParsableCommand {
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be >= 1") }
         if let s = scale, s < 1 { throw ValidationError("--scale must be >= 1") }
-        if let s = samples { _ = try SampleList.parse(s) }
-        if let s = shape { _ = try ImageShape.parse(s) }
+        do {
+            if let s = samples { _ = try SampleList.parse(s) }
+            if let s = shape { _ = try ImageShape.parse(s) }
+        } catch let e as OptionError {
+            throw ValidationError(e.message)
+        }
+    }
+
+    var options: RenderOptions {
+        RenderOptions(output: output, samples: samples, out: out, charts: charts, top: top, overlay: overlay,
+                      input: input, scale: scale, shape: shape, labels: labels, centroids: centroids)
     }
 
     func run() throws {
         HDF5Library.silenceErrorStack()
         do {
-            try RenderJob(options: self).run()
+            try RenderJob(options: options).run()
+        } catch let e as OptionError {
+            throw ValidationError(e.message)
         } catch let e as StorageError {
             fail(e.message)
         } catch let e as RenderError {
@@ -74,34 +84,4 @@ struct Render: ParsableCommand {
     }
 }
 
-/// `--samples`: comma-separated indices and inclusive ranges a-b.
-enum SampleList {
-    static func parse(_ text: String) throws -> [Int] {
-        var out: [Int] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard (1...2).contains(bounds.count), bounds.allSatisfy({ $0 != nil && $0! >= 0 }),
-                  bounds.count == 1 || bounds[0]! <= bounds[1]! else {
-                throw ValidationError("--samples: '\(part)' is not an index or a range a-b (e.g. 0,5,10-12)")
-            }
-            guard bounds.last!! - bounds[0]! < 10_000 - out.count else {
-                throw ValidationError("--samples: more than 10000 samples")
-            }
-            out += Array(bounds[0]!...bounds.last!!)
-        }
-        var seen = Set<Int>()
-        return out.filter { seen.insert($0).inserted }
-    }
-}
-
-/// `--shape C x H x W` (or H x W, C = 1): positive integers separated by "x".
-enum ImageShape {
-    static func parse(_ text: String) throws -> [Int] {
-        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
-            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard (2...3).contains(parts.count), parts.allSatisfy({ ($0 ?? 0) >= 1 && $0! <= 1 << 20 }) else {
-            throw ValidationError("--shape: '\(text)' is not C x H x W or H x W in positive integers (e.g. 1x8x8)")
-        }
-        return parts.count == 2 ? [1, parts[0]!, parts[1]!] : parts.map { $0! }
-    }
-}
+extension RenderOptions.Charts: ExpressibleByArgument {}

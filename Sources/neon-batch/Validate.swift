@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NeonPipeline
 import Storage
 
 struct Validate: ParsableCommand {
@@ -17,16 +18,7 @@ struct Validate: ParsableCommand {
         HDF5Library.silenceErrorStack()
         do {
             let setup = try JobSetup.load(jobPath: job)
-            // The dataset's own shape: (N, d), or (N, C, H, W) as the input has it.
-            let shape = ([setup.rows] + setup.input.sampleShape).map(String.init).joined(separator: " x ")
-                + (setup.input.sampleShape.count == 3 ? " (N, C, H, W)" : "")
-            print("""
-                \(setup.job.jobPath): valid
-                  input:  \(setup.job.inputFile) dataset '\(setup.job.inputDataset)': \(shape) \(setup.element.rawValue)
-                  model:  \(setup.job.modelFile): \(setup.model.summary)
-                  output: \(setup.job.outputFile)\(setup.job.overwrite ? " (overwrite)" : "")
-                  beta:   \(setup.betaDescription)
-                """)
+            print(setup.validationReport)
         } catch let e as StorageError {
             fail(e.message)
         } catch let e as JobError {

@@ -13,7 +13,7 @@ import Storage
 /// (SIGTERM/SIGINT: exit 75, resumable) or to fail. Every random number comes from a per-sample
 /// stream (seed, global sample index), and every reduction is either exact or summed in a fixed
 /// order, so the results depend neither on the number of ranks nor on interruptions.
-final class EvaluationRunner {
+package final class EvaluationRunner {
     let comm: Communicator
     let jobPath: String
     let quiet: Bool
@@ -21,7 +21,7 @@ final class EvaluationRunner {
     let started = Date()
     let timer = PhaseTimer()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool, resume: Bool = false) {
+    package init(communicator: Communicator, jobPath: String, quiet: Bool, resume: Bool = false) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
@@ -31,7 +31,7 @@ final class EvaluationRunner {
     /// Thrown on every rank after a clean stop (SIGTERM/SIGINT) was reported.
     struct Interrupted: Error {}
 
-    func run() -> Int32 {
+    package func run() -> Int32 {
         do {
             try execute()
             return 0
@@ -247,7 +247,7 @@ final class EvaluationRunner {
                     ("evaluate_cpu_seconds", .double(evalCPU)),
                     ("elapsed_seconds", .double(Date().timeIntervalSince(started))),
                     ("job", .string(spec.jobText)), ("job_file", .string(spec.jobPath)),
-                    ("software", .string("neon-batch")), ("software_version", .string(NeonBatch.version)),
+                    ("software", .string("neon-batch")), ("software_version", .string(NeonBatchVersion.current)),
                     ("created", .string(ISO8601DateFormatter().string(from: started))),
                 ] + ComputeSetup.provenance + Self.modelAttributes(spec, model: model, decision: decision, standardized: s.standardization != nil))
             do {

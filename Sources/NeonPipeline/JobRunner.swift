@@ -7,7 +7,7 @@ import Storage
 /// writing the output collectively (or continuing a partial output). Every step where a rank can
 /// fail or be asked to stop ends in a collective decision, so that an error on one rank ends every
 /// rank promptly (the rank that saw it prints it, once) and a signal stops every rank cleanly.
-final class JobRunner {
+package final class JobRunner {
     let comm: Communicator
     let jobPath: String
     let quiet: Bool
@@ -19,7 +19,7 @@ final class JobRunner {
     let started = Date()
     let timer = PhaseTimer()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false, resume: Bool, part: Part? = nil) {
+    package init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false, resume: Bool, part: Part? = nil) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
@@ -33,7 +33,7 @@ final class JobRunner {
     struct Stopped: Error {}
 
     /// Returns the process exit status (the same on every rank).
-    func run() -> Int32 {
+    package func run() -> Int32 {
         do {
             let shared = try timer.measure("setup") { try setUp() }
             if shared.alreadyComplete {
@@ -343,7 +343,7 @@ final class JobRunner {
             ("job", .string(s.job.jobText)),
             ("job_file", .string(s.job.jobPath)),
             ("software", .string("neon-batch")),
-            ("software_version", .string(NeonBatch.version)),
+            ("software_version", .string(NeonBatchVersion.current)),
             ("hdf5_version", .string(HDF5Library.version)),
             ("created", .string(ISO8601DateFormatter().string(from: started))),
         ] + ComputeSetup.provenance + (s.resumeKey.contains { $0.0 == "model standardization" } ? [("standardized", .int(1))] : [])

@@ -6,7 +6,7 @@ import Storage
 /// (sum_i R_i = f_c, Sec. II-B) where the rule conserves, and the features of largest mean
 /// relevance over each cluster's members. An incomplete output is summarised over the blocks
 /// its progress record marks done.
-struct InspectReport: Encodable {
+package struct InspectReport: Encodable {
     struct Dataset: Encodable {
         let name: String
         let shape: [Int]
@@ -80,7 +80,7 @@ struct InspectReport: Encodable {
 
     /// Reads `path` (never writes). `input` overrides the input file the output records (for
     /// feature names); `top` features are listed per cluster.
-    static func read(path: String, input: String? = nil, top: Int) throws -> InspectReport {
+    package static func read(path: String, input: String? = nil, top: Int) throws -> InspectReport {
         if let kind = JobSpec.kind(ofJobFile: path) {
             throw StorageError("\(path): \(kind.name) (JSON), not an output: run it with `neon-batch \(kind.command) \(path)`; inspect and render take the output file it writes")
         }
@@ -239,14 +239,14 @@ struct InspectReport: Encodable {
         }
     }
 
-    func json() throws -> String {
+    package func json() throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try e.encode(self), as: UTF8.self)
     }
 
-    var text: String {
+    package var text: String {
         func g(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "-" }
         var lines = ["\(file)"]
         let progress = blocks.map { " (\(blocksDone ?? 0) of \($0) blocks done)" } ?? ""

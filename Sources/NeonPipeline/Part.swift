@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Storage
 
@@ -6,24 +5,24 @@ import Storage
 /// SLURM job array (I = SLURM_ARRAY_TASK_ID). Parts are whole blocks of execution.block_rows
 /// rows, so the blocks of the parts, joined, are the blocks of a single run. A part writes its
 /// own file next to output.file (out.h5 -> out.part-I-of-N.h5); `neon-batch join` joins them.
-struct Part: ExpressibleByArgument, Equatable {
-    let index: Int
-    let count: Int
+package struct Part: Equatable, Sendable {
+    package let index: Int
+    package let count: Int
 
-    init(index: Int, count: Int) {
+    package init(index: Int, count: Int) {
         self.index = index
         self.count = count
     }
 
     /// Any "I/N" of two integers; `problem` says what is wrong with one out of range.
-    init?(argument: String) {
+    package init?(argument: String) {
         let fields = argument.split(separator: "/", omittingEmptySubsequences: false)
         guard fields.count == 2, let i = Int(fields[0]), let n = Int(fields[1]) else { return nil }
         self.init(index: i, count: n)
     }
 
     /// Why this is not a part (N < 1, I outside 0..N-1), or nil.
-    var problem: String? {
+    package var problem: String? {
         if count < 1 { return "--part \(index)/\(count): N (the number of parts) must be at least 1" }
         guard index >= 0, index < count else {
             return "--part \(index)/\(count): I must be from 0 to \(count - 1) (parts count from 0, like SLURM_ARRAY_TASK_ID of --array=0-\(count - 1))"
@@ -31,10 +30,8 @@ struct Part: ExpressibleByArgument, Equatable {
         return nil
     }
 
-    static var defaultCompletionKind: CompletionKind { .default }
-
     /// The rows of this part within `rows` (split by blocks of `blockRows`); nil if the part is empty.
-    func range(of rows: Range<Int>, blockRows: Int) -> Range<Int>? {
+    package func range(of rows: Range<Int>, blockRows: Int) -> Range<Int>? {
         let blocks = (rows.count + blockRows - 1) / blockRows
         let first = index * blocks / count, last = (index + 1) * blocks / count
         guard first < last else { return nil }
@@ -42,7 +39,7 @@ struct Part: ExpressibleByArgument, Equatable {
     }
 
     /// The part's output file: `output.file` with ".part-I-of-N" before its extension.
-    func fileName(for output: String) -> String {
+    package func fileName(for output: String) -> String {
         let url = URL(fileURLWithPath: output)
         let ext = url.pathExtension
         let stem = url.deletingPathExtension().lastPathComponent
@@ -51,7 +48,7 @@ struct Part: ExpressibleByArgument, Equatable {
     }
 
     /// The part files of `count` parts of `output`, in row order.
-    static func files(for output: String, count: Int) -> [String] {
+    package static func files(for output: String, count: Int) -> [String] {
         (0..<count).map { Part(index: $0, count: count).fileName(for: output) }
     }
 }

@@ -3,11 +3,13 @@ import Rendering
 import Storage
 
 /// The figures of `neon-batch render`, written into the --out folder with their index.html.
-struct RenderJob {
-    let options: Render
+package struct RenderJob {
+    let options: RenderOptions
+
+    package init(options: RenderOptions) { self.options = options }
     var path: String { options.output }
 
-    func run() throws {
+    package func run() throws {
         let report = try InspectReport.read(path: path, input: options.input, top: options.top)
         guard report.status == "complete" else {
             throw StorageError("\(path): status is \(report.status); render needs a complete output (finish the job, e.g. with --resume)")
@@ -224,7 +226,7 @@ struct RowLabels {
     let offset: Int
     let strings: [String]?
 
-    init(name: String, report: InspectReport, options: Render, rows: Int, file output: StoredFile) throws {
+    init(name: String, report: InspectReport, options: RenderOptions, rows: Int, file output: StoredFile) throws {
         file = try inputFile(report: report, options: options, purpose: "--labels \(name)")
         self.name = name
         offset = Int(output.numberAttribute("row_start") ?? 0)
@@ -243,7 +245,7 @@ struct RowLabels {
 }
 
 /// The input file (the one the output records, or --input), for --overlay and --labels.
-func inputFile(report: InspectReport, options: Render, purpose: String) throws -> StoredFile {
+func inputFile(report: InspectReport, options: RenderOptions, purpose: String) throws -> StoredFile {
     guard let inPath = options.input ?? report.inputFile else {
         throw RenderError("\(options.output): \(purpose): the output records no input file; give it with --input")
     }
@@ -264,7 +266,7 @@ struct HeatmapFigures {
     /// The k-means centroids as grey images (--centroids), by cluster.
     let centroidImages: [[Double]]?
 
-    init(file: StoredFile, report: InspectReport, shape: [Int], image: [Int], options: Render) throws {
+    init(file: StoredFile, report: InspectReport, shape: [Int], image: [Int], options: RenderOptions) throws {
         self.file = file
         self.report = report
         path = options.output
@@ -305,7 +307,7 @@ struct HeatmapFigures {
     }
 
     /// The k-means centroids (de-standardised if the model standardises) as grey images.
-    static func centroids(report: InspectReport, image: [Int], options: Render) throws -> [[Double]] {
+    static func centroids(report: InspectReport, image: [Int], options: RenderOptions) throws -> [[Double]] {
         guard report.modelKind == "kmeans", let modelPath = report.modelFile else {
             throw RenderError("\(options.output): --centroids needs a k-means model; the output's model_kind is \(report.modelKind ?? "not recorded")")
         }

@@ -143,7 +143,7 @@ extension FitRunner {
             ("job", .string(s.spec.jobText)),
             ("job_file", .string(s.spec.jobPath)),
             ("software", .string("neon-batch")),
-            ("software_version", .string(NeonBatch.version)),
+            ("software_version", .string(NeonBatchVersion.current)),
             ("created", .string(ISO8601DateFormatter().string(from: started))),
         ] + ComputeSetup.provenance
     }

@@ -4,7 +4,7 @@ import Storage
 
 /// Everything rank 0 checks before any output is written: the job, the model, the input's shape
 /// and type, the output target and, when resuming, the partial output.
-struct JobSetup {
+package struct JobSetup {
     var job: JobSpec
     let model: NeonModel
     let input: InputDataset
@@ -18,7 +18,7 @@ struct JobSetup {
     var features: Int { input.features }
     var element: ElementType { input.element }
 
-    static func load(jobPath: String, resume: Bool = false, part: Part? = nil) throws -> JobSetup {
+    package static func load(jobPath: String, resume: Bool = false, part: Part? = nil) throws -> JobSetup {
         var job = try JobSpec.load(path: jobPath)
         if resume { job.resume = true }
         let stored = try ModelFile.load(path: job.modelFile)
@@ -213,5 +213,21 @@ extension JobSetup {
         if case .clusters(let list) = job.target, let bad = list.first(where: { $0 >= model.clusters }) {
             throw JobError(message: "\(job.jobPath): explain.target cluster \(bad) is out of range (the model has \(model.clusters) clusters, 0..\(model.clusters - 1))")
         }
+    }
+}
+
+extension JobSetup {
+    /// What `neon-batch validate` prints for a valid job.
+    package var validationReport: String {
+        // The dataset's own shape: (N, d), or (N, C, H, W) as the input has it.
+        let shape = ([rows] + input.sampleShape).map(String.init).joined(separator: " x ")
+            + (input.sampleShape.count == 3 ? " (N, C, H, W)" : "")
+        return """
+            \(job.jobPath): valid
+              input:  \(job.inputFile) dataset '\(job.inputDataset)': \(shape) \(element.rawValue)
+              model:  \(job.modelFile): \(model.summary)
+              output: \(job.outputFile)\(job.overwrite ? " (overwrite)" : "")
+              beta:   \(betaDescription)
+            """
     }
 }

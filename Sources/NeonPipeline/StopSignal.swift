@@ -4,12 +4,12 @@ import Foundation
 /// SIGTERM / SIGINT (SLURM sends SIGTERM before its time limit; `--signal` can make it early)
 /// ask for a clean stop: the job finishes the block in flight, records its progress, closes the
 /// output ("incomplete", resumable) and exits with `ExitStatus.interrupted`.
-enum StopSignal {
+package enum StopSignal {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var received: Int32 = 0
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    static func install() {
+    package static func install() {
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)                // delivered to the dispatch source instead
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())

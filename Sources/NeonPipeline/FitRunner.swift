@@ -7,17 +7,17 @@ import Storage
 /// scattered into per-rank shards, the fit (collectives through `MPIFitCollectives`), the model
 /// written by rank 0. Every step where a rank can fail ends in a collective check, so one rank's
 /// error ends every rank promptly with the one line printed once.
-final class FitRunner {
+package final class FitRunner {
     let comm: Communicator
     let jobPath: String
     let quiet: Bool
     /// Every iteration's line (--verbose); otherwise a live line on a terminal, a line every 5 s in a log.
     let verbose: Bool
     /// Elbow mode: the values of K and the output prefix (nil: next to output.file).
-    var elbow: ([Int], String?)?
+    package var elbow: ([Int], String?)?
     let started = Date()
 
-    init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false) {
+    package init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false) {
         comm = communicator
         self.jobPath = jobPath
         self.quiet = quiet
@@ -29,7 +29,7 @@ final class FitRunner {
     private var liveLine = false
 
 
-    func run() -> Int32 {
+    package func run() -> Int32 {
         do {
             let s = try setUp()
             switch s.element {

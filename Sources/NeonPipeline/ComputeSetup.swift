@@ -6,13 +6,13 @@ import Storage
 /// What every command that computes does first, in this order: check the BLAS kernel against the
 /// CPU (and run again with a corrected kernel, before MPI_Init), one BLAS thread per rank thread
 /// (Dispatch spreads the tiles), then MPI (yielding while it waits).
-enum ComputeSetup {
+package enum ComputeSetup {
     /// What the kernel check did (docs/installing.md).
     nonisolated(unsafe) private(set) static var kernelCheck = BLASKernelCheck.Decision.keep
 
     /// Returns the world communicator. A correction that failed is a warning on stderr (rank 0);
     /// everything else the check did is said in the summary's `blas:` line.
-    static func start(quiet: Bool) -> Communicator {
+    package static func start(quiet: Bool) -> Communicator {
         kernelCheck = BLASKernelCheck.correctBeforeFirstUse()
         BLASThreads.useOneThread()
         IdlePolicy.yieldWhenIdle()      // collectives overlap the computation (BlockStream)
