@@ -56,13 +56,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark: fast-path GFLOP/s over the sgemm ceilings and the FMA peak measured in the same process.
-        .executableTarget(name: "neon-bench", dependencies: ["NeonCore", "Storage", "HardwarePeak"]),
+        .executableTarget(name: "neon-bench", dependencies: ["NeonCore", "Storage", "NeonPipeline", "HardwarePeak"]),
         // The CPU's FMA peak and clock, measured by short loops (benchmarks only).
         .target(name: "HardwarePeak", path: "Sources/HardwarePeak"),
 
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed"]),
+        .testTarget(name: "NeonPipelineTests", dependencies: ["NeonPipeline", "Storage", "Distributed", "NeonCore"]),
         .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore", "Rendering"]),
     ]
 )

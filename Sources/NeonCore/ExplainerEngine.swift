@@ -4,7 +4,7 @@
 /// Contract: rows are processed in tiles of `tileRows` rows relative to the caller's buffer, and
 /// each tile's results depend only on that tile's rows (never on other rows, threads or ranks),
 /// so that results are identical for any number of MPI ranks.
-public protocol ExplainerEngine: AnyObject, Sendable {
+public protocol ExplainerEngine<Scalar>: AnyObject, Sendable {
     associatedtype Scalar: NeonScalar
     static var tileRows: Int { get }
     var features: Int { get }

@@ -8,17 +8,7 @@ extension EvaluationRunner {
     /// the model's standardisation was applied.
     static func modelAttributes(_ job: JobSpec, model: NeonModel, decision: ClusterDecision,
                                 standardized: Bool) -> [(String, AttributeValue)] {
-        var out: [(String, AttributeValue)] = []
-        if case .head(let m) = model {
-            switch job.mode {
-            case .relative: out.append(("mode", .string("relative")))
-            case .absolute(let theta): out += [("mode", .string("absolute")), ("theta", .double(theta))]
-            }
-            if !m.psi.isEmpty {
-                out += [("lrp", .string(NeonModel.lrpRules(job.lrp).summary)),
-                        ("psi_layers", .string(m.psi.map(\.type).joined(separator: ",")))]
-            }
-        }
+        var out = model.base.attributes(job: job, evaluation: true)
         let groups = decision.featureGroups
         if !groups.isPerValue {
             out += [("feature_unit", .string("channel")), ("values_per_feature", .int(groups.size))]

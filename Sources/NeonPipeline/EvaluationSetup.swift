@@ -18,16 +18,9 @@ struct EvaluationSetup {
     static func load(jobPath: String, resume: Bool = false) throws -> EvaluationSetup {
         var job = try JobSpec.load(path: jobPath)
         if resume { job.resume = true }
-        let stored = try ModelFile.load(path: job.modelFile)
-        let model = try NeonModel(stored, path: job.modelFile)
+        let model = try ModelKinds.load(path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
-        if case .head(let m) = model, !m.psi.isEmpty {
-            try JobSetup.checkPsi(m, job: job, input: input)
-        } else {
-            guard model.features == input.features else {
-                throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
-            }
-        }
+        try model.base.check(input: input, job: job)
         try JobSetup.checkExplainSettings(job: job, model: model)
         if let r = job.rows, r.upperBound > input.rows {
             throw JobError(message: "\(job.jobPath): input.rows [\(r.lowerBound), \(r.upperBound)] ends beyond the \(input.rows) rows of dataset '\(job.inputDataset)' in \(job.inputFile)")
@@ -78,7 +71,7 @@ struct EvaluationSetup {
         if case .fixed(let b) = job.beta { beta = "\(b)" } else { beta = "auto" }
         let key: [(String, String)] = [
             ("input.dataset", job.inputDataset),
-            ("input shape", JobSetup.shapeKey(input, model: model)),
+            ("input shape", model.base.inputKey(input)),
             ("input.rows", rows),
             ("model", model.fingerprint),
             ("evaluate.methods", methods.map(\.rawValue).joined(separator: ",")),
@@ -104,7 +97,7 @@ struct EvaluationSetup {
             throw JobError(message: "\(job.jobPath): evaluate.methods: \(why)")
         }
         if model.pdacsProblem(sampleShape: sampleShape) != nil { methods.removeAll { $0 == .pdacs } }
-        if case .kmeans = model { return methods }
+        if model.capabilities.contains(.nearestCentroid) { return methods }
         if job.evaluate.methods?.contains("nca") == true {
             throw JobError(message: "\(job.jobPath): evaluate.methods: \"nca\" applies to k-means models only (the model is \(model.kind))")
         }
@@ -138,31 +131,6 @@ struct EvaluationPaths {
     }
 
     var all: [String] { [output, markdown, csv, svg] }
-}
-
-extension NeonModel {
-    /// The model as the explainers and Algorithm 1 see it, for samples of `sampleShape` ([d] or
-    /// [C, H, W]; checked against the model by the job set-up): soft/deep models with the job's
-    /// explain.mode and explain.lrp (NEON as `run` computes it).
-    func decision(job: JobSpec, sampleShape: [Int]) -> ClusterDecision {
-        switch self {
-        case .kmeans(let m): return KMeansDecision(model: m)
-        case .kernelKMeans(let m): return KernelKMeansDecision(model: m, rule: KernelRule(rawValue: job.kernelRule) ?? .paper)
-        case .head(let m):
-            let shape = TensorShape(sampleShape: sampleShape)
-            let psi = m.psi.isEmpty ? nil
-                : try! PsiNetwork<Double>(layers: NeonModel.psiLayers(m.psi), input: shape, rules: NeonModel.lrpRules(job.lrp))
-            return DeepClusteringDecision(head: NeonModel.clusterHead(m, mode: job.mode), psi: psi, input: shape)
-        }
-    }
-
-    /// Why PDAcs (KDE imputation of single features) does not apply, or nil: soft/deep models on
-    /// (C, H, W) inputs score channels of activations, which are set to zero when missing (there
-    /// PDAcs would be PDA0).
-    func pdacsProblem(sampleShape: [Int]) -> String? {
-        guard case .head = self, sampleShape.count == 3 else { return nil }
-        return "\"pdacs\" applies to vector inputs only (the input samples are \(TensorShape(sampleShape: sampleShape)): missing channels of activations are set to zero, where PDAcs equals PDA0)"
-    }
 }
 
 extension TensorShape {

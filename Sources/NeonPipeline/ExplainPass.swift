@@ -11,9 +11,9 @@ extension JobRunner {
     /// Explains every block not done yet and writes it collectively; records each finished block
     /// in the output's progress record, so that an interrupted run can be resumed.
     /// `cache`: the beta pass's scores of some blocks (explained from them, the same bits).
-    func explainPass<E: ExplainerEngine>(_ s: Shared, engine: E, blocks: BlockStream<E.Scalar>,
-                                         beta: Double, betaMode: String, cache: ScoreCache<E.Scalar>? = nil) throws {
-        let element: ElementType = E.Scalar.self == Float.self ? .float32 : .float64
+    func explainPass<S: NeonScalar>(_ s: Shared, engine: any ExplainerEngine<S>, blocks: BlockStream<S>,
+                                    beta: Double, betaMode: String, cache: ScoreCache<S>? = nil) throws {
+        let element: ElementType = S.self == Float.self ? .float32 : .float64
         var out: RelevanceOutput?
         var err: String?
         do {
@@ -28,7 +28,7 @@ extension JobRunner {
             }
         } catch { err = message(error) }
         try check(err)
-        guard let output = out else { throw Failed() }
+        guard let output = out else { throw RankFailed() }
 
         var doneFlags = s.resuming ? s.blockDone : [Bool](repeating: false, count: blocks.blockCount)
         var conservation = s.resuming ? s.blockConservation : [Double](repeating: .nan, count: blocks.blockCount)
@@ -56,8 +56,8 @@ extension JobRunner {
                 }
                 if let c = channels {
                     // relevance_channels: sum over the H x W positions of every (row, target, channel)
-                    E.Scalar.rowSums(shard.relevance, rows: block.myCount * c.maps, features: c.positions, into: c.scratch)
-                    for i in 0..<(block.myCount * c.maps) { shard.channels[i] = E.Scalar(c.scratch[i]) }
+                    S.rowSums(shard.relevance, rows: block.myCount * c.maps, features: c.positions, into: c.scratch)
+                    for i in 0..<(block.myCount * c.maps) { shard.channels[i] = S(c.scratch[i]) }
                 }
             }, finish: { block, shard in
                 let blockError = timer.measure("stats") {

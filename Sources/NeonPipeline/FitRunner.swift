@@ -7,27 +7,20 @@ import Storage
 /// scattered into per-rank shards, the fit (collectives through `MPIFitCollectives`), the model
 /// written by rank 0. Every step where a rank can fail ends in a collective check, so one rank's
 /// error ends every rank promptly with the one line printed once.
-package final class FitRunner {
-    let comm: Communicator
+package final class FitRunner: RankRunner {
+    let ranks: RankContext
     let jobPath: String
-    let quiet: Bool
-    /// Every iteration's line (--verbose); otherwise a live line on a terminal, a line every 5 s in a log.
-    let verbose: Bool
     /// Elbow mode: the values of K and the output prefix (nil: next to output.file).
     package var elbow: ([Int], String?)?
     let started = Date()
 
     package init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false) {
-        comm = communicator
+        ranks = RankContext(communicator, quiet: quiet, verbose: verbose)
         self.jobPath = jobPath
-        self.quiet = quiet
-        self.verbose = verbose
     }
 
     private var lastIterationNote = Date.distantPast
     private var lastPhase = ""
-    private var liveLine = false
-
 
     package func run() -> Int32 {
         do {
@@ -42,47 +35,17 @@ package final class FitRunner {
         }
     }
 
-    /// Collective: throws on every rank if any rank saw an error (printed once, by that rank).
-    func check(_ local: String?) throws { try agreeOnError(local, comm) }
-
-    func message(_ error: Error) -> String { oneLineMessage(error) }
-
-    /// Rank 0 prints a line on stdout (unless quiet).
-    func say(_ line: String) {
-        guard comm.isRoot && !quiet else { return }
-        endLiveLine()
-        print(line)
-    }
-
-    /// Rank 0 prints a progress line on stderr (unless quiet).
-    func note(_ line: String) {
-        guard comm.isRoot && !quiet else { return }
-        endLiveLine()
-        FileHandle.standardError.write(Data("neon-batch: \(line)\n".utf8))
-    }
-
     /// An iteration's line: every one with --verbose; otherwise one line updated in place on a
     /// terminal (5 times a second at most), or in a log the first of each `phase` (a fit, the
     /// k-means start of kernel k-means, one K of elbow) and then one every 5 s.
     func iterationNote(_ line: String, phase: String) {
-        guard comm.isRoot && !quiet else { return }
+        guard ranks.speaks else { return }
         if verbose { return note(line) }
         let now = Date(), live = isatty(2) != 0
         guard phase != lastPhase || now.timeIntervalSince(lastIterationNote) >= (live ? 0.2 : 5) else { return }
         lastIterationNote = now
         lastPhase = phase
-        if live {
-            FileHandle.standardError.write(Data("\rneon-batch: \(line)\u{1B}[K".utf8))
-            liveLine = true
-        } else {
-            note(line)
-        }
-    }
-
-    /// Ends the line updated in place, if any, before other output.
-    private func endLiveLine() {
-        if liveLine { FileHandle.standardError.write(Data("\n".utf8)) }
-        liveLine = false
+        if live { ranks.live(line) } else { note(line) }
     }
 
     struct Shared {
@@ -94,34 +57,30 @@ package final class FitRunner {
         let labels: [Int64]?          // rank 0 only, kernel k-means with fit.init labels
     }
 
+    /// What rank 0's set-up found that every rank needs, sent in one broadcast.
+    struct SetUpFacts: Codable {
+        var jobText: String, jobPath: String
+        var rows: Int, features: Int, element: String
+    }
+
     private func setUp() throws -> Shared {
-        var spec: FitSpec?
-        var input: InputDataset?
         var labels: [Int64]?
-        var err: String?
-        if comm.isRoot {
-            do {
-                let s = try FitSpec.load(path: jobPath)
-                spec = s
-                let x = try InputDataset(path: s.inputFile, dataset: s.inputDataset)
-                input = x
-                try checkAgainstInput(s, x)
-                if case .labels(let file, let dataset) = s.kernelInit {
-                    labels = try ModelFile.loadLabels(path: file, dataset: dataset)
-                    try checkLabels(labels!, s, x, file: file, dataset: dataset)
-                }
-            } catch { err = message(error) }
+        let loaded = try ranks.onRoot { () throws -> (FitSpec, InputDataset) in
+            let s = try FitSpec.load(path: jobPath)
+            let x = try InputDataset(path: s.inputFile, dataset: s.inputDataset)
+            try checkAgainstInput(s, x)
+            if case .labels(let file, let dataset) = s.kernelInit {
+                labels = try ModelFile.loadLabels(path: file, dataset: dataset)
+                try checkLabels(labels!, s, x, file: file, dataset: dataset)
+            }
+            return (s, x)
         }
-        try check(err)
-        let text = comm.broadcast(spec?.jobText ?? "")
-        let path = comm.broadcast(spec?.jobPath ?? "")
-        if !comm.isRoot {
-            do { spec = try FitSpec.parse(text: text, jobPath: path) } catch { err = message(error) }
-        }
-        try check(err)
-        let dims = comm.broadcast(input.map { [$0.rows, $0.features, $0.element == .float32 ? 4 : 8] } ?? [])
-        return Shared(spec: spec!, rows: dims[0], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
-                      input: input, labels: labels)
+        let facts = ranks.broadcast(loaded.map { s, x in
+            SetUpFacts(jobText: s.jobText, jobPath: s.jobPath, rows: x.rows, features: x.features, element: x.element.rawValue)
+        })
+        let spec = try ranks.everyRank { try loaded?.0 ?? FitSpec.parse(text: facts.jobText, jobPath: facts.jobPath) }
+        return Shared(spec: spec, rows: facts.rows, features: facts.features, element: facts.element == "float32" ? .float32 : .float64,
+                      input: loaded?.1, labels: labels)
     }
 
     private func checkAgainstInput(_ s: FitSpec, _ x: InputDataset) throws {

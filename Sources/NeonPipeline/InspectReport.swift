@@ -124,13 +124,9 @@ package struct InspectReport: Encodable {
 
         let modelKind = (try? f.stringAttribute("model_kind")) ?? nil
         let kernelRule = (try? f.stringAttribute("resume_key:explain.kernel_rule")).flatMap { $0 }
-        var conserves: (Bool, String)
-        switch (modelKind, kernelRule) {
-        case ("kmeans"?, _): conserves = (true, "k-means: min-take-most and the midpoint rule conserve (Sec. II-B)")
-        case ("kernel_kmeans"?, "conservative"?): conserves = (true, "kernel k-means with kernel_rule conservative")
-        case ("kernel_kmeans"?, let r): conserves = (false, "kernel k-means with kernel_rule \(r ?? "paper"): Eq. 10 divides by h_k, so sum_i R_i is not f_c")
-        default: conserves = (false, "unknown model kind; conservation not checked")
-        }
+        var conserves = modelKind.flatMap(ModelKinds.type(named:))?.conservation { key in
+            (try? f.stringAttribute("resume_key:\(key)")).flatMap { $0 }
+        } ?? (false, "unknown model kind; conservation not checked")
         if let method = (try? f.stringAttribute("resume_key:explain.method")).flatMap({ $0 }), method != "neon" {
             conserves = (false, "explain.method \(method): a baseline, not NEON; conservation not checked")
         }

@@ -7,12 +7,9 @@ import Storage
 /// writing the output collectively (or continuing a partial output). Every step where a rank can
 /// fail or be asked to stop ends in a collective decision, so that an error on one rank ends every
 /// rank promptly (the rank that saw it prints it, once) and a signal stops every rank cleanly.
-package final class JobRunner {
-    let comm: Communicator
+package final class JobRunner: RankRunner {
+    let ranks: RankContext
     let jobPath: String
-    let quiet: Bool
-    /// Also the lines that only explain how the run goes (--verbose).
-    let verbose: Bool
     let resume: Bool
     let part: Part?
     let progress: Progress
@@ -20,16 +17,13 @@ package final class JobRunner {
     let timer = PhaseTimer()
 
     package init(communicator: Communicator, jobPath: String, quiet: Bool, verbose: Bool = false, resume: Bool, part: Part? = nil) {
-        comm = communicator
+        ranks = RankContext(communicator, quiet: quiet, verbose: verbose)
         self.jobPath = jobPath
-        self.quiet = quiet
-        self.verbose = verbose
         self.resume = resume
         self.part = part
-        progress = Progress(enabled: !quiet && communicator.isRoot)
+        progress = Progress(enabled: ranks.speaks)
     }
 
-    struct Failed: Error {}
     struct Stopped: Error {}
 
     /// Returns the process exit status (the same on every rank).
@@ -40,60 +34,17 @@ package final class JobRunner {
                 say("neon-batch: \(shared.job.outputFile) is already complete; nothing to do")
                 return 0
             }
-            let rule = KernelRule(rawValue: shared.job.kernelRule) ?? .paper
             if let method = ExplanationMethod(rawValue: shared.job.method), method != .neon {
                 try executeBaseline(method, shared)
                 return 0
             }
+            // NEON: the model kind's engine in the input's precision.
             let targets = JobSetup.resolve(shared.job.target, clusters: shared.model.clusters)
-            let f32 = shared.element == .float32
-            switch shared.model {
-            case .head(let m):
-                let head = NeonModel.clusterHead(m, mode: shared.job.mode)
-                if m.psi.isEmpty {
-                    try f32 ? execute(timer.measure("model") { HeadEngine<Float>(head: head, targets: targets) }, shared)
-                            : execute(timer.measure("model") { HeadEngine<Double>(head: head, targets: targets) }, shared)
-                } else {
-                    let layers = NeonModel.psiLayers(m.psi), rules = NeonModel.lrpRules(shared.job.lrp)
-                    let shape = shared.inputShape
-                    if f32 {
-                        try execute(timer.measure("model") {
-                            DeepEngine<Float>(psi: try! PsiNetwork<Float>(layers: layers, input: shape, rules: rules), head: head, targets: targets)
-                        }, shared)
-                    } else {
-                        try execute(timer.measure("model") {
-                            DeepEngine<Double>(psi: try! PsiNetwork<Double>(layers: layers, input: shape, rules: rules), head: head, targets: targets)
-                        }, shared)
-                    }
-                }
-                return 0
-            case .kmeans(let m) where shared.job.target.hasAxis:
-                let head = ClusterHead(clusters: m.clusters, features: m.features, centroids: m.centroids, logits: .distance(stiffness: 1))
-                try f32 ? execute(timer.measure("model") { HeadEngine<Float>(head: head, targets: targets) }, shared)
-                        : execute(timer.measure("model") { HeadEngine<Double>(head: head, targets: targets) }, shared)
-                return 0
-            case .kernelKMeans(let m) where shared.job.target.hasAxis:
-                try f32 ? execute(timer.measure("model") { KernelTargetsEngine<Float>(model: m, rule: rule, targets: targets) }, shared)
-                        : execute(timer.measure("model") { KernelTargetsEngine<Double>(model: m, rule: rule, targets: targets) }, shared)
-                return 0
-            default: break
-            }
-            switch (shared.model, shared.element) {
-            case (.head, _): break
-            case (.kmeans(let m), .float32): try execute(timer.measure("model") { KMeansFastPath<Float>(model: m) }, shared)
-            case (.kmeans(let m), _): try execute(timer.measure("model") { KMeansFastPath<Double>(model: m) }, shared)
-            case (.kernelKMeans(let m), .float32):
-                if let eps = shared.job.pruningTolerance {
-                    try execute(timer.measure("model") { KernelKMeansPrunedPath<Float>(model: m, rule: rule, tolerance: eps) }, shared)
-                } else {
-                    try execute(timer.measure("model") { KernelKMeansFastPath<Float>(model: m, rule: rule) }, shared)
-                }
-            case (.kernelKMeans(let m), _):
-                if let eps = shared.job.pruningTolerance {
-                    try execute(timer.measure("model") { KernelKMeansPrunedPath<Double>(model: m, rule: rule, tolerance: eps) }, shared)
-                } else {
-                    try execute(timer.measure("model") { KernelKMeansFastPath<Double>(model: m, rule: rule) }, shared)
-                }
+            let model = shared.model.base, shape = shared.inputShape
+            if shared.element == .float32 {
+                try execute(timer.measure("model") { model.engine(Float.self, job: shared.job, targets: targets, input: shape) }, shared)
+            } else {
+                try execute(timer.measure("model") { model.engine(Double.self, job: shared.job, targets: targets, input: shape) }, shared)
             }
             return 0
         } catch is Stopped {
@@ -102,32 +53,6 @@ package final class JobRunner {
             return ExitStatus.badInput
         }
     }
-
-    /// Rank 0 prints a line on stdout (unless quiet).
-    func say(_ line: String) {
-        if comm.isRoot && !quiet { print(line) }
-    }
-
-    /// Collective check: throws on every rank if any rank saw an error (printed by that rank).
-    func check(_ local: String?) throws {
-        if case .failed(let e) = comm.decide(error: local, stop: false) { throw report(e) }
-    }
-
-    /// Collective check that also agrees on stopping: true if the job is to stop cleanly.
-    func decide(_ local: String?) throws -> Bool {
-        switch comm.decide(error: local, stop: StopSignal.requested != nil) {
-        case .proceed: return false
-        case .stop: return true
-        case .failed(let e): throw report(e)
-        }
-    }
-
-    private func report(_ e: RankError) -> Failed {
-        if e.rank == comm.rank { FileHandle.standardError.write(Data("neon-batch: error: \(e.message)\n".utf8)) }
-        return Failed()
-    }
-
-    func message(_ error: Error) -> String { oneLineMessage(error) }
 
     /// What every rank knows after set-up.
     struct Shared {
@@ -154,68 +79,78 @@ package final class JobRunner {
         let alreadyComplete: Bool
     }
 
-    private func setUp() throws -> Shared {
-        var setup: JobSetup?
-        var err: String?
-        if comm.isRoot {
-            do { setup = try JobSetup.load(jobPath: jobPath, resume: resume, part: part) } catch { err = message(error) }
+    /// What rank 0's set-up found that every rank needs, sent in one broadcast.
+    struct SetUpFacts: Codable {
+        enum OutputState: Int, Codable { case new, partial, complete }
+        var jobText: String, jobPath: String
+        /// A --part names its own file.
+        var outputFile: String
+        var rows: Int, rowStart: Int, inputRows: Int, features: Int
+        var element: String
+        var sampleShape: [Int]
+        var output: OutputState
+        var blockDone: [Bool]
+        var blockConservation: [Double]
+        var storedBeta: Double?
+        var standardization: [[Double]]?
+        /// The resume key goes into the output's attributes, which every rank writes alike.
+        var resumeKey: [[String]]
+
+        init(_ setup: JobSetup) {
+            let partial = setup.partial
+            jobText = setup.job.jobText
+            jobPath = setup.job.jobPath
+            outputFile = setup.job.outputFile
+            rows = setup.rows
+            rowStart = setup.range.lowerBound
+            inputRows = setup.input.rows
+            features = setup.features
+            element = setup.element.rawValue
+            sampleShape = setup.input.sampleShape
+            output = partial == nil ? .new : (partial!.status == "complete" ? .complete : .partial)
+            blockDone = partial?.blockDone ?? []
+            blockConservation = partial?.blockConservation ?? []
+            storedBeta = partial?.beta.flatMap { $0.isNaN ? nil : $0 }
+            standardization = setup.standardization.map { [$0.mean, $0.std] }
+            resumeKey = setup.resumeKey.map { [$0.0, $0.1] }
         }
-        try check(err)
-        // Every rank parses the same job text (paths already resolved by rank 0's job path).
-        let text = comm.broadcast(setup?.job.jobText ?? "")
-        let path = comm.broadcast(setup?.job.jobPath ?? "")
-        let outputFile = comm.broadcast(setup?.job.outputFile ?? "")     // a --part names its own file
-        var job = setup?.job
-        if !comm.isRoot {
-            do {
-                var parsed = try JobSpec.parse(text: text, jobPath: path)
-                parsed.resume = parsed.resume || resume
-                parsed.outputFile = outputFile
-                job = parsed
-            } catch { err = message(error) }
-        }
-        try check(err)
-        let dims = comm.broadcast(setup.map {
-            [$0.rows, $0.features, $0.element == .float32 ? 4 : 8, $0.range.lowerBound, $0.input.rows]
-        } ?? [])
-        let sampleShape = comm.broadcast((setup?.input.sampleShape ?? []).map { Int64($0) }).map { Int($0) }
-        let model = NeonModel.broadcast(setup?.model, comm)
-        let partial = setup?.partial
-        let state = comm.broadcast([partial == nil ? 0 : (partial!.status == "complete" ? 2 : 1)])[0]
-        let done = comm.broadcast((partial?.blockDone ?? []).map { $0 ? UInt8(1) : 0 })
-        let conservation = comm.broadcast(partial?.blockConservation ?? [])
-        let beta = comm.broadcast([partial?.beta ?? .nan])[0]
-        let standardization = broadcast(setup?.standardization)
-        // The resume key goes into the output's attributes, which every rank writes alike.
-        let flatKey = comm.broadcast((setup?.resumeKey ?? []).map { "\($0.0)\u{1}\($0.1)" }.joined(separator: "\u{2}"))
-        let key = flatKey.split(separator: "\u{2}").map { item -> (String, String) in
-            let parts = item.split(separator: "\u{1}", maxSplits: 1).map(String.init)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
-        }
-        if state == 0 {
-            // Rank 0 checked its own limits and the device; the others check their own limit.
-            let br = min(job!.blockRows, dims[0])
-            let layout = OutputLayout(sampleShape: sampleShape, targets: job!.target.hasAxis
-                ? JobSetup.resolve(job!.target, clusters: model.clusters).count : nil)
-            let bytes = layout.expectedBytes(rows: dims[0], element: dims[2] == 4 ? .float32 : .float64,
-                                             blocks: (dims[0] + br - 1) / br)
-            do { try RelevanceOutput.checkFileSizeLimit(job!.outputFile, bytes: bytes) } catch { err = message(error) }
-            try check(err)
-        }
-        return Shared(job: job!,
-                      model: model, rows: dims[0], rowStart: dims[3], inputRows: dims[4], features: dims[1], element: dims[2] == 4 ? .float32 : .float64,
-                      sampleShape: sampleShape,
-                      layout: OutputLayout(sampleShape: sampleShape, targets: job!.target.hasAxis
-                          ? JobSetup.resolve(job!.target, clusters: model.clusters).count : nil),
-                      input: setup?.input, standardization: standardization, resumeKey: key,
-                      resuming: state == 1, blockDone: done.map { $0 == 1 }, blockConservation: conservation,
-                      storedBeta: beta.isNaN ? nil : beta, alreadyComplete: state == 2)
     }
 
-    func execute<E: ExplainerEngine>(_ engine: E, _ s: Shared) throws {
-        let tile = E.tileRows
+    private func setUp() throws -> Shared {
+        let setup = try ranks.onRoot { try JobSetup.load(jobPath: jobPath, resume: resume, part: part) }
+        let facts = ranks.broadcast(setup.map(SetUpFacts.init))
+        // Every rank parses the same job text (paths already resolved by rank 0's job path).
+        let job = try ranks.everyRank { () throws -> JobSpec in
+            if let job = setup?.job { return job }
+            var parsed = try JobSpec.parse(text: facts.jobText, jobPath: facts.jobPath)
+            parsed.resume = parsed.resume || resume
+            parsed.outputFile = facts.outputFile
+            return parsed
+        }
+        let model = NeonModel.broadcast(setup?.model, comm)
+        let element: ElementType = facts.element == "float32" ? .float32 : .float64
+        let layout = OutputLayout(sampleShape: facts.sampleShape, targets: job.target.hasAxis
+            ? JobSetup.resolve(job.target, clusters: model.clusters).count : nil)
+        if facts.output == .new {
+            // Rank 0 checked its own limits and the device; the others check their own limit.
+            let br = min(job.blockRows, facts.rows)
+            let bytes = layout.expectedBytes(rows: facts.rows, element: element, blocks: (facts.rows + br - 1) / br)
+            try ranks.everyRank { try RelevanceOutput.checkFileSizeLimit(job.outputFile, bytes: bytes) }
+        }
+        return Shared(job: job, model: model, rows: facts.rows, rowStart: facts.rowStart, inputRows: facts.inputRows,
+                      features: facts.features, element: element, sampleShape: facts.sampleShape, layout: layout,
+                      input: setup?.input, standardization: facts.standardization.map { Standardization(mean: $0[0], std: $0[1]) },
+                      resumeKey: facts.resumeKey.map { ($0[0], $0[1]) },
+                      resuming: facts.output == .partial, blockDone: facts.blockDone, blockConservation: facts.blockConservation,
+                      storedBeta: facts.storedBeta, alreadyComplete: facts.output == .complete)
+    }
+
+    /// Runs the passes with `engine` (generic over the precision only: the block stream and the
+    /// passes are specialised for Float and Double; the engine's calls are per tile).
+    func execute<S: NeonScalar>(_ engine: any ExplainerEngine<S>, _ s: Shared) throws {
+        let tile = type(of: engine).tileRows
         let parallelInput = try openParallelInput(s)
-        let blocks = BlockStream<E.Scalar>(communicator: comm, input: s.input, parallelInput: parallelInput,
+        let blocks = BlockStream<S>(communicator: comm, input: s.input, parallelInput: parallelInput,
                                            first: s.rowStart, rows: s.rows,
                                            features: s.features, blockRows: s.job.blockRows, tileRows: tile, timer: timer,
                                            layout: s.layout)
@@ -232,10 +167,10 @@ package final class JobRunner {
 
     /// The beta pass's scores kept for the explain pass (execution.cache_mb), when there is a
     /// beta pass over exactly the rows explained and the engine can keep them; else nil.
-    private func scoreCache<E: ExplainerEngine>(_ s: Shared, engine: E, blocks: BlockStream<E.Scalar>) -> ScoreCache<E.Scalar>? {
+    private func scoreCache<S: NeonScalar>(_ s: Shared, engine: any ExplainerEngine<S>, blocks: BlockStream<S>) -> ScoreCache<S>? {
         guard s.job.method == "neon", case .auto = s.job.beta, !(s.resuming && s.storedBeta != nil),
               s.rows == s.inputRows, engine.scoresPerRow > 0, s.job.cacheMegabytes > 0 else { return nil }
-        let cache = ScoreCache<E.Scalar>(blocks: (0..<blocks.blockCount).map { (index: $0, rows: blocks.block($0).myCount) },
+        let cache = ScoreCache<S>(blocks: (0..<blocks.blockCount).map { (index: $0, rows: blocks.block($0).myCount) },
                                          width: engine.scoresPerRow, budgetBytes: s.job.cacheMegabytes << 20)
         let kept = comm.allreduceSum(Double(cache.rows)), mb = comm.allreduceMax(Double(cache.bytes)) / Double(1 << 20)
         // Said when it matters (not all rows fit: a larger cache_mb would save work) or with --verbose.
@@ -252,15 +187,15 @@ package final class JobRunner {
     /// With a row range (input.rows, --part) the mean is still over the whole input dataset, so
     /// that the parts of an export share the beta of a single run.
     /// `cache`: where to keep the scores of the blocks it holds (the blocks are the explain pass's).
-    private func stiffness<E: ExplainerEngine>(_ s: Shared, engine: E, blocks explainBlocks: BlockStream<E.Scalar>,
-                                               cache: ScoreCache<E.Scalar>?, parallelInput: InputDataset?) throws -> (Double, String) {
+    private func stiffness<S: NeonScalar>(_ s: Shared, engine: any ExplainerEngine<S>, blocks explainBlocks: BlockStream<S>,
+                                          cache: ScoreCache<S>?, parallelInput: InputDataset?) throws -> (Double, String) {
         if s.job.method != "neon" { return (0, "unused") }     // beta is NEON's (Eq. 2)
         if case .fixed(let b) = s.job.beta { return (b, "fixed") }
         if s.resuming, let b = s.storedBeta { return (b, "auto") }
         let whole = s.rows == s.inputRows
         let blocks = whole ? explainBlocks
-            : BlockStream<E.Scalar>(communicator: comm, input: s.input, parallelInput: parallelInput, first: 0, rows: s.inputRows,
-                                    features: s.features, blockRows: s.job.blockRows, tileRows: E.tileRows, timer: timer)
+            : BlockStream<S>(communicator: comm, input: s.input, parallelInput: parallelInput, first: 0, rows: s.inputRows,
+                             features: s.features, blockRows: s.job.blockRows, tileRows: type(of: engine).tileRows, timer: timer)
         blocks.standardization = s.standardization
         defer { if !whole { blocks.deallocate() } }
         progress.begin("beta pass", total: s.inputRows)
@@ -294,31 +229,13 @@ package final class JobRunner {
         return (comm.broadcast(beta), "auto")
     }
 
-    /// Collective: rank 0 names the signal that any rank received (rank 0 itself may not have
-    /// received it yet when the ranks agreed to stop).
+    /// Collective: rank 0 says which signal stopped the job and what is left.
     func reportStop(_ detail: String) {
-        let received = comm.allreduceMax(Int(StopSignal.requested ?? 0))
-        let sig = received > 0 ? StopSignal.name(Int32(received)) : "a signal"
-        if comm.isRoot {
-            FileHandle.standardError.write(Data("neon-batch: stopped by \(sig) \(detail) (exit \(ExitStatus.interrupted))\n".utf8))
-        }
+        ranks.reportStop { "stopped by \($0) \(detail) (exit \(ExitStatus.interrupted))" }
     }
 
     func rules(_ s: Shared) -> String {
-        if s.job.method != "neon" { return baselineRules(s) }
-        switch s.model {
-        case .kmeans: return "min-take-most (Eq. 2), midpoint (Eq. 4)"
-        case .kernelKMeans:
-            return "min-take-most (Eq. 2), soft pooling (footnote 1), reassignment Eq. 10 (\(s.job.kernelRule)), midpoint (Eq. 4)"
-        case .head(let m):
-            var head: String
-            switch s.job.mode {
-            case .relative: head = "relative (Prop. 6 / Lemma 3): min-take-most (Eq. 2)"
-            case .absolute(let t): head = "absolute (Prop. 7 / Lemma 4, theta = \(t)): LME^-1 pooling, soft-min redistribution with beta, reassignment R_k <- R_k h_k / f_c"
-            }
-            head += m.kind == "deep_soft" ? ", bias-free midpoint rule (root 0)" : ", midpoint rule (Eq. 4)"
-            return m.psi.isEmpty ? head : head + "; psi: " + NeonModel.lrpRules(s.job.lrp).summary
-        }
+        s.job.method == "neon" ? s.model.base.rules(job: s.job) : baselineRules(s)
     }
 
     func provenance(_ s: Shared, beta: Double, betaMode: String) -> [(String, AttributeValue)] {
@@ -358,7 +275,7 @@ func peakResidentBytes() -> Int {
 }
 
 extension JobRunner {
-    /// Attributes only soft/deep models and target lists have (nothing for the older kinds, so
+    /// Attributes only some kinds (soft/deep models) and target lists have (nothing for the older kinds, so
     /// their outputs stay as they were).
     func headAttributes(_ s: Shared) -> [(String, AttributeValue)] {
         var out: [(String, AttributeValue)] = []
@@ -368,21 +285,7 @@ extension JobRunner {
             let t = JobSetup.resolve(s.job.target, clusters: s.model.clusters).map { String($0!) }.joined(separator: ",")
             out.append(("targets", .string(t)))
         }
-        guard case .head(let m) = s.model else { return out }
-        switch s.job.mode {
-        case .relative: out.append(("mode", .string("relative")))
-        case .absolute(let theta):
-            out.append(("mode", .string("absolute")))
-            out.append(("theta", .double(theta)))
-        }
-        if let tau = m.stiffness { out.append(("stiffness", .double(tau))) }
-        if !m.psi.isEmpty {
-            let r = NeonModel.lrpRules(s.job.lrp)
-            out += [("lrp_conv2d", .string(s.job.lrp.conv2d)), ("lrp_linear", .string(s.job.lrp.linear)),
-                    ("lrp_gamma", .double(r.convGamma)), ("lrp_epsilon", .double(r.epsilon)),
-                    ("psi_layers", .string(m.psi.map(\.type).joined(separator: ",")))]
-        }
-        return out
+        return out + s.model.base.attributes(job: s.job, evaluation: false)
     }
 }
 

@@ -21,16 +21,9 @@ package struct JobSetup {
     package static func load(jobPath: String, resume: Bool = false, part: Part? = nil) throws -> JobSetup {
         var job = try JobSpec.load(path: jobPath)
         if resume { job.resume = true }
-        let stored = try ModelFile.load(path: job.modelFile)
-        let model = try NeonModel(stored, path: job.modelFile)
+        let model = try ModelKinds.load(path: job.modelFile)
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
-        if case .head(let m) = model, !m.psi.isEmpty {
-            try checkPsi(m, job: job, input: input)
-        } else {
-            guard model.features == input.features else {
-                throw StorageError("\(job.modelFile): dataset '\(stored.featureDataset)' has \(model.features) features but dataset '\(job.inputDataset)' of \(job.inputFile) has \(input.features)")
-            }
-        }
+        try model.base.check(input: input, job: job)
         try checkExplainSettings(job: job, model: model)
         if job.method == "pdacs", let why = model.pdacsProblem(sampleShape: input.sampleShape) {
             throw JobError(message: "\(job.jobPath): explain.method \(why)")
@@ -38,7 +31,7 @@ package struct JobSetup {
         if job.method != "neon", job.target.hasAxis {
             throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" explains the assigned cluster only; set explain.target to \"assigned\"")
         }
-        if job.method == "nca", model.kind != "kmeans" {
+        if job.method == "nca", !model.capabilities.contains(.nearestCentroid) {
             throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is \(model.kind))")
         }
         let bytesPerRow = input.features * input.element.byteCount
@@ -91,7 +84,7 @@ package struct JobSetup {
     var resumeKey: [(String, String)] {
         var key = [
             ("input.dataset", job.inputDataset),
-            ("input shape", JobSetup.shapeKey(input, model: model)),
+            ("input shape", model.base.inputKey(input)),
             ("input.rows", "[\(range.lowerBound), \(range.upperBound)]"),
             ("model", model.fingerprint),
             ("explain.beta", betaKey),
@@ -103,24 +96,11 @@ package struct JobSetup {
         return key
     }
 
-    /// The input's shape in a resume key: N x d, or N x C x H x W for soft/deep models.
-    static func shapeKey(_ input: InputDataset, model: NeonModel) -> String {
-        if case .head = model {
-            return "\(input.rows) x \(input.sampleShape.map(String.init).joined(separator: " x ")) \(input.element.rawValue)"
-        }
-        return "\(input.rows) x \(input.features) \(input.element.rawValue)"
-    }
-
     /// The resume-key entries of how the model is explained: the kernel rule, a head's mode and
     /// LRP rules, the model's standardisation.
     static func modelKey(_ model: NeonModel, job: JobSpec, standardization: Standardization?) -> [(String, String)] {
-        var key: [(String, String)] = []
-        if case .kernelKMeans = model { key.append(("explain.kernel_rule", job.kernelRule)) }
+        var key = model.base.explainKey(job: job)
         if let eps = job.pruningTolerance { key.append(("explain.pruning", "tolerance \(eps)")) }
-        if case .head(let m) = model {
-            key.append(("explain.mode", JobSetup.modeText(job.mode)))
-            if !m.psi.isEmpty { key.append(("explain.lrp", NeonModel.lrpRules(job.lrp).summary)) }
-        }
         if let st = standardization {
             var fp = Fingerprint()
             fp.add(st.mean)
@@ -178,29 +158,13 @@ extension JobSetup {
         return Standardization(mean: t.mean, std: t.std)
     }
 
-    /// Psi must chain from the input samples to the head's dimension.
-    static func checkPsi(_ m: ModelFile.HeadModel, job: JobSpec, input: InputDataset) throws {
-        let s = input.sampleShape
-        let shape: TensorShape = s.count == 3 ? .image(channels: s[0], height: s[1], width: s[2]) : .vector(s[0])
-        let shapes: [TensorShape]
-        do {
-            shapes = try PsiNetwork<Double>.shapes(layers: NeonModel.psiLayers(m.psi), input: shape)
-        } catch let e as PsiShapeError {
-            let whose = e.layer == 0 ? " (dataset '\(job.inputDataset)' of \(job.inputFile))" : ""
-            throw StorageError("\(job.modelFile): \(e.reason)\(whose)")
-        }
-        guard shapes.last!.count == m.features else {
-            throw StorageError("\(job.modelFile): dataset 'centroids' has \(m.features) features but psi gives \(shapes.last!) on samples \(shape)")
-        }
-    }
-
     /// Mode and targets against the model.
     static func checkExplainSettings(job: JobSpec, model: NeonModel) throws {
-        if case .absolute = job.mode, !["soft_kmeans", "deep_soft"].contains(model.kind) {
+        if case .absolute = job.mode, !model.capabilities.contains(.absoluteMode) {
             throw JobError(message: "\(job.jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans or deep_soft); \(job.modelFile) is \(model.kind)")
         }
         if job.pruningTolerance != nil {
-            guard case .kernelKMeans = model else {
+            guard model.capabilities.contains(.pruning) else {
                 throw JobError(message: "\(job.jobPath): explain.pruning applies to kernel_kmeans models; \(job.modelFile) is \(model.kind)")
             }
             guard !job.target.hasAxis else {

@@ -38,10 +38,4 @@ extension JobRunner {
         guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, access(path, R_OK) == 0 else { return nil }
         return [Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)]
     }
-
-    /// Rank 0's model standardisation on every rank (the rank that reads a block transforms it).
-    func broadcast(_ st: Standardization?) -> Standardization? {
-        let mean = comm.broadcast(st?.mean ?? []), std = comm.broadcast(st?.std ?? [])
-        return mean.isEmpty ? nil : Standardization(mean: mean, std: std)
-    }
 }

@@ -8,7 +8,6 @@
 /// optional `bias` (out); maxpool2d / avgpool2d: attributes `kernel_size`, `stride` (default
 /// kernel_size); relu, flatten, global_avg_pool: nothing.
 extension ModelFile {
-    public static let kindList = "\"kmeans\", \"kernel_kmeans\", \"soft_kmeans\", \"deep_kmeans\" or \"deep_soft\""
     public static let layerTypes = ["conv2d", "relu", "maxpool2d", "avgpool2d", "global_avg_pool", "flatten", "linear"]
 
     /// One layer of Psi as stored (checked for its own consistency; chaining is NeonCore's).
@@ -54,8 +53,9 @@ extension ModelFile {
         }
     }
 
-    static func loadHead(_ file: H5ReadFile, kind: String) throws -> HeadModel {
-        let path = file.path
+    /// soft_kmeans, deep_kmeans, deep_soft: centroids, tau, Psi's layers as stored.
+    public static func loadHead(_ reader: Reader) throws -> HeadModel {
+        let file = reader.file, kind = reader.kind, path = file.path
         let m = try file.matrix("centroids")
         guard m.rows >= 2 else {
             throw StorageError("\(path): dataset 'centroids' has \(m.rows) row\(m.rows == 1 ? "" : "s"); clustering needs K >= 2 clusters")

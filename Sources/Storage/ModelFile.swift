@@ -43,62 +43,35 @@ extension ModelFile {
         public let gamma: Double
     }
 
-    public enum Model: Equatable, Sendable {
-        case kmeans(KMeans)
-        case kernelKMeans(KernelKMeans)
-        /// soft_kmeans, deep_kmeans, deep_soft (ModelFile+Deep.swift)
-        case head(HeadModel)
+    /// An open model file and its root attribute `kind`; the model-kind registry
+    /// (NeonPipeline/ModelKinds) chooses the reader of that kind.
+    public struct Reader {
+        let file: H5ReadFile
+        public let kind: String
+        public var path: String { file.path }
 
-        public var kind: String {
-            switch self {
-            case .kmeans: return "kmeans"
-            case .kernelKMeans: return "kernel_kmeans"
-            case .head(let m): return m.kind
+        public init(path: String) throws {
+            file = try H5ReadFile(path: path, role: "model")
+            guard let kind = try file.rootStringAttribute("kind") else {
+                throw StorageError("\(path): root attribute 'kind' is missing")
             }
-        }
-
-        public var features: Int {
-            switch self {
-            case .kmeans(let m): return m.features
-            case .kernelKMeans(let m): return m.features
-            case .head(let m): return m.features
-            }
-        }
-
-        /// The dataset whose columns are the features (for messages).
-        public var featureDataset: String {
-            switch self {
-            case .kmeans: return "centroids"
-            case .kernelKMeans: return "support_vectors"
-            case .head: return "centroids"
-            }
+            self.kind = kind
         }
     }
 
-    /// Reads a model file of any supported kind.
-    public static func load(path: String) throws -> Model {
-        let file = try H5ReadFile(path: path, role: "model")
-        guard let kind = try file.rootStringAttribute("kind") else {
-            throw StorageError("\(path): root attribute 'kind' is missing")
+    /// kernel k-means: the values as stored (the model's own checks follow).
+    public static func loadKernelKMeans(_ reader: Reader) throws -> KernelKMeans {
+        let file = reader.file, path = reader.path
+        let m = try file.matrix("support_vectors")
+        let values = try m.readAllAsDouble()
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw StorageError("\(path): dataset 'support_vectors' row \(bad / m.columns) holds NaN or Inf")
         }
-        switch kind {
-        case "kmeans": return .kmeans(try loadKMeans(path: path))
-        case "kernel_kmeans":
-            let m = try file.matrix("support_vectors")
-            let values = try m.readAllAsDouble()
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw StorageError("\(path): dataset 'support_vectors' row \(bad / m.columns) holds NaN or Inf")
-            }
-            let clusters = try file.integerVector("support_cluster")
-            guard let gamma = file.rootNumberAttribute("gamma") else {
-                throw StorageError("\(path): root attribute 'gamma' is missing or not a number")
-            }
-            return .kernelKMeans(KernelKMeans(features: m.columns, supportVectors: values,
-                                              supportCluster: clusters.map { Int($0) }, gamma: gamma))
-        case "soft_kmeans", "deep_kmeans", "deep_soft":
-            return .head(try loadHead(file, kind: kind))
-        default:
-            throw StorageError("\(path): model kind '\(kind)' is not supported (expected \(ModelFile.kindList))")
+        let clusters = try file.integerVector("support_cluster")
+        guard let gamma = file.rootNumberAttribute("gamma") else {
+            throw StorageError("\(path): root attribute 'gamma' is missing or not a number")
         }
+        return KernelKMeans(features: m.columns, supportVectors: values,
+                            supportCluster: clusters.map { Int($0) }, gamma: gamma)
     }
 }

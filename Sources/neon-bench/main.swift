@@ -15,6 +15,7 @@
 import Dispatch
 import Foundation
 import NeonCore
+import NeonPipeline
 import Storage
 
 setvbuf(stdout, nil, _IOLBF, 0)
@@ -81,15 +82,13 @@ if args.count >= 2 {
     let n = min(rowsWanted, input.rows)
     x = [Float](repeating: 0, count: n * input.features)
     try x.withUnsafeMutableBytes { try input.read(rows: 0, count: n, into: $0.baseAddress!) }
-    switch try ModelFile.load(path: args[1]) {
-    case .kmeans(let m):
-        model = KMeansModel(clusters: m.clusters, features: m.features, centroids: m.centroids)
-    case .kernelKMeans(let m):
-        let k = try KernelKMeansModel(features: m.features, supportVectors: m.supportVectors,
-                                      supportCluster: m.supportCluster, gamma: m.gamma)
+    let stored = try ModelKinds.load(path: args[1]).base
+    if let m = stored as? KMeansModel {
+        model = m
+    } else if let k = stored as? KernelKMeansModel {
         kernel = k
-        model = KMeansModel(clusters: 2, features: m.features, centroids: [Double](repeating: 0, count: 2 * m.features))
-    case .head:
+        model = KMeansModel(clusters: 2, features: k.features, centroids: [Double](repeating: 0, count: 2 * k.features))
+    } else {
         print("neon-bench: soft/deep clustering models: run neon-bench --vgg (generated VGG-16 blocks 4-5 workload)")
         exit(2)
     }

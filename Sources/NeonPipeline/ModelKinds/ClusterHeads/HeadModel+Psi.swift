@@ -1,14 +1,11 @@
-import Distributed
 import NeonCore
 import Storage
 
-/// Soft and deep clustering models (soft_kmeans, deep_kmeans, deep_soft) in the pipeline.
-extension NeonModel {
-    static let headKinds = ["soft_kmeans", "deep_kmeans", "deep_soft"]
-
-    /// The layers of a stored Psi as NeonCore layers.
-    static func psiLayers(_ stored: [ModelFile.StoredLayer]) -> [PsiLayer] {
-        stored.map { l in
+/// The stored head as NeonCore's ClusterHead and PsiLayers, and its flat broadcast encoding.
+extension ModelFile.HeadModel {
+    /// The layers of the stored Psi as NeonCore layers.
+    var psiLayers: [PsiLayer] {
+        psi.map { l in
             switch l.type {
             case "conv2d":
                 let s = l.weightShape
@@ -25,11 +22,12 @@ extension NeonModel {
         }
     }
 
-    /// The head of a soft/deep model in a given mode.
-    static func clusterHead(_ m: ModelFile.HeadModel, mode: JobSpec.Mode) -> ClusterHead {
+    /// The head in a given explain.mode: distance logits with tau (soft_kmeans) or 1
+    /// (deep_kmeans), dot-product logits (deep_soft).
+    func clusterHead(mode: JobSpec.Mode) -> ClusterHead {
         let logits: ClusterHead.Logits
-        switch m.kind {
-        case "soft_kmeans": logits = .distance(stiffness: m.stiffness ?? 1)
+        switch kind {
+        case "soft_kmeans": logits = .distance(stiffness: stiffness ?? 1)
         case "deep_kmeans": logits = .distance(stiffness: 1)
         default: logits = .dot
         }
@@ -38,22 +36,14 @@ extension NeonModel {
         case .relative: headMode = .relative
         case .absolute(let t): headMode = .absolute(theta: t)
         }
-        return ClusterHead(clusters: m.clusters, features: m.features, centroids: m.centroids, logits: logits, mode: headMode)
+        return ClusterHead(clusters: clusters, features: features, centroids: centroids, logits: logits, mode: headMode)
     }
 
-    static func lrpRules(_ l: JobSpec.LRP) -> LRPRules {
-        LRPRules(convGamma: l.conv2d == "zero" ? 0 : l.gamma,
-                 linearRule: l.linear == "epsilon" ? .epsilon : .gamma,
-                 linearGamma: l.linear == "zero" ? 0 : l.gamma,
-                 epsilon: l.epsilon)
-    }
-
-    /// A flat encoding of a head model for broadcasting.
-    static func encode(_ m: ModelFile.HeadModel) -> [Double] {
-        var out: [Double] = [Double(headKinds.firstIndex(of: m.kind)!), Double(m.clusters), Double(m.features),
-                             m.stiffness ?? 0, Double(m.psi.count)]
-        out += m.centroids
-        for l in m.psi {
+    package func encode() -> [Double] {
+        var out: [Double] = [Double(Self.kindNames.firstIndex(of: kind)!), Double(clusters), Double(features),
+                             stiffness ?? 0, Double(psi.count)]
+        out += centroids
+        for l in psi {
             out += [Double(ModelFile.layerTypes.firstIndex(of: l.type)!), Double(l.stride), Double(l.padding),
                     Double(l.kernelSize), Double(l.weightShape.count)] + l.weightShape.map(Double.init)
             out += [Double(l.weight.count)] + l.weight
@@ -62,11 +52,11 @@ extension NeonModel {
         return out
     }
 
-    static func decode(_ v: [Double]) -> ModelFile.HeadModel {
+    package static func decode(_ v: [Double]) -> ModelFile.HeadModel {
         var i = 0
         func take(_ n: Int) -> [Double] { defer { i += n }; return Array(v[i..<(i + n)]) }
         func one() -> Double { take(1)[0] }
-        let kind = headKinds[Int(one())], K = Int(one()), D = Int(one()), tau = one(), layers = Int(one())
+        let kind = kindNames[Int(one())], K = Int(one()), D = Int(one()), tau = one(), layers = Int(one())
         let centroids = take(K * D)
         var psi: [ModelFile.StoredLayer] = []
         for _ in 0..<layers {
@@ -81,5 +71,15 @@ extension NeonModel {
         }
         return ModelFile.HeadModel(kind: kind, clusters: K, features: D, centroids: centroids,
                                    stiffness: kind == "soft_kmeans" ? tau : nil, psi: psi)
+    }
+}
+
+extension JobSpec.LRP {
+    /// explain.lrp as NeonCore's LRP rules ("zero" is gamma 0).
+    var rules: LRPRules {
+        LRPRules(convGamma: conv2d == "zero" ? 0 : gamma,
+                 linearRule: linear == "epsilon" ? .epsilon : .gamma,
+                 linearGamma: linear == "zero" ? 0 : gamma,
+                 epsilon: epsilon)
     }
 }
