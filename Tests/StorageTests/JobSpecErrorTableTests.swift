@@ -1,3 +1,4 @@
+import NeonSettings
 import Storage
 import XCTest
 
@@ -63,13 +64,18 @@ final class JobSpecErrorTableTests: XCTestCase {
         Row(kind: kind, text: text, message: message, line: line)
     }
 
+    /// One row per bad value, all with the same message.
+    static func each(_ bads: [String], _ row: (String) -> Row) -> [Row] { bads.map(row) }
+
     static let methods = #""neon", "random", "x2", "sensitivity", "ig", "pda0", "pdacs", "nca""#
     static let rowsMessage = "input.rows must be [START, END] with integers 0 <= START < END (rows START..END-1)"
     static let targetMessage = #"explain.target must be "assigned", "all" or a non-empty list of distinct cluster indices"#
     static let initMessage = #"fit.init must be "kmeans" or {"file": ..., "dataset": ...} (labels)"#
     static let initStrings = "fit.init.file and fit.init.dataset must be non-empty strings"
 
-    static let rows: [Row] = [
+    static let rows: [Row] = fixedRows + loopedRows
+
+    static let fixedRows: [Row] = [
         // Syntax and the top object (both kinds).
         raw(.explain, "", "not valid JSON (line 1, column 1: unexpected end of input)"),
         raw(.explain, #"{"input": {}, "input": {}}"#, "not valid JSON (line 1, column 15: duplicate key 'input')"),
@@ -89,7 +95,10 @@ final class JobSpecErrorTableTests: XCTestCase {
         // Unknown top-level keys (document order, before anything else), with did-you-mean.
         raw(.explain, #"{"foo": 1, "input": 3, "bar": 2}"#, "unknown key 'foo'"),
         raw(.explain, #"{"Input": {}}"#, "unknown key 'Input'; did you mean 'input'?"),
+        raw(.explain, #"{"input": 3, "bar": 2, "foo": 1}"#, "unknown key 'bar'"),
         raw(.explain, #"{"a\nb": 1}"#, #"unknown key 'a\nb'"#),
+        raw(.explain, "\"job\"", "the job must be a JSON object"),
+        raw(.explain, "null", "the job must be a JSON object"),
         f(["explain": "{}"], "unknown key 'explain'"),
         f(["fitt": "{}"], "unknown key 'fitt'; did you mean 'fit'?"),
         // Sections must be objects (in section order, before unknown keys inside sections).
@@ -100,12 +109,17 @@ final class JobSpecErrorTableTests: XCTestCase {
         x(["execution": "8192"], "'execution' must be an object"),
         v("[]", "'evaluate' must be an object"),
         x(["input": #"{"file": "a", "dataset": "b", "x": 1}"#, "execution": "1"], "'execution' must be an object"),
+        raw(.explain, #"{"execution": 1, "input": 2}"#, "'input' must be an object"),
         f(["fit": "[]"], "'fit' must be an object"),
         f(["execution": "1"], "'execution' must be an object"),
         // Unknown keys in sections (section order, before missing keys and values).
         x(["input": #"{"file": "a", "dataset": "b", "path": "c"}"#], "unknown key 'input.path'"),
         x(["model": #"{"file": "a", "dataset": "b"}"#], "unknown key 'model.dataset'"),
         x(["output": #"{"file": "o", "z": 1}"#, "execution": #"{"y": 1}"#], "unknown key 'output.z'"),
+        x(["output": #"{"file": "a", "overwrite": true, "x": 0}"#], "unknown key 'output.x'"),
+        e(#"{"beta": "auto", "foo": 1, "bar": 2}"#, "unknown key 'explain.foo'"),
+        x(["execution": #"{"blockRows": 10}"#], "unknown key 'execution.blockRows'; did you mean 'block_rows'?"),
+        raw(.explain, #"{"execution": {"block_rows": -1, "threads": 4}}"#, "unknown key 'execution.threads'"),
         e(#"{"bta": 1}"#, "unknown key 'explain.bta'; did you mean 'beta'?"),
         e(#"{"modes": 1}"#, "unknown key 'explain.modes'; did you mean 'mode'?"),
         x(["execution": #"{"rows_per_block": 10}"#], "unknown key 'execution.rows_per_block'"),
@@ -117,7 +131,10 @@ final class JobSpecErrorTableTests: XCTestCase {
         f(["output": #"{"file": "m.h5", "resume": true}"#], "unknown key 'output.resume'"),
         // Missing sections and keys (after unknown keys, before values).
         raw(.explain, "{}", "missing key 'input'"),
+        x(["input": nil], "missing key 'input'"),
         x(["input": "{}"], "missing key 'input.file'"),
+        x(["input": #"{"file": "a"}"#], "missing key 'input.dataset'"),
+        x(["model": nil], "missing key 'model'"),
         x(["input": #"{"file": 1}"#], "missing key 'input.dataset'"),
         x(["model": nil, "explain": #"{"beta": 0}"#], "missing key 'model'"),
         x(["model": "{}"], "missing key 'model.file'"),
@@ -243,6 +260,7 @@ final class JobSpecErrorTableTests: XCTestCase {
           "fit.support_vectors applies to kernel_kmeans only"),
         g(#"{"algorithm": "kmeans", "clusters": 3, "init": "kmeans"}"#, "fit.init applies to kernel_kmeans only"),
         g(#"{"algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": "elkan"}"#, #"fit.kmeans_algorithm must be "lloyd" or "hamerly""#),
+        g(#"{"algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": 1}"#, #"fit.kmeans_algorithm must be "lloyd" or "hamerly""#),
         g(#"{"algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": "Lloyd"}"#, #"fit.kmeans_algorithm must be "lloyd" or "hamerly""#),
         g(#"{"algorithm": "kmeans", "clusters": 1}"#, "fit.clusters must be an integer from 2 to 1048576"),
         g(#"{"algorithm": "kmeans", "clusters": 2.5}"#, "fit.clusters must be an integer from 2 to 1048576"),
@@ -280,6 +298,59 @@ final class JobSpecErrorTableTests: XCTestCase {
         f(["fit": #"{"algorithm": "kernel_kmeans", "clusters": 3, "init": "x"}"#, "execution": #"{"block_rows": 0}"#], initMessage),
     ]
 
+    /// Each key's bad values (one row each).
+    static let loopedRows: [Row] = [
+        each([#""""#, "1", "null", "true", #"["a"]"#, "{}"]) { x(["input": #"{"file": \#($0), "dataset": "d"}"#], "input.file must be a non-empty string") },
+        each([#""""#, "1", "null", "true", #"["a"]"#, "{}"]) { x(["input": #"{"file": "f", "dataset": \#($0)}"#], "input.dataset must be a non-empty string") },
+        each([#""""#, "1", "null", "true", #"["a"]"#, "{}"]) { x(["model": #"{"file": \#($0)}"#], "model.file must be a non-empty string") },
+        each([#""""#, "1", "null", "true", #"["a"]"#, "{}"]) { x(["output": #"{"file": \#($0)}"#], "output.file must be a non-empty string") },
+        each([#""yes""#, "1", "0", "null", #""false""#]) { x(["output": #"{"file": "o", "overwrite": \#($0)}"#], "output.overwrite must be true or false") },
+        each(["0", "-1", "-0.5", "0.0", #""Auto""#, #""fixed""#, #""1""#, "null", "true", "false", "[]", "{}"]) {
+            e(#"{"beta": \#($0)}"#, #"explain.beta must be "auto" or a positive finite number"#)
+        },
+        each([#""predicted""#, #""Assigned""#, "1", "null", "true", #"["assigned"]"#, "[]", "[1, 1]", "[-1]", "[1.5]", #""ALL""#]) {
+            e(#"{"target": \#($0)}"#, targetMessage)
+        },
+        each(["0", "-1e-4", "1", "2", #""1e-4""#, #""NaN""#, "null", "true", "[1e-4]", "{}"]) {
+            e(#"{"pruning": {"tolerance": \#($0)}}"#, "explain.pruning.tolerance must be a number in (0, 1)")
+        },
+        each(["0", "1", "-0.5", "1.5", #""0.5""#, "null"]) {
+            e(#"{"mode": "absolute", "theta": \#($0)}"#, "explain.theta must be a number in (0, 1)")
+        },
+        each(["10", "-1", "1.5", "true", #""6""#]) {
+            x(["output": #"{"file": "o.h5", "compression": \#($0)}"#], "output.compression must be an integer from 0 to 9")
+        },
+        each(["0", "-1", "1048577", "1.5", "true", #""8192""#, "null", "1e300", "-0", "[8192]"]) {
+            x(["execution": #"{"block_rows": \#($0)}"#], "execution.block_rows must be an integer from 1 to 1048576")
+        },
+        each(["-1", "1048577", "0.5", "true", #""256""#, "null"]) {
+            x(["execution": #"{"cache_mb": \#($0)}"#], "execution.cache_mb must be an integer from 0 to 1048576")
+        },
+        each([#""Parallel""#, #""collective""#, #""""#, "1", "true", "null", #"["root"]"#]) {
+            x(["execution": #"{"read": \#($0)}"#], #"execution.read must be "root", "parallel" or "auto""#)
+        },
+        each([#""NEON""#, #""lrp""#, "1", "null", #"["neon"]"#, #""""#]) { e(#"{"method": \#($0)}"#, "explain.method must be one of \(methods)") },
+        each(["0", "-1", "100001", "2.5", #""10""#, "true"]) { e(#"{"steps": \#($0)}"#, "explain.steps must be an integer from 1 to 100000") },
+        each(["0", "-1", "100001", "2.5", #""10""#, "true"]) { e(#"{"samples": \#($0)}"#, "explain.samples must be an integer from 1 to 100000") },
+        each(["-1", "9007199254740994", "0.5", #""1""#]) {
+            e(#"{"seed": \#($0)}"#, "explain.seed must be an integer from 0 to 9007199254740992")
+        },
+        each(["[]", #""neon""#, "1", "null", "{}"]) {
+            v(#"{"methods": \#($0)}"#, "evaluate.methods must be a non-empty array of method names")
+        },
+        each(["0", "10001", "1.5", #""3""#]) { v(#"{"repeats": \#($0)}"#, "evaluate.repeats must be an integer from 1 to 10000") },
+        each(["-3", "1e17", #""0""#]) { v(#"{"seed": \#($0)}"#, "evaluate.seed must be an integer from 0 to 9007199254740992") },
+        each(["1", "0", "1048577", "100.5", "null"]) {
+            v(#"{"reference_rows": \#($0)}"#, "evaluate.reference_rows must be an integer from 2 to 1048576")
+        },
+        each(["0", "2147483648", "1.5", "null"]) { v(#"{"samples": \#($0)}"#, "evaluate.samples must be an integer from 1 to 2147483647") },
+        each(["0", "-1", #""LOO""#, "null", "[1]"]) { v(#"{"sigma": \#($0)}"#, #"evaluate.sigma must be "loo" or a positive finite number"#) },
+        each(["0", "1048577", "2.5", #""64""#, "null"]) {
+            v(#"{"block_samples": \#($0)}"#, "evaluate.block_samples must be an integer from 1 to 1048576")
+        },
+        each([#""""#, "1", "null"]) { v(#"{"file": \#($0)}"#, "evaluate.file must be a non-empty string") },
+    ].flatMap { $0 }
+
     func parse(_ row: Row, jobPath: String = JobSpecErrorTableTests.path) throws {
         switch row.kind {
         case .explain: _ = try JobSpec.parse(text: row.text, jobPath: jobPath)
@@ -316,5 +387,114 @@ final class JobSpecErrorTableTests: XCTestCase {
                 XCTAssertEqual(($0 as? JobError)?.message, expected, line: row.line)
             }
         }
+    }
+}
+
+/// Valid jobs: each setting parses to its NeonSettings value; the String accessors agree.
+final class JobSpecTypedSettingsTests: XCTestCase {
+    let path = JobSpecErrorTableTests.path
+
+    func explainJob(_ sections: KeyValuePairs<String, String?>) throws -> JobSpec {
+        try JobSpec.parse(text: JobSpecErrorTableTests.job(.explain, sections), jobPath: path)
+    }
+
+    func fitJob(_ fit: String) throws -> FitSpec {
+        try FitSpec.parse(text: JobSpecErrorTableTests.job(.fit, ["fit": fit]), jobPath: path)
+    }
+
+    func testDefaults() throws {
+        let spec = try explainJob([:])
+        XCTAssertEqual(spec.explanation, .neon)
+        XCTAssertEqual(spec.kernelRuleSetting, .paper)
+        XCTAssertEqual(spec.lrp.conv2dRule, .gamma)
+        XCTAssertEqual(spec.lrp.linearRule, .epsilon)
+        XCTAssertEqual(spec.readModeSetting, .root)
+        XCTAssertEqual(spec.beta, .auto)
+        XCTAssertEqual(spec.target, .assigned)
+        XCTAssertEqual(spec.mode, .relative)
+        XCTAssertNil(spec.evaluate.explanations)
+        XCTAssertEqual([spec.method, spec.kernelRule, spec.lrp.conv2d, spec.lrp.linear, spec.readMode],
+                       ["neon", "paper", "gamma", "epsilon", "root"])
+        XCTAssertNil(spec.evaluate.methods)
+        XCTAssertEqual([spec.blockRows, spec.cacheMegabytes, spec.compression], [8192, 256, 0])
+        XCTAssertEqual(spec.maxOutputBytes, 64 << 30)
+        let fit = try fitJob(#"{"algorithm": "kernel_kmeans", "clusters": 3}"#)
+        XCTAssertEqual(fit.algorithm, .kernelKMeans)
+        XCTAssertEqual(fit.kmeansMethod, .hamerly)
+        XCTAssertEqual(fit.kernelInit, .kmeans)
+    }
+
+    func testEveryNameParsesToItsValue() throws {
+        for method in ExplanationMethodName.allCases {
+            let spec = try explainJob(["explain": #"{"method": "\#(method.rawValue)"}"#])
+            XCTAssertEqual(spec.explanation, method)
+            XCTAssertEqual(spec.method, method.rawValue)
+        }
+        for rule in KernelRuleName.allCases {
+            let spec = try explainJob(["explain": #"{"kernel_rule": "\#(rule.rawValue)"}"#])
+            XCTAssertEqual(spec.kernelRuleSetting, rule)
+            XCTAssertEqual(spec.kernelRule, rule.rawValue)
+        }
+        for rule in LRPConv2dRuleName.allCases {
+            let lrp = try explainJob(["explain": #"{"lrp": {"conv2d": "\#(rule.rawValue)"}}"#]).lrp
+            XCTAssertEqual(lrp.conv2dRule, rule)
+            XCTAssertEqual(lrp.conv2d, rule.rawValue)
+        }
+        for rule in LRPLinearRuleName.allCases {
+            let lrp = try explainJob(["explain": #"{"lrp": {"linear": "\#(rule.rawValue)"}}"#]).lrp
+            XCTAssertEqual(lrp.linearRule, rule)
+            XCTAssertEqual(lrp.linear, rule.rawValue)
+        }
+        for mode in ReadMode.allCases {
+            let spec = try explainJob(["execution": #"{"read": "\#(mode.rawValue)"}"#])
+            XCTAssertEqual(spec.readModeSetting, mode)
+            XCTAssertEqual(spec.readMode, mode.rawValue)
+        }
+        XCTAssertEqual(JobSpec.readModes, ["root", "parallel", "auto"])
+        for algorithm in FitAlgorithmName.allCases {
+            XCTAssertEqual(try fitJob(#"{"algorithm": "\#(algorithm.rawValue)", "clusters": 3}"#).algorithm, algorithm)
+        }
+        for method in KMeansAlgorithmName.allCases {
+            XCTAssertEqual(try fitJob(#"{"algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": "\#(method.rawValue)"}"#).kmeansMethod,
+                           method)
+        }
+    }
+
+    func testValuesWithNumbers() throws {
+        let spec = try explainJob([
+            "output": #"{"file": "o.h5", "overwrite": true, "resume": true, "compression": 9, "max_bytes": 1000}"#,
+            "explain": #"{"beta": 0.5, "target": [3, 0, 7], "mode": "absolute", "theta": 0.9, "pruning": {"tolerance": 1e-4},"# +
+                       #" "lrp": {"conv2d": "zero", "linear": "gamma", "gamma": 0.25, "epsilon": 0.01}, "steps": 3, "samples": 2, "seed": 5}"#,
+            "execution": #"{"block_rows": 4.096e3, "cache_mb": 0}"#,
+            "evaluate": #"{"methods": ["nca", "neon", "random"], "sigma": "loo"}"#,
+        ])
+        XCTAssertEqual([spec.overwrite, spec.resume], [true, true])
+        XCTAssertEqual(spec.compression, 9)
+        XCTAssertEqual(spec.maxOutputBytes, 1000)
+        XCTAssertEqual(spec.beta, .fixed(0.5))
+        XCTAssertEqual(spec.target, .clusters([3, 0, 7]))
+        XCTAssertEqual(spec.target.text, "[3, 0, 7]")
+        XCTAssertEqual(spec.mode, .absolute(theta: 0.9))
+        XCTAssertEqual(spec.pruningTolerance, 1e-4)
+        XCTAssertEqual(spec.lrp.conv2dRule, .zero)
+        XCTAssertEqual(spec.lrp.linearRule, .gamma)
+        XCTAssertEqual([spec.lrp.gamma, spec.lrp.epsilon], [0.25, 0.01])
+        XCTAssertEqual([spec.steps, spec.samples, spec.blockRows, spec.cacheMegabytes], [3, 2, 4096, 0])
+        XCTAssertEqual(spec.seed, 5)
+        XCTAssertEqual(spec.evaluate.explanations, [.nca, .neon, .random])
+        XCTAssertEqual(spec.evaluate.methods, ["nca", "neon", "random"])
+        XCTAssertNil(spec.evaluate.sigma)
+        XCTAssertEqual(try explainJob(["explain": #"{"target": "all", "mode": "relative", "theta": 0.3}"#]).mode, .relative)
+    }
+
+    /// Names match code point by code point, as JSON compares strings; the messages list every name.
+    func testSettingNames() {
+        XCTAssertEqual(ReadMode(exactly: "parallel"), .parallel)
+        XCTAssertNil(ReadMode(exactly: "Parallel"))
+        XCTAssertNil(ReadMode(exactly: "parallel "))
+        XCTAssertEqual(KernelRuleName.alternatives, #""paper" or "conservative""#)
+        XCTAssertEqual(LRPLinearRuleName.alternatives, #""epsilon", "gamma" or "zero""#)
+        XCTAssertEqual(ExplanationMethodName.quotedNames, JobSpec.methodNames.map { "\"\($0)\"" }.joined(separator: ", "))
+        XCTAssertEqual(JobSpec.methodList, ExplanationMethodName.namesList)
     }
 }
