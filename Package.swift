@@ -43,9 +43,12 @@ let package = Package(
         // Vectorised element-wise kernels of the fast path (min-take-most over a tile).
         .target(name: "NeonKernels", path: "Sources/NeonKernels"),
 
+        // The closed sets of job-file names (method, kernel rule, LRP rules, read mode...) shared by
+        // the parser (Storage) and NeonCore; no dependencies.
+        .target(name: "NeonSettings"),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "NeonCore", dependencies: ["CBLAS", "NeonKernels"]),
-        .target(name: "Storage", dependencies: ["CHDF5", "Distributed"]),
+        .target(name: "NeonCore", dependencies: ["CBLAS", "NeonKernels", "NeonSettings"]),
+        .target(name: "Storage", dependencies: ["CHDF5", "Distributed", "NeonSettings"]),
         // Pictures of explanations: heatmaps (PNG via libpng), SVG bar charts, index.html.
         .target(name: "Rendering", dependencies: ["CPNG"]),
         // The pipeline behind the commands (run, evaluate, fit, inspect, render, join), testable in-process.
@@ -62,7 +65,7 @@ let package = Package(
 
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed", "NeonSettings"]),
         .testTarget(name: "NeonPipelineTests", dependencies: ["NeonPipeline", "Storage", "Distributed", "NeonCore"]),
         .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore", "Rendering"]),
     ]

@@ -1,4 +1,4 @@
-// libFuzzer target for the job-file parser (Sources/Storage/JSONValue.swift, JobSpec.swift),
+// libFuzzer target for the job-file parser (Sources/Storage/JSONValue.swift, JobSpec*.swift, FieldReader.swift; NeonSettings),
 // built by scripts/fuzz-jobspec.sh with `swiftc -sanitize=fuzzer,address`. Properties checked on
 // every input: no crash, no hang, no memory error; every rejection is a JobError whose message
 // is one line starting with the job path; an accepted job parses again to the same JobSpec.

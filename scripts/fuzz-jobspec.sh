@@ -10,8 +10,13 @@ out=.build-fuzz
 mkdir -p "$out/corpus"
 cp Fuzz/corpus/* "$out/corpus/"
 # ld.gold warns about every ASan symbol it cannot export; those warnings are noise.
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JobSpecFuzz \
-  Sources/Storage/JSONValue.swift Sources/Storage/JobSections.swift Sources/Storage/JobSpec.swift Sources/Storage/Suggestion.swift \
+# The settings enums are their own module (imported by the parser's files): a static library first.
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name NeonSettings -emit-module \
+  -emit-module-path "$out/NeonSettings.swiftmodule" -emit-library -static -o "$out/libNeonSettings.a" \
+  Sources/NeonSettings/*.swift
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name JobSpecFuzz -I "$out" -L "$out" -lNeonSettings \
+  Sources/Storage/JSONValue.swift Sources/Storage/JobSections.swift Sources/Storage/FieldReader.swift \
+  Sources/Storage/JobSpec.swift Sources/Storage/JobSpec+Parse.swift Sources/Storage/JobFile.swift Sources/Storage/Suggestion.swift \
   Fuzz/JobSpecFuzzer.swift \
   -o "$out/jobspec-fuzzer" 2> >(grep -v "Cannot export local symbol" >&2)
 # Job files are small; 64 KiB inputs also reach the nesting-depth limit. Without Swift's own

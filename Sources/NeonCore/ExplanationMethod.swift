@@ -1,25 +1,12 @@
-/// The explanation methods compared in Sec. VII (Table I): NEON and the baselines.
-public enum ExplanationMethod: String, Sendable, CaseIterable {
-    case neon
-    case random
-    /// x_i^2
-    case x2
-    /// (d f_c / d x_i)^2
-    case sensitivity
-    /// Integrated gradients of f_c from the origin.
-    case ig
-    /// Prediction difference, the feature set to zero.
-    case pda0
-    /// Prediction difference, the feature imputed by KDE conditional sampling (Appendix G).
-    case pdacs
-    /// Nearest centroid analysis (k-means only).
-    case nca
+import NeonSettings
 
+/// The explanation methods compared in Sec. VII (Table I): NEON and the baselines (the names job
+/// files use, NeonSettings' ExplanationMethodName).
+public typealias ExplanationMethod = ExplanationMethodName
+
+extension ExplanationMethod {
     /// Whether relevance depends on random numbers (a per-sample stream).
     public var isRandom: Bool { self == .random || self == .pdacs }
-
-    /// The list of names, for messages: "neon", "random", ...
-    public static var namesList: String { allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
 
     /// The column heading used in tables (Table I style).
     public var heading: String {

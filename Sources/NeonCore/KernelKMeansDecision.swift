@@ -1,4 +1,5 @@
 import Foundation
+import NeonSettings
 
 /// Kernel k-means as a `ClusterDecision`: f_c = min_{k != c} h_k with h_k = D_k - D_c and
 /// D_k = LME^-gamma_{j in C_k} |x - u_j|^2 (Eq. 7, Appendix D). The soft min-pooling is smooth:

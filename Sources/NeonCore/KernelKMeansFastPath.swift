@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NeonKernels
+import NeonSettings
 
 /// NEON for kernel k-means on many samples at once: the network of Prop. 5 with min-take-most
 /// (Eq. 2), footnote 1, Eq. 10 (or the conservative rule) and the midpoint rule (Eq. 4), evaluated

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NeonKernels
+import NeonSettings
 
 /// NEON for kernel k-means evaluating only the pooling paths the output can be sensitive to
 /// (explain.pruning; the bound and its derivation: KernelPruningBound). Per tile of rows:

@@ -1,3 +1,5 @@
+import NeonSettings
+
 /// The relevance of every layer of the kernel k-means network (Prop. 5) for one input, computed
 /// neuron by neuron in float64 (the reference for the fast path).
 public struct KernelLayerRelevance: Sendable {

@@ -1,3 +1,5 @@
+import NeonSettings
+
 /// How the relevance R_ijk that footnote 1 lands on a detection neuron h_ijk of the kernel
 /// k-means network (Prop. 5) is reassigned before the midpoint rule (Eq. 4):
 ///   paper          R_ijk <- R_ijk h_ijk / h_k            (Eq. 10)
@@ -12,7 +14,4 @@
 /// h_k > 0 (a competitor whose weights are much more peaked than the own cluster's), and R_k is
 /// then spread in large parts of both signs. A zero denominator gives relevance 0 (the limit for
 /// h_k -> 0), never NaN.
-public enum KernelRule: String, Sendable, CaseIterable {
-    case paper
-    case conservative
-}
+public typealias KernelRule = KernelRuleName

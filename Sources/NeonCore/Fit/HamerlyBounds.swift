@@ -1,14 +1,8 @@
 import Dispatch
+import NeonSettings
 
-/// How Lloyd iterations find each row's nearest centroid. Both give the same assignments,
-/// centroids and inertia, bit for bit; they differ in the work done.
-public enum KMeansAlgorithm: String, Sendable {
-    /// Every row against every centroid in every iteration (one GEMM per tile of rows).
-    case lloyd
-    /// Hamerly's bounds skip rows whose cluster certainly cannot change; the others are gathered
-    /// per tile into one GEMM.
-    case hamerly
-}
+/// How Lloyd iterations find each row's nearest centroid (fit.kmeans_algorithm): lloyd or hamerly.
+public typealias KMeansAlgorithm = KMeansAlgorithmName
 
 /// Hamerly's distance bounds (G. Hamerly, "Making k-means even faster", SDM 2010) for one rank's
 /// rows. Per row one lower bound l(x) <= min_{k != a} |x - m_k| (a: the row's cluster), 8 bytes

@@ -1,5 +1,6 @@
 import Foundation
 import NeonKernels
+import NeonSettings
 
 /// Settings of a k-means fit (the `fit` section of a fit job).
 public struct KMeansFitSettings: Sendable {
