@@ -42,32 +42,32 @@ extension JobRunner {
     }
 
     func baselineRules(_ s: Shared) -> String {
-        switch ExplanationMethod(rawValue: s.job.method) {
-        case .random?: return "random: R_i ~ U(0, 1) from the sample's stream (explain.seed, row)"
-        case .x2?: return "x2: R_i = x_i^2"
-        case .sensitivity?: return "sensitivity: R_i = (d f_c / d x_i)^2, analytic gradient"
-        case .ig?: return "integrated gradients of f_c from 0, \(s.job.steps) steps"
-        case .pda0?: return "prediction difference, x_i set to 0"
-        case .pdacs?: return "prediction difference, x_i imputed by KDE conditional sampling (Appendix G), \(s.job.samples) samples"
-        case .nca?: return "nearest centroid analysis: (x_i - mu_ki)^2 - (x_i - mu_ci)^2"
-        default: return s.job.method
+        switch s.job.method {
+        case .random: return "random: R_i ~ U(0, 1) from the sample's stream (explain.seed, row)"
+        case .x2: return "x2: R_i = x_i^2"
+        case .sensitivity: return "sensitivity: R_i = (d f_c / d x_i)^2, analytic gradient"
+        case .ig: return "integrated gradients of f_c from 0, \(s.job.steps) steps"
+        case .pda0: return "prediction difference, x_i set to 0"
+        case .pdacs: return "prediction difference, x_i imputed by KDE conditional sampling (Appendix G), \(s.job.samples) samples"
+        case .nca: return "nearest centroid analysis: (x_i - mu_ki)^2 - (x_i - mu_ci)^2"
+        default: return s.job.method.rawValue
         }
     }
 
     /// Provenance of a baseline run (nothing for NEON: its outputs stay as they were).
     func baselineProvenance(_ s: Shared) -> [(String, AttributeValue)] {
-        s.job.method == "neon" ? [] : [("method", .string(s.job.method))]
+        s.job.method == .neon ? [] : [("method", .string(s.job.method.rawValue))]
     }
 }
 
 extension JobSetup {
     /// What a baseline run's numbers depend on besides the NEON key.
     var baselineResumeKey: [(String, String)] {
-        var key = [("explain.method", job.method)]
+        var key = [("explain.method", job.method.rawValue)]
         switch job.method {
-        case "ig": key.append(("explain.steps", "\(job.steps)"))
-        case "random": key.append(("explain.seed", "\(job.seed)"))
-        case "pdacs":
+        case .ig: key.append(("explain.steps", "\(job.steps)"))
+        case .random: key.append(("explain.seed", "\(job.seed)"))
+        case .pdacs:
             key += [("explain.samples", "\(job.samples)"), ("explain.seed", "\(job.seed)"),
                     ("evaluate.reference_rows", job.evaluate.referenceRows.map { "\($0)" } ?? "all"),
                     ("evaluate.seed", "\(job.evaluate.seed)"),

@@ -91,14 +91,13 @@ struct EvaluationSetup {
     /// evaluate.methods, or every method that applies to the model (NCA: k-means only; PDAcs:
     /// not for the channels of a deep model's (C, H, W) input, where a missing channel is zero).
     static func resolveMethods(_ job: JobSpec, model: NeonModel, sampleShape: [Int]) throws -> [ExplanationMethod] {
-        let names = job.evaluate.methods ?? ExplanationMethod.allCases.map(\.rawValue)
-        var methods = names.compactMap(ExplanationMethod.init(rawValue:))
-        if job.evaluate.methods?.contains("pdacs") == true, let why = model.pdacsProblem(sampleShape: sampleShape) {
+        var methods = job.evaluate.methods ?? ExplanationMethod.allCases
+        if job.evaluate.methods?.contains(.pdacs) == true, let why = model.pdacsProblem(sampleShape: sampleShape) {
             throw JobError(message: "\(job.jobPath): evaluate.methods: \(why)")
         }
         if model.pdacsProblem(sampleShape: sampleShape) != nil { methods.removeAll { $0 == .pdacs } }
         if model.capabilities.contains(.nearestCentroid) { return methods }
-        if job.evaluate.methods?.contains("nca") == true {
+        if job.evaluate.methods?.contains(.nca) == true {
             throw JobError(message: "\(job.jobPath): evaluate.methods: \"nca\" applies to k-means models only (the model is \(model.kind))")
         }
         methods.removeAll { $0 == .nca }

@@ -34,8 +34,8 @@ package final class JobRunner: RankRunner {
                 say("neon-batch: \(shared.job.outputFile) is already complete; nothing to do")
                 return 0
             }
-            if let method = ExplanationMethod(rawValue: shared.job.method), method != .neon {
-                try executeBaseline(method, shared)
+            if shared.job.method != .neon {
+                try executeBaseline(shared.job.method, shared)
                 return 0
             }
             // NEON: the model kind's engine in the input's precision.
@@ -168,7 +168,7 @@ package final class JobRunner: RankRunner {
     /// The beta pass's scores kept for the explain pass (execution.cache_mb), when there is a
     /// beta pass over exactly the rows explained and the engine can keep them; else nil.
     private func scoreCache<S: NeonScalar>(_ s: Shared, engine: any ExplainerEngine<S>, blocks: BlockStream<S>) -> ScoreCache<S>? {
-        guard s.job.method == "neon", case .auto = s.job.beta, !(s.resuming && s.storedBeta != nil),
+        guard s.job.method == .neon, case .auto = s.job.beta, !(s.resuming && s.storedBeta != nil),
               s.rows == s.inputRows, engine.scoresPerRow > 0, s.job.cacheMegabytes > 0 else { return nil }
         let cache = ScoreCache<S>(blocks: (0..<blocks.blockCount).map { (index: $0, rows: blocks.block($0).myCount) },
                                          width: engine.scoresPerRow, budgetBytes: s.job.cacheMegabytes << 20)
@@ -189,7 +189,7 @@ package final class JobRunner: RankRunner {
     /// `cache`: where to keep the scores of the blocks it holds (the blocks are the explain pass's).
     private func stiffness<S: NeonScalar>(_ s: Shared, engine: any ExplainerEngine<S>, blocks explainBlocks: BlockStream<S>,
                                           cache: ScoreCache<S>?, parallelInput: InputDataset?) throws -> (Double, String) {
-        if s.job.method != "neon" { return (0, "unused") }     // beta is NEON's (Eq. 2)
+        if s.job.method != .neon { return (0, "unused") }     // beta is NEON's (Eq. 2)
         if case .fixed(let b) = s.job.beta { return (b, "fixed") }
         if s.resuming, let b = s.storedBeta { return (b, "auto") }
         let whole = s.rows == s.inputRows
@@ -235,7 +235,7 @@ package final class JobRunner: RankRunner {
     }
 
     func rules(_ s: Shared) -> String {
-        s.job.method == "neon" ? s.model.base.rules(job: s.job) : baselineRules(s)
+        s.job.method == .neon ? s.model.base.rules(job: s.job) : baselineRules(s)
     }
 
     func provenance(_ s: Shared, beta: Double, betaMode: String) -> [(String, AttributeValue)] {

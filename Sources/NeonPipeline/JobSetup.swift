@@ -25,13 +25,13 @@ package struct JobSetup {
         let input = try InputDataset(path: job.inputFile, dataset: job.inputDataset)
         try model.base.check(input: input, job: job)
         try checkExplainSettings(job: job, model: model)
-        if job.method == "pdacs", let why = model.pdacsProblem(sampleShape: input.sampleShape) {
+        if job.method == .pdacs, let why = model.pdacsProblem(sampleShape: input.sampleShape) {
             throw JobError(message: "\(job.jobPath): explain.method \(why)")
         }
-        if job.method != "neon", job.target.hasAxis {
-            throw JobError(message: "\(job.jobPath): explain.method \"\(job.method)\" explains the assigned cluster only; set explain.target to \"assigned\"")
+        if job.method != .neon, job.target.hasAxis {
+            throw JobError(message: "\(job.jobPath): explain.method \"\(job.method.rawValue)\" explains the assigned cluster only; set explain.target to \"assigned\"")
         }
-        if job.method == "nca", !model.capabilities.contains(.nearestCentroid) {
+        if job.method == .nca, !model.capabilities.contains(.nearestCentroid) {
             throw JobError(message: "\(job.jobPath): explain.method \"nca\" applies to k-means models only (the model is \(model.kind))")
         }
         let bytesPerRow = input.features * input.element.byteCount
@@ -92,7 +92,7 @@ package struct JobSetup {
             ("execution.block_rows", "\(job.blockRows)"),
         ]
         key += JobSetup.modelKey(model, job: job, standardization: standardization)
-        if job.method != "neon" { key += baselineResumeKey }
+        if job.method != .neon { key += baselineResumeKey }
         return key
     }
 
@@ -170,8 +170,8 @@ extension JobSetup {
             guard !job.target.hasAxis else {
                 throw JobError(message: "\(job.jobPath): explain.pruning explains the assigned cluster only; set explain.target to \"assigned\"")
             }
-            guard job.method == "neon" else {
-                throw JobError(message: "\(job.jobPath): explain.pruning applies to explain.method \"neon\" (the method is \"\(job.method)\")")
+            guard job.method == .neon else {
+                throw JobError(message: "\(job.jobPath): explain.pruning applies to explain.method \"neon\" (the method is \"\(job.method.rawValue)\")")
             }
         }
         if case .clusters(let list) = job.target, let bad = list.first(where: { $0 >= model.clusters }) {

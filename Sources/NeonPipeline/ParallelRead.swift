@@ -10,7 +10,7 @@ extension JobRunner {
     /// system); "parallel" requires that and fails on every rank otherwise. Collective.
     func openParallelInput(_ s: Shared) throws -> InputDataset? {
         let mode = s.job.readMode
-        if mode == "root" || (mode == "auto" && comm.size == 1) { return nil }
+        if mode == .root || (mode == .auto && comm.size == 1) { return nil }
         let path = s.job.inputFile
         let seen = Self.fileSignature(path)
         let rootSeen = comm.broadcast(seen ?? [-1, -1])
@@ -20,7 +20,7 @@ extension JobRunner {
         } else if seen! != rootSeen {
             why = "rank \(comm.rank) sees a different \(path) than rank 0 (size or modification time)"
         }
-        if mode == "auto" {
+        if mode == .auto {
             if comm.allreduceMax(why == nil ? 0 : 1) == 1 { return nil }
         } else {
             try check(why.map { "execution.read \"parallel\": \($0); use \"root\" when only rank 0 sees the input" })

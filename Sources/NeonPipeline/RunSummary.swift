@@ -59,11 +59,11 @@ struct RunSummary {
             String(format: "neon-batch: explained %d samples x %d features (%@) on %d rank%@ in %.2f s (%.0f samples/s)",
                    rows, features, model.summary, ranks, ranks == 1 ? "" : "s", elapsed, Double(rows) / max(elapsed, 1e-9)),
             "  output:       \(job.outputFile) (status complete)",
-            betaMode == "unused" ? "  beta:         unused (explain.method \(job.method))" : String(format: "  beta:         %.6g (%@)", beta, betaMode == "auto" ? "auto: 1 / mean f_c, Eq. 3" : "fixed"),
+            betaMode == "unused" ? "  beta:         unused (explain.method \(job.method.rawValue))" : String(format: "  beta:         %.6g (%@)", beta, betaMode == "auto" ? "auto: 1 / mean f_c, Eq. 3" : "fixed"),
             String(format: "  logits:       mean f_c %.6g; %d of %d samples strictly inside their cluster (f_c > 0)",
                    meanF, stats.positive, stats.count),
-            job.method != "neon"
-                ? "  conservation: does not apply (explain.method \(job.method) is a baseline, not NEON: its scores need not add up to f_c)"
+            job.method != .neon
+                ? "  conservation: does not apply (explain.method \(job.method.rawValue) is a baseline, not NEON: its scores need not add up to f_c)"
                 : String(format: "  conservation: max |sum_i R_i - f_c| = %.3g (%.2g of the mean f_c)",
                          stats.maxAbsError, stats.maxAbsError / max(abs(meanF), 1e-300)),
             String(format: "  memory:       peak resident %.0f MB per rank (largest rank)", Double(peakResidentBytes) / 1e6),

@@ -83,8 +83,8 @@ extension JobSpec {
             // Member by member in document order: an unknown key is reported where it stands.
             try lrp.forEachKey(allowed: lrpKeys) { key in
                 switch key {
-                case "conv2d": spec.lrp.conv2dRule = try lrp.choice(key, of: LRPConv2dRuleName.self) ?? spec.lrp.conv2dRule
-                case "linear": spec.lrp.linearRule = try lrp.choice(key, of: LRPLinearRuleName.self) ?? spec.lrp.linearRule
+                case "conv2d": spec.lrp.conv2d = try lrp.choice(key, of: LRPConv2dRuleName.self) ?? spec.lrp.conv2d
+                case "linear": spec.lrp.linear = try lrp.choice(key, of: LRPLinearRuleName.self) ?? spec.lrp.linear
                 default:
                     let n = try lrp.number(key, mustBe: "a number >= 0") { $0 >= 0 && $0.isFinite }
                     if key == "gamma" { spec.lrp.gamma = n ?? spec.lrp.gamma } else { spec.lrp.epsilon = n ?? spec.lrp.epsilon }
@@ -97,7 +97,7 @@ extension JobSpec {
             guard case .number(let n) = raw, n >= 1, n == n.rounded(), n < 9e18 else { return nil }
             return UInt64(n)
         } ?? defaultMaxOutputBytes
-        spec.kernelRuleSetting = try explain.choice("kernel_rule", of: KernelRuleName.self) ?? .paper
+        spec.kernelRule = try explain.choice("kernel_rule", of: KernelRuleName.self) ?? .paper
         if let pruning = try explain.object("pruning") {
             try pruning.checkKeys(["tolerance"])
             try pruning.require(["tolerance"])
@@ -106,15 +106,15 @@ extension JobSpec {
 
         spec.blockRows = try execution.int("block_rows", in: 1...maxBlockRows) ?? defaultBlockRows
         spec.cacheMegabytes = try execution.int("cache_mb", in: 0...(1 << 20)) ?? defaultCacheMegabytes
-        spec.readModeSetting = try execution.choice("read", of: ReadMode.self) ?? .root
+        spec.readMode = try execution.choice("read", of: ReadMode.self) ?? .root
 
         // Explanation methods and evaluation (checked after the sections above).
-        spec.explanation = try explain.choice("method", of: ExplanationMethodName.self, mustBe: "one of \(methodList)") ?? .neon
+        spec.method = try explain.choice("method", of: ExplanationMethodName.self, mustBe: "one of \(methodList)") ?? .neon
         spec.steps = try explain.int("steps", in: 1...maxSteps) ?? spec.steps
         spec.samples = try explain.int("samples", in: 1...maxSteps) ?? spec.samples
         spec.seed = UInt64(try explain.int("seed", in: 0...maxSeed) ?? 0)
 
-        spec.evaluate.explanations = try evaluate.read("methods", mustBe: "a non-empty array of method names") { raw -> [JSONValue]? in
+        spec.evaluate.methods = try evaluate.read("methods", mustBe: "a non-empty array of method names") { raw -> [JSONValue]? in
             guard case .array(let items) = raw, !items.isEmpty else { return nil }
             return items
         }.map { (items: [JSONValue]) -> [ExplanationMethodName] in

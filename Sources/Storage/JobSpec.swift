@@ -18,16 +18,11 @@ public struct JobSpec: Equatable, Sendable {
 
     /// The LRP rules through Psi (explain.lrp).
     public struct LRP: Equatable, Sendable {
-        public var conv2dRule = LRPConv2dRuleName.gamma
-        public var linearRule = LRPLinearRuleName.epsilon
+        public var conv2d = LRPConv2dRuleName.gamma
+        public var linear = LRPLinearRuleName.epsilon
         public var gamma = 0.1
         public var epsilon = 1e-6
         public init() {}
-
-        // compatibility: removed once NeonPipeline uses the typed value
-        public var conv2d: String { conv2dRule.rawValue }
-        // compatibility: removed once NeonPipeline uses the typed value
-        public var linear: String { linearRule.rawValue }
     }
 
     /// Absolute, standardized path of the job file ("" when parsed from text without a path).
@@ -50,9 +45,7 @@ public struct JobSpec: Equatable, Sendable {
     public var beta: Beta
     public var target: Target
     /// Kernel k-means only: paper (Eq. 10, the default) or conservative.
-    public var kernelRuleSetting = KernelRuleName.paper
-    // compatibility: removed once NeonPipeline uses the typed value
-    public var kernelRule: String { kernelRuleSetting.rawValue }
+    public var kernelRule = KernelRuleName.paper
     /// Kernel k-means only: explain.pruning.tolerance eps (nil: no pruning). Pooling paths whose
     /// min-take-most / footnote-1 weight cannot reach eps are not evaluated (KernelPruningBound).
     public var pruningTolerance: Double? = nil
@@ -62,11 +55,7 @@ public struct JobSpec: Equatable, Sendable {
     public var cacheMegabytes: Int = JobSpec.defaultCacheMegabytes
     public static let defaultCacheMegabytes = 256
     /// execution.read: who reads the input blocks (root, the default; parallel; auto).
-    public var readModeSetting = ReadMode.root
-    // compatibility: removed once NeonPipeline uses the typed value
-    public var readMode: String { readModeSetting.rawValue }
-    // compatibility: removed once NeonPipeline uses the typed value
-    public static var readModes: [String] { ReadMode.allCases.map(\.rawValue) }
+    public var readMode = ReadMode.root
     public var mode: Mode = .relative
     public var lrp = LRP()
     /// The largest output file a job may create (output.max_bytes).
@@ -76,9 +65,7 @@ public struct JobSpec: Equatable, Sendable {
 
     public static let defaultMaxOutputBytes: UInt64 = 64 << 30
     /// The explanation method (docs/evaluation.md): neon (the default) or a baseline.
-    public var explanation = ExplanationMethodName.neon
-    // compatibility: removed once NeonPipeline uses the typed value
-    public var method: String { explanation.rawValue }
+    public var method = ExplanationMethodName.neon
     /// Integrated gradients: Riemann steps; PDAcs: imputed samples per feature.
     public var steps: Int = 10
     public var samples: Int = 10
@@ -90,9 +77,7 @@ public struct JobSpec: Equatable, Sendable {
     /// Settings of `neon-batch evaluate` (Algorithm 1).
     public struct Evaluate: Equatable, Sendable {
         /// nil: every method that applies to the model.
-        public var explanations: [ExplanationMethodName]? = nil
-        // compatibility: removed once NeonPipeline uses the typed value
-        public var methods: [String]? { explanations?.map(\.rawValue) }
+        public var methods: [ExplanationMethodName]? = nil
         public var repeats: Int = 1
         public var seed: UInt64 = 0
         /// nil: the whole input is the KDE reference set.

@@ -25,12 +25,12 @@ final class EvaluateSpecTests: XCTestCase {
 
     func testDefaults() throws {
         let spec = try JobSpec.parse(text: job(), jobPath: path)
-        XCTAssertEqual(spec.explanation, .neon)
+        XCTAssertEqual(spec.method, .neon)
         XCTAssertEqual(spec.steps, 10)
         XCTAssertEqual(spec.samples, 10)
         XCTAssertEqual(spec.seed, 0)
         XCTAssertEqual(spec.evaluate, JobSpec.Evaluate())
-        XCTAssertNil(spec.evaluate.explanations)
+        XCTAssertNil(spec.evaluate.methods)
         XCTAssertEqual(spec.evaluate.repeats, 1)
         XCTAssertNil(spec.evaluate.referenceRows)
         XCTAssertNil(spec.evaluate.samples)
@@ -44,11 +44,11 @@ final class EvaluateSpecTests: XCTestCase {
             explain: #"{"method": "pdacs", "steps": 50, "samples": 3, "seed": 9007199254740992}"#,
             evaluate: #"{"methods": ["nca", "neon", "random"], "repeats": 5, "seed": 7, "reference_rows": 2, "samples": 9, "sigma": 0.25, "file": "../e.h5", "block_samples": 7}"#),
             jobPath: path)
-        XCTAssertEqual(spec.explanation, .pdacs)
+        XCTAssertEqual(spec.method, .pdacs)
         XCTAssertEqual(spec.steps, 50)
         XCTAssertEqual(spec.samples, 3)
         XCTAssertEqual(spec.seed, 1 << 53)
-        XCTAssertEqual(spec.evaluate.explanations, [.nca, .neon, .random])
+        XCTAssertEqual(spec.evaluate.methods, [.nca, .neon, .random])
         XCTAssertEqual(spec.evaluate.repeats, 5)
         XCTAssertEqual(spec.evaluate.seed, 7)
         XCTAssertEqual(spec.evaluate.referenceRows, 2)
@@ -58,7 +58,7 @@ final class EvaluateSpecTests: XCTestCase {
         XCTAssertEqual(spec.evaluate.blockSamples, 7)
         XCTAssertNil(try JobSpec.parse(text: job(evaluate: #"{"sigma": "loo"}"#), jobPath: path).evaluate.sigma)
         for name in JobSpec.methodNames {
-            XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"method": "\#(name)"}"#), jobPath: path).explanation.rawValue, name)
+            XCTAssertEqual(try JobSpec.parse(text: job(explain: #"{"method": "\#(name)"}"#), jobPath: path).method.rawValue, name)
         }
     }
 }

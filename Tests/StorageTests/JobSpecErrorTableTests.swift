@@ -404,17 +404,17 @@ final class JobSpecTypedSettingsTests: XCTestCase {
 
     func testDefaults() throws {
         let spec = try explainJob([:])
-        XCTAssertEqual(spec.explanation, .neon)
-        XCTAssertEqual(spec.kernelRuleSetting, .paper)
-        XCTAssertEqual(spec.lrp.conv2dRule, .gamma)
-        XCTAssertEqual(spec.lrp.linearRule, .epsilon)
-        XCTAssertEqual(spec.readModeSetting, .root)
+        XCTAssertEqual(spec.method, .neon)
+        XCTAssertEqual(spec.kernelRule, .paper)
+        XCTAssertEqual(spec.lrp.conv2d, .gamma)
+        XCTAssertEqual(spec.lrp.linear, .epsilon)
+        XCTAssertEqual(spec.readMode, .root)
         XCTAssertEqual(spec.beta, .auto)
         XCTAssertEqual(spec.target, .assigned)
         XCTAssertEqual(spec.mode, .relative)
-        XCTAssertNil(spec.evaluate.explanations)
-        XCTAssertEqual([spec.method, spec.kernelRule, spec.lrp.conv2d, spec.lrp.linear, spec.readMode],
-                       ["neon", "paper", "gamma", "epsilon", "root"])
+        XCTAssertNil(spec.evaluate.methods)
+        XCTAssertEqual([spec.method.rawValue, spec.kernelRule.rawValue, spec.lrp.conv2d.rawValue, spec.lrp.linear.rawValue,
+                        spec.readMode.rawValue], ["neon", "paper", "gamma", "epsilon", "root"])
         XCTAssertNil(spec.evaluate.methods)
         XCTAssertEqual([spec.blockRows, spec.cacheMegabytes, spec.compression], [8192, 256, 0])
         XCTAssertEqual(spec.maxOutputBytes, 64 << 30)
@@ -427,30 +427,30 @@ final class JobSpecTypedSettingsTests: XCTestCase {
     func testEveryNameParsesToItsValue() throws {
         for method in ExplanationMethodName.allCases {
             let spec = try explainJob(["explain": #"{"method": "\#(method.rawValue)"}"#])
-            XCTAssertEqual(spec.explanation, method)
-            XCTAssertEqual(spec.method, method.rawValue)
+            XCTAssertEqual(spec.method, method)
+            XCTAssertEqual(spec.method.rawValue, method.rawValue)
         }
         for rule in KernelRuleName.allCases {
             let spec = try explainJob(["explain": #"{"kernel_rule": "\#(rule.rawValue)"}"#])
-            XCTAssertEqual(spec.kernelRuleSetting, rule)
-            XCTAssertEqual(spec.kernelRule, rule.rawValue)
+            XCTAssertEqual(spec.kernelRule, rule)
+            XCTAssertEqual(spec.kernelRule.rawValue, rule.rawValue)
         }
         for rule in LRPConv2dRuleName.allCases {
             let lrp = try explainJob(["explain": #"{"lrp": {"conv2d": "\#(rule.rawValue)"}}"#]).lrp
-            XCTAssertEqual(lrp.conv2dRule, rule)
-            XCTAssertEqual(lrp.conv2d, rule.rawValue)
+            XCTAssertEqual(lrp.conv2d, rule)
+            XCTAssertEqual(lrp.conv2d.rawValue, rule.rawValue)
         }
         for rule in LRPLinearRuleName.allCases {
             let lrp = try explainJob(["explain": #"{"lrp": {"linear": "\#(rule.rawValue)"}}"#]).lrp
-            XCTAssertEqual(lrp.linearRule, rule)
-            XCTAssertEqual(lrp.linear, rule.rawValue)
+            XCTAssertEqual(lrp.linear, rule)
+            XCTAssertEqual(lrp.linear.rawValue, rule.rawValue)
         }
         for mode in ReadMode.allCases {
             let spec = try explainJob(["execution": #"{"read": "\#(mode.rawValue)"}"#])
-            XCTAssertEqual(spec.readModeSetting, mode)
-            XCTAssertEqual(spec.readMode, mode.rawValue)
+            XCTAssertEqual(spec.readMode, mode)
+            XCTAssertEqual(spec.readMode.rawValue, mode.rawValue)
         }
-        XCTAssertEqual(JobSpec.readModes, ["root", "parallel", "auto"])
+        XCTAssertEqual(ReadMode.allCases.map(\.rawValue), ["root", "parallel", "auto"])
         for algorithm in FitAlgorithmName.allCases {
             XCTAssertEqual(try fitJob(#"{"algorithm": "\#(algorithm.rawValue)", "clusters": 3}"#).algorithm, algorithm)
         }
@@ -476,13 +476,13 @@ final class JobSpecTypedSettingsTests: XCTestCase {
         XCTAssertEqual(spec.target.text, "[3, 0, 7]")
         XCTAssertEqual(spec.mode, .absolute(theta: 0.9))
         XCTAssertEqual(spec.pruningTolerance, 1e-4)
-        XCTAssertEqual(spec.lrp.conv2dRule, .zero)
-        XCTAssertEqual(spec.lrp.linearRule, .gamma)
+        XCTAssertEqual(spec.lrp.conv2d, .zero)
+        XCTAssertEqual(spec.lrp.linear, .gamma)
         XCTAssertEqual([spec.lrp.gamma, spec.lrp.epsilon], [0.25, 0.01])
         XCTAssertEqual([spec.steps, spec.samples, spec.blockRows, spec.cacheMegabytes], [3, 2, 4096, 0])
         XCTAssertEqual(spec.seed, 5)
-        XCTAssertEqual(spec.evaluate.explanations, [.nca, .neon, .random])
-        XCTAssertEqual(spec.evaluate.methods, ["nca", "neon", "random"])
+        XCTAssertEqual(spec.evaluate.methods, [.nca, .neon, .random])
+        XCTAssertEqual(spec.evaluate.methods?.map(\.rawValue), ["nca", "neon", "random"])
         XCTAssertNil(spec.evaluate.sigma)
         XCTAssertEqual(try explainJob(["explain": #"{"target": "all", "mode": "relative", "theta": 0.3}"#]).mode, .relative)
     }

@@ -325,8 +325,8 @@ final class JobSpecTests: XCTestCase {
         try assertLoadFails(job(explain: #"{"lrp": {"gamma": -0.1}}"#), "explain.lrp.gamma must be a number >= 0")
         let lrp = try JobSpec.parse(text: job(explain: #"{"lrp": {"conv2d": "zero", "linear": "gamma", "gamma": 0.25, "epsilon": 0.01}}"#),
                                     jobPath: jobPath).lrp
-        XCTAssertEqual(lrp.conv2dRule, .zero)
-        XCTAssertEqual(lrp.linearRule, .gamma)
+        XCTAssertEqual(lrp.conv2d, .zero)
+        XCTAssertEqual(lrp.linear, .gamma)
         XCTAssertEqual([lrp.gamma, lrp.epsilon], [0.25, 0.01])
         try assertLoadFails(job(output: #"{"file": "o.h5", "max_bytes": 0}"#), "output.max_bytes must be a positive integer (bytes)")
         for bad in ["10", "-1", "1.5", "true", "\"6\""] {

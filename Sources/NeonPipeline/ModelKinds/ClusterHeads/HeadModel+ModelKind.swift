@@ -71,7 +71,7 @@ extension ModelFile.HeadModel: ModelKind {
         if let tau = stiffness { out.append(("stiffness", .double(tau))) }
         if !psi.isEmpty {
             let r = job.lrp.rules
-            out += [("lrp_conv2d", .string(job.lrp.conv2d)), ("lrp_linear", .string(job.lrp.linear)),
+            out += [("lrp_conv2d", .string(job.lrp.conv2d.rawValue)), ("lrp_linear", .string(job.lrp.linear.rawValue)),
                     ("lrp_gamma", .double(r.convGamma)), ("lrp_epsilon", .double(r.epsilon)),
                     ("psi_layers", .string(layers))]
         }

@@ -77,9 +77,9 @@ extension ModelFile.HeadModel {
 extension JobSpec.LRP {
     /// explain.lrp as NeonCore's LRP rules ("zero" is gamma 0).
     var rules: LRPRules {
-        LRPRules(convGamma: conv2d == "zero" ? 0 : gamma,
-                 linearRule: linear == "epsilon" ? .epsilon : .gamma,
-                 linearGamma: linear == "zero" ? 0 : gamma,
+        LRPRules(convGamma: conv2d == .zero ? 0 : gamma,
+                 linearRule: linear == .epsilon ? .epsilon : .gamma,
+                 linearGamma: linear == .zero ? 0 : gamma,
                  epsilon: epsilon)
     }
 }

@@ -37,7 +37,7 @@ extension KernelKMeansModel: ModelKind {
         fp.add([gamma])
     }
 
-    package func explainKey(job: JobSpec) -> [(String, String)] { [("explain.kernel_rule", job.kernelRule)] }
+    package func explainKey(job: JobSpec) -> [(String, String)] { [("explain.kernel_rule", job.kernelRule.rawValue)] }
 
     package static func conservation(explainKey: (String) -> String?) -> (Bool, String)? {
         let rule = explainKey("explain.kernel_rule")
@@ -46,10 +46,10 @@ extension KernelKMeansModel: ModelKind {
     }
 
     package func rules(job: JobSpec) -> String {
-        "min-take-most (Eq. 2), soft pooling (footnote 1), reassignment Eq. 10 (\(job.kernelRule)), midpoint (Eq. 4)"
+        "min-take-most (Eq. 2), soft pooling (footnote 1), reassignment Eq. 10 (\(job.kernelRule.rawValue)), midpoint (Eq. 4)"
     }
 
-    private func rule(_ job: JobSpec) -> KernelRule { KernelRule(rawValue: job.kernelRule) ?? .paper }
+    private func rule(_ job: JobSpec) -> KernelRule { job.kernelRule }
 
     package func engine<S: KernelScalar>(_ scalar: S.Type, job: JobSpec, targets: [Int?], input: TensorShape) -> any ExplainerEngine<S> {
         if job.target.hasAxis { return KernelTargetsEngine<S>(model: self, rule: rule(job), targets: targets) }
