@@ -78,10 +78,9 @@ func selectRows(_ fspace: hid_t, _ mspace: hid_t, start: Int, count: Int, tail: 
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
 }
 
-/// A dataset transfer property list, collective MPI-IO for files opened through MPI-IO (the
-/// caller closes it with H5Pclose).
-func transferList(collective: Bool) -> hid_t {
-    let dxpl = H5Pcreate(neon_h5p_dataset_xfer())
-    if collective { neon_h5_set_dxpl_collective(dxpl) }
+/// A dataset transfer property list, collective MPI-IO for files opened through MPI-IO.
+func transferList(collective: Bool) -> H5Handle {
+    let dxpl = H5Handle(propertyList: H5Pcreate(neon_h5p_dataset_xfer()))
+    if collective { neon_h5_set_dxpl_collective(dxpl.id) }
     return dxpl
 }
