@@ -84,3 +84,12 @@ func transferList(collective: Bool) -> H5Handle {
     if collective { neon_h5_set_dxpl_collective(dxpl.id) }
     return dxpl
 }
+
+extension HDF5Library {
+    /// Open files, datasets, groups, named types and attributes of every file: 0 once all are
+    /// closed (tests of the closing rule, see H5Handle).
+    static var openObjectCount: Int { Int(H5Fget_obj_count(hid_t(0x1F), 0x1F)) }  // H5F_OBJ_ALL
+
+    /// Whether an identifier is open (any kind).
+    static func isOpen(_ id: hid_t) -> Bool { H5Iis_valid(id) > 0 }
+}
