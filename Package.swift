@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering"]),
         .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore", "Rendering"]),
     ]
 )
