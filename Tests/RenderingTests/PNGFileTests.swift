@@ -1,18 +1,15 @@
 import Foundation
+import NeonTestSupport
 import XCTest
 @testable import Rendering
 
 /// RGBImage's PNG files: the bytes follow the PNG format (signature, IHDR of an 8-bit RGB image,
 /// chunks with valid CRCs, IEND last), decode to the same pixels, and failures name the file.
 final class PNGFileTests: XCTestCase {
-    var dir: URL!
+    var dir: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("neon-png-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override func setUpWithError() throws { dir = try TemporaryDirectory(prefix: "neon-png") }
+    override func tearDownWithError() throws { dir.remove() }
 
     /// A 7 x 3 image with a different colour in every pixel.
     func sample() -> RGBImage {
@@ -22,7 +19,7 @@ final class PNGFileTests: XCTestCase {
     }
 
     func testTheFileIsAnEightBitRGBPNGWithValidChunks() throws {
-        let path = dir.appendingPathComponent("a.png").path
+        let path = dir.path("a.png")
         try sample().writePNG(to: path)
         let chunks = try PNGChunks(path: path)
         XCTAssertEqual(chunks.signature, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
@@ -38,7 +35,7 @@ final class PNGFileTests: XCTestCase {
     }
 
     func testPixelsSurviveTheRoundTrip() throws {
-        let path = dir.appendingPathComponent("b.png").path
+        let path = dir.path("b.png")
         try sample().writePNG(to: path)
         let back = try RGBImage.readPNG(path)
         XCTAssertEqual([back.width, back.height], [7, 3])
@@ -47,12 +44,12 @@ final class PNGFileTests: XCTestCase {
     }
 
     func testFailuresNameTheFile() throws {
-        let text = dir.appendingPathComponent("text.png").path
+        let text = dir.path("text.png")
         try "not a png".write(toFile: text, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RGBImage.readPNG(text)) { error in
             XCTAssertTrue((error as? RenderError)?.message.hasPrefix("\(text): cannot read PNG: ") == true, "\(error)")
         }
-        let nowhere = dir.appendingPathComponent("no/such/dir/c.png").path
+        let nowhere = dir.path("no/such/dir/c.png")
         XCTAssertThrowsError(try sample().writePNG(to: nowhere)) { error in
             XCTAssertTrue((error as? RenderError)?.message.hasPrefix("\(nowhere): cannot write PNG: ") == true, "\(error)")
         }

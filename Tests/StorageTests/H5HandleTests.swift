@@ -1,20 +1,20 @@
 import Foundation
+import NeonTestSupport
 import XCTest
 @testable import Storage
 
 /// H5Handle closes exactly once, at the end of its scope or at `close()`, and the file types
 /// built on it leave no HDF5 object open once they are closed or let go of.
 final class H5HandleTests: XCTestCase {
-    var dir: URL!
+    var dir: TemporaryDirectory!
 
     override func setUpWithError() throws {
         HDF5Library.silenceErrorStack()
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("neon-handle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TemporaryDirectory(prefix: "neon-handle")
         XCTAssertEqual(HDF5Library.openObjectCount, 0, "an earlier test left HDF5 objects open")
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override func tearDownWithError() throws { dir.remove() }
 
     func testAHandleClosesAtTheEndOfItsScopeNotBefore() {
         var raw = Int64(-1)
@@ -40,7 +40,7 @@ final class H5HandleTests: XCTestCase {
     }
 
     func testWritingAndReadingLeaveNoObjectOpen() throws {
-        let path = dir.appendingPathComponent("a.h5").path
+        let path = dir.path("a.h5")
         let f = try H5WriteFile(creating: path, communicator: nil)
         try f.write("x", element: .float32, rows: 3, columns: 2, values: [Float](repeating: 1, count: 6))
         try f.write("g/n", element: .int64, dims: [3], values: [Int64](repeating: 2, count: 3))
@@ -72,10 +72,9 @@ final class H5HandleTests: XCTestCase {
     }
 
     func testARefusedDatasetIsClosed() throws {
-        let path = dir.appendingPathComponent("b.h5").path
-        let f = try H5WriteFile(creating: path, communicator: nil)
-        try f.write("n", element: .int64, dims: [2, 2], values: [Int64](repeating: 0, count: 4))
-        try f.close()
+        let path = try HDF5Fixtures.write(dir.path("b.h5")) { f in
+            try f.write("n", element: .int64, dims: [2, 2], values: [Int64](repeating: 0, count: 4))
+        }
         XCTAssertThrowsError(try InputDataset(path: path, dataset: "n")) { error in
             XCTAssertTrue("\(error)".contains("has integer type; expected float32 or float64"), "\(error)")
         }
