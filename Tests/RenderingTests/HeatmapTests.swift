@@ -1,4 +1,5 @@
 import Foundation
+import NeonTestSupport
 import XCTest
 @testable import Rendering
 
@@ -31,8 +32,9 @@ final class HeatmapTests: XCTestCase {
         let (w, h) = row.size(tiles: 1, title: "t")
         XCTAssertEqual([image.width, image.height], [w, h])
 
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("neon-heat-\(UUID().uuidString).png").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dir = try TemporaryDirectory(prefix: "neon-heat")
+        defer { dir.remove() }
+        let path = dir.path("heat.png")
         try image.writePNG(to: path)
         let png = try RGBImage.readPNG(path)
         XCTAssertEqual(png, image)
