@@ -63,10 +63,14 @@ let package = Package(
         // The CPU's FMA peak and clock, measured by short loops (benchmarks only).
         .target(name: "HardwarePeak", path: "Sources/HardwarePeak"),
 
+        // Helpers shared by the test targets: temporary directories, HDF5 fixture files.
+        .target(name: "NeonTestSupport", dependencies: ["Storage"], path: "Tests/NeonTestSupport"),
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed", "NeonSettings"]),
-        .testTarget(name: "NeonPipelineTests", dependencies: ["NeonPipeline", "Storage", "Distributed", "NeonCore"]),
-        .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore", "Rendering"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed", "NeonSettings", "NeonTestSupport"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "NeonTestSupport"]),
+        .testTarget(name: "NeonPipelineTests", dependencies: ["NeonPipeline", "Storage", "Distributed", "NeonCore", "NeonTestSupport"]),
+        .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore", "Rendering",
+                                                          "NeonTestSupport"]),
     ]
 )

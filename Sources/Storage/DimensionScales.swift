@@ -30,13 +30,12 @@ enum DimensionScales {
         for name in [RelevanceOutput.relevanceDataset, RelevanceOutput.assignmentDataset, RelevanceOutput.logitDataset,
                      RelevanceOutput.channelsDataset] {
             guard H5Lexists(file.id, name, neon_h5p_default()) > 0 else { continue }
-            let ds = H5Dopen2(file.id, name, neon_h5p_default())
-            guard ds >= 0 else { throw StorageError("\(file.path): cannot open dataset '\(name)'") }
-            defer { H5Dclose(ds) }
-            let space = H5Dget_space(ds)
+            let ds = H5Handle(dataset: H5Dopen2(file.id, name, neon_h5p_default()))
+            guard ds.isValid else { throw StorageError("\(file.path): cannot open dataset '\(name)'") }
+            let space = H5Handle(dataspace: H5Dget_space(ds.id))
             var dims = [hsize_t](repeating: 0, count: 8)
-            let rank = Int(H5Sget_simple_extent_dims(space, &dims, nil))
-            H5Sclose(space)
+            let rank = Int(H5Sget_simple_extent_dims(space.id, &dims, nil))
+            space.close()
             guard let axes = axes(of: name, rank: rank) else { continue }
             for (i, axis) in axes.enumerated() {
                 if let known = sizes[axis], known != Int(dims[i]) {
@@ -44,13 +43,12 @@ enum DimensionScales {
                 }
                 sizes[axis] = Int(dims[i])
                 let scale = try openScale(file, axis, size: Int(dims[i]))
-                defer { H5Dclose(scale) }
-                if H5DSis_attached(ds, scale, UInt32(i)) <= 0 {
-                    guard H5DSattach_scale(ds, scale, UInt32(i)) >= 0 else {
+                if H5DSis_attached(ds.id, scale.id, UInt32(i)) <= 0 {
+                    guard H5DSattach_scale(ds.id, scale.id, UInt32(i)) >= 0 else {
                         throw StorageError("\(file.path): cannot attach dimension scale '\(axis)' to dataset '\(name)'")
                     }
                 }
-                guard H5DSset_label(ds, UInt32(i), axis) >= 0 else {
+                guard H5DSset_label(ds.id, UInt32(i), axis) >= 0 else {
                     throw StorageError("\(file.path): cannot label dimension \(i) of dataset '\(name)'")
                 }
             }
@@ -58,28 +56,24 @@ enum DimensionScales {
     }
 
     /// The scale dataset of an axis, created without data if it does not exist yet.
-    private static func openScale(_ file: H5WriteFile, _ axis: String, size: Int) throws -> hid_t {
+    private static func openScale(_ file: H5WriteFile, _ axis: String, size: Int) throws -> H5Handle {
         if H5Lexists(file.id, axis, neon_h5p_default()) > 0 {
-            let ds = H5Dopen2(file.id, axis, neon_h5p_default())
-            guard ds >= 0, H5DSis_scale(ds) > 0 else {
-                if ds >= 0 { H5Dclose(ds) }
+            let ds = H5Handle(dataset: H5Dopen2(file.id, axis, neon_h5p_default()))
+            guard ds.isValid, H5DSis_scale(ds.id) > 0 else {
                 throw StorageError("\(file.path): '\(axis)' exists and is not a dimension scale")
             }
             return ds
         }
         var dims = [hsize_t(size)]
-        let space = H5Screate_simple(1, &dims, nil)
-        defer { H5Sclose(space) }
-        let dcpl = H5Pcreate(neon_h5p_dataset_create())
-        defer { H5Pclose(dcpl) }
-        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER)
-        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE)
-        let ds = H5Dcreate2(file.id, axis, neon_h5t_native_float(), space, neon_h5p_default(), dcpl, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(file.path): cannot create dimension scale '\(axis)'") }
+        let space = H5Handle(dataspace: H5Screate_simple(1, &dims, nil))
+        let dcpl = H5Handle(propertyList: H5Pcreate(neon_h5p_dataset_create()))
+        H5Pset_fill_time(dcpl.id, H5D_FILL_TIME_NEVER)
+        H5Pset_alloc_time(dcpl.id, H5D_ALLOC_TIME_LATE)
+        let ds = H5Handle(dataset: H5Dcreate2(file.id, axis, neon_h5t_native_float(), space.id, neon_h5p_default(), dcpl.id, neon_h5p_default()))
+        guard ds.isValid else { throw StorageError("\(file.path): cannot create dimension scale '\(axis)'") }
         // netCDF-4's name for a dimension without coordinate values (the size right-aligned in 10).
         let padded = String(repeating: " ", count: max(0, 10 - String(size).count)) + String(size)
-        guard H5DSset_scale(ds, "This is a netCDF dimension but not a netCDF variable.\(padded)") >= 0 else {
-            H5Dclose(ds)
+        guard H5DSset_scale(ds.id, "This is a netCDF dimension but not a netCDF variable.\(padded)") >= 0 else {
             throw StorageError("\(file.path): cannot make '\(axis)' a dimension scale")
         }
         return ds

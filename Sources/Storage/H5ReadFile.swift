@@ -12,11 +12,10 @@ final class H5ReadFile {
 
     init(path: String, role: String, communicator: Communicator? = nil) throws {
         try checkReadableFile(path, role: role)
-        let fapl = H5Pcreate(neon_h5p_file_access())
-        defer { H5Pclose(fapl) }
-        if let comm = communicator { neon_h5_set_fapl_mpio(fapl, comm.handle) }
+        let fapl = H5Handle(propertyList: H5Pcreate(neon_h5p_file_access()))
+        if let comm = communicator { neon_h5_set_fapl_mpio(fapl.id, comm.handle) }
         parallel = communicator != nil
-        let fid = H5Fopen(path, neon_h5f_acc_rdonly(), fapl)
+        let fid = H5Fopen(path, neon_h5f_acc_rdonly(), fapl.id)
         guard fid >= 0 else { throw StorageError("\(path): \(role) file is truncated or damaged (HDF5 cannot open it)") }
         self.path = path
         id = fid
@@ -27,34 +26,30 @@ final class H5ReadFile {
     /// A string attribute of the root group (fixed or variable length), or nil if absent.
     func rootStringAttribute(_ name: String) throws -> String? {
         guard H5Aexists(id, name) > 0 else { return nil }
-        let attr = H5Aopen(id, name, neon_h5p_default())
-        guard attr >= 0 else { throw StorageError("\(path): cannot read root attribute '\(name)'") }
-        defer { H5Aclose(attr) }
-        let ftype = H5Aget_type(attr)
-        defer { H5Tclose(ftype) }
-        guard H5Tget_class(ftype) == H5T_STRING else {
+        let attr = H5Handle(attribute: H5Aopen(id, name, neon_h5p_default()))
+        guard attr.isValid else { throw StorageError("\(path): cannot read root attribute '\(name)'") }
+        let ftype = H5Handle(datatype: H5Aget_type(attr.id))
+        guard H5Tget_class(ftype.id) == H5T_STRING else {
             throw StorageError("\(path): root attribute '\(name)' must be a string")
         }
-        let space = H5Aget_space(attr)
-        defer { H5Sclose(space) }
-        guard H5Sget_simple_extent_npoints(space) == 1 else {
+        let space = H5Handle(dataspace: H5Aget_space(attr.id))
+        guard H5Sget_simple_extent_npoints(space.id) == 1 else {
             throw StorageError("\(path): root attribute '\(name)' must be a single string")
         }
-        if H5Tis_variable_str(ftype) > 0 {
-            let mtype = H5Tcopy(neon_h5t_c_s1())
-            defer { H5Tclose(mtype) }
-            H5Tset_size(mtype, Int(bitPattern: UInt(bitPattern: -1)))   // H5T_VARIABLE
-            H5Tset_cset(mtype, H5Tget_cset(ftype))
+        if H5Tis_variable_str(ftype.id) > 0 {
+            let mtype = H5Handle(datatype: H5Tcopy(neon_h5t_c_s1()))
+            H5Tset_size(mtype.id, Int(bitPattern: UInt(bitPattern: -1)))   // H5T_VARIABLE
+            H5Tset_cset(mtype.id, H5Tget_cset(ftype.id))
             var ptr: UnsafeMutablePointer<CChar>? = nil
-            guard H5Aread(attr, mtype, &ptr) >= 0, let p = ptr else {
+            guard H5Aread(attr.id, mtype.id, &ptr) >= 0, let p = ptr else {
                 throw StorageError("\(path): cannot read root attribute '\(name)'")
             }
             defer { H5free_memory(p) }
             return String(cString: p)
         }
-        let size = H5Tget_size(ftype)
+        let size = H5Tget_size(ftype.id)
         var buf = [CChar](repeating: 0, count: size + 1)
-        guard H5Aread(attr, ftype, &buf) >= 0 else {
+        guard H5Aread(attr.id, ftype.id, &buf) >= 0 else {
             throw StorageError("\(path): cannot read root attribute '\(name)'")
         }
         return String(cString: buf)
@@ -63,40 +58,35 @@ final class H5ReadFile {
     /// A numeric scalar root attribute, or nil if absent or not numeric.
     func rootNumberAttribute(_ name: String) -> Double? {
         guard H5Aexists(id, name) > 0 else { return nil }
-        let attr = H5Aopen(id, name, neon_h5p_default())
-        guard attr >= 0 else { return nil }
-        defer { H5Aclose(attr) }
-        let type = H5Aget_type(attr)
-        defer { H5Tclose(type) }
-        let cls = H5Tget_class(type)
+        let attr = H5Handle(attribute: H5Aopen(id, name, neon_h5p_default()))
+        guard attr.isValid else { return nil }
+        let type = H5Handle(datatype: H5Aget_type(attr.id))
+        let cls = H5Tget_class(type.id)
         guard cls == H5T_FLOAT || cls == H5T_INTEGER else { return nil }
-        let space = H5Aget_space(attr)
-        defer { H5Sclose(space) }
-        guard H5Sget_simple_extent_npoints(space) == 1 else { return nil }
+        let space = H5Handle(dataspace: H5Aget_space(attr.id))
+        guard H5Sget_simple_extent_npoints(space.id) == 1 else { return nil }
         var v = 0.0
-        return H5Aread(attr, neon_h5t_native_double(), &v) >= 0 ? v : nil
+        return H5Aread(attr.id, neon_h5t_native_double(), &v) >= 0 ? v : nil
     }
 
     /// A 1-D integer dataset, as int64.
     func integerVector(_ name: String) throws -> [Int64] {
         guard H5Lexists(id, name, neon_h5p_default()) > 0 else { throw noDataset(name) }
-        let ds = H5Dopen2(id, name, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(path): '\(name)' is not a dataset") }
-        defer { H5Dclose(ds) }
-        let type = H5Dget_type(ds)
-        defer { H5Tclose(type) }
-        guard H5Tget_class(type) == H5T_INTEGER else {
-            throw StorageError("\(path): dataset '\(name)' has \(describeType(type).name) type; expected integers")
+        let ds = H5Handle(dataset: H5Dopen2(id, name, neon_h5p_default()))
+        guard ds.isValid else { throw StorageError("\(path): '\(name)' is not a dataset") }
+        let type = H5Handle(datatype: H5Dget_type(ds.id))
+        guard H5Tget_class(type.id) == H5T_INTEGER else {
+            throw StorageError("\(path): dataset '\(name)' has \(describeType(type.id).name) type; expected integers")
         }
-        let space = H5Dget_space(ds)
-        defer { H5Sclose(space) }
-        let rank = H5Sget_simple_extent_ndims(space)
+        let space = H5Handle(dataspace: H5Dget_space(ds.id))
+        let rank = H5Sget_simple_extent_ndims(space.id)
         guard rank == 1 else { throw StorageError("\(path): dataset '\(name)' has rank \(rank); expected 1") }
-        let count = Int(H5Sget_simple_extent_npoints(space))
+        let count = Int(H5Sget_simple_extent_npoints(space.id))
         try checkFitsInMemory(name, elements: count, bytesPerElement: 8, shape: "\(count)")
         var out = [Int64](repeating: 0, count: count)
+        let dsid = ds.id
         let status = out.withUnsafeMutableBytes {
-            H5Dread(ds, neon_h5t_native_int64(), neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
+            H5Dread(dsid, neon_h5t_native_int64(), neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
         }
         guard status >= 0 else { throw StorageError("\(path): cannot read dataset '\(name)'") }
         return out
@@ -124,8 +114,8 @@ final class H5ReadFile {
               info.type == H5O_TYPE_DATASET else {
             throw StorageError("\(path): '\(name)' is not a dataset")
         }
-        let ds = H5Dopen2(id, name, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(path): cannot open dataset '\(name)'") }
+        let ds = H5Handle(dataset: H5Dopen2(id, name, neon_h5p_default()))
+        guard ds.isValid else { throw StorageError("\(path): cannot open dataset '\(name)'") }
         return try H5Matrix(file: self, dataset: ds, name: name, allowSamples4D: allowSamples4D)
     }
 }
@@ -141,20 +131,17 @@ final class H5Matrix {
     /// The shape of one row: [columns] for a 2-D dataset, [C, H, W] for a 4-D one (N, C, H, W).
     let sampleShape: [Int]
 
-    init(file: H5ReadFile, dataset: hid_t, name: String, allowSamples4D: Bool = false) throws {
+    /// Takes over `dataset` (closed here, also when the init throws).
+    init(file: H5ReadFile, dataset: consuming H5Handle, name: String, allowSamples4D: Bool = false) throws {
         self.file = file
-        id = dataset
         self.name = name
         let where_ = "\(file.path): dataset '\(name)'"
-        let space = H5Dget_space(dataset)
-        defer { H5Sclose(space) }
-        let rank = H5Sget_simple_extent_ndims(space)
-        let type = H5Dget_type(dataset)
-        defer { H5Tclose(type) }
-        let t = describeType(type)
-        let convertible = H5Tget_class(type) == H5T_INTEGER || H5Tget_class(type) == H5T_FLOAT
+        let space = H5Handle(dataspace: H5Dget_space(dataset.id))
+        let rank = H5Sget_simple_extent_ndims(space.id)
+        let type = H5Handle(datatype: H5Dget_type(dataset.id))
+        let t = describeType(type.id)
+        let convertible = H5Tget_class(type.id) == H5T_INTEGER || H5Tget_class(type.id) == H5T_FLOAT
         guard rank == 2 || (allowSamples4D && rank == 4) else {
-            H5Dclose(dataset)
             // (N,) and (N, H, W) inputs: one added axis makes them (N, 1) and (N, 1, H, W).
             let fix = !allowSamples4D || !convertible || (rank != 1 && rank != 3) ? ""
                 : ": add \(rank == 1 ? "a feature axis, (N, 1)" : "a channel axis, (N, 1, H, W)"), e.g. "
@@ -162,25 +149,25 @@ final class H5Matrix {
             throw StorageError("\(where_) has rank \(rank); expected 2 (rows x features)\(allowSamples4D ? " or 4 (N, C, H, W)" : "")\(fix)")
         }
         guard let el = t.element else {
-            H5Dclose(dataset)
             let fix = convertible ? ": convert it, e.g. " + H5Matrix.rewrite(file.path, name, as: "x.astype('float32')") : ""
             throw StorageError("\(where_) has \(t.name) type; expected float32 or float64\(fix)")
         }
         var all = [hsize_t](repeating: 0, count: Int(rank))
-        H5Sget_simple_extent_dims(space, &all, nil)
+        H5Sget_simple_extent_dims(space.id, &all, nil)
         let tail = all.dropFirst().reduce(hsize_t(1)) { $0 &* $1 }
         let dims = [all[0], tail]
         // Addressable sizes: rows * columns elements must fit in memory indexing.
         guard dims[0] < UInt64(Int32.max) * 64, dims[1] < 1 << 24, dims[0] &* dims[1] < 1 << 50 else {
-            H5Dclose(dataset)
             throw StorageError("\(where_) has dimensions \(dims[0]) x \(dims[1]), beyond what neon-batch can address")
         }
         rows = Int(dims[0])
         columns = Int(dims[1])
         element = el
         sampleShape = all.dropFirst().map { Int($0) }
+        id = dataset.release()
     }
 
+    /// The dataset closes before `file` is let go of (see H5Handle).
     deinit { H5Dclose(id) }
 
     /// A shell command that replaces dataset `name` of `path` by `expression` of its values `x`
@@ -194,15 +181,12 @@ final class H5Matrix {
     /// count 0 (it then selects nothing); memory type = file type keeps it collective.
     func read(rows start: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws {
         guard count > 0 || file.parallel else { return }
-        let fspace = H5Dget_space(id)
-        defer { H5Sclose(fspace) }
+        let fspace = H5Handle(dataspace: H5Dget_space(id))
         var cnt = [hsize_t(max(count, 1))] + sampleShape.map { hsize_t($0) }
-        let mspace = H5Screate_simple(Int32(cnt.count), &cnt, nil)
-        defer { H5Sclose(mspace) }
-        selectRows(fspace, mspace, start: start, count: count, tail: sampleShape)
+        let mspace = H5Handle(dataspace: H5Screate_simple(Int32(cnt.count), &cnt, nil))
+        selectRows(fspace.id, mspace.id, start: start, count: count, tail: sampleShape)
         let dxpl = transferList(collective: file.parallel)
-        defer { H5Pclose(dxpl) }
-        guard H5Dread(id, element.nativeType, mspace, fspace, dxpl, buffer) >= 0 else {
+        guard H5Dread(id, element.nativeType, mspace.id, fspace.id, dxpl.id, buffer) >= 0 else {
             throw StorageError("\(file.path): dataset '\(name)': cannot read rows \(start)..<\(start + count)")
         }
     }

@@ -78,10 +78,18 @@ func selectRows(_ fspace: hid_t, _ mspace: hid_t, start: Int, count: Int, tail: 
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
 }
 
-/// A dataset transfer property list, collective MPI-IO for files opened through MPI-IO (the
-/// caller closes it with H5Pclose).
-func transferList(collective: Bool) -> hid_t {
-    let dxpl = H5Pcreate(neon_h5p_dataset_xfer())
-    if collective { neon_h5_set_dxpl_collective(dxpl) }
+/// A dataset transfer property list, collective MPI-IO for files opened through MPI-IO.
+func transferList(collective: Bool) -> H5Handle {
+    let dxpl = H5Handle(propertyList: H5Pcreate(neon_h5p_dataset_xfer()))
+    if collective { neon_h5_set_dxpl_collective(dxpl.id) }
     return dxpl
+}
+
+extension HDF5Library {
+    /// Open files, datasets, groups, named types and attributes of every file: 0 once all are
+    /// closed (tests of the closing rule, see H5Handle).
+    static var openObjectCount: Int { Int(H5Fget_obj_count(hid_t(0x1F), 0x1F)) }  // H5F_OBJ_ALL
+
+    /// Whether an identifier is open (any kind).
+    static func isOpen(_ id: hid_t) -> Bool { H5Iis_valid(id) > 0 }
 }

@@ -93,21 +93,18 @@ extension H5ReadFile {
     /// A 1-D floating-point (or integer) dataset, as float64.
     func floatVector(_ name: String) throws -> [Double] {
         guard H5Lexists(id, name, neon_h5p_default()) > 0 else { throw StorageError("\(path): no dataset '\(name)'") }
-        let ds = H5Dopen2(id, name, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(path): '\(name)' is not a dataset") }
-        defer { H5Dclose(ds) }
-        let space = H5Dget_space(ds)
-        defer { H5Sclose(space) }
-        let rank = H5Sget_simple_extent_ndims(space)
+        let ds = H5Handle(dataset: H5Dopen2(id, name, neon_h5p_default()))
+        guard ds.isValid else { throw StorageError("\(path): '\(name)' is not a dataset") }
+        let space = H5Handle(dataspace: H5Dget_space(ds.id))
+        let rank = H5Sget_simple_extent_ndims(space.id)
         guard rank == 1 else { throw StorageError("\(path): dataset '\(name)' has rank \(rank); expected 1") }
-        let type = H5Dget_type(ds)
-        defer { H5Tclose(type) }
-        guard H5Tget_class(type) == H5T_FLOAT || H5Tget_class(type) == H5T_INTEGER else {
-            throw StorageError("\(path): dataset '\(name)' has \(describeType(type).name) type; expected numbers")
+        let type = H5Handle(datatype: H5Dget_type(ds.id))
+        guard H5Tget_class(type.id) == H5T_FLOAT || H5Tget_class(type.id) == H5T_INTEGER else {
+            throw StorageError("\(path): dataset '\(name)' has \(describeType(type.id).name) type; expected numbers")
         }
-        var out = [Double](repeating: 0, count: Int(H5Sget_simple_extent_npoints(space)))
+        var out = [Double](repeating: 0, count: Int(H5Sget_simple_extent_npoints(space.id)))
         let status = out.withUnsafeMutableBytes {
-            H5Dread(ds, neon_h5t_native_double(), neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
+            H5Dread(ds.id, neon_h5t_native_double(), neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
         }
         guard status >= 0 else { throw StorageError("\(path): cannot read dataset '\(name)'") }
         return out

@@ -208,9 +208,8 @@ public enum OutputJoin {
     private static func copy(_ f: H5ReadFile, _ name: String, _ element: ElementType, columns: Int, rows: Int,
                              into out: H5WriteFile, at: Int) throws {
         guard rows > 0 else { return }
-        let ds = H5Dopen2(f.id, name, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(f.path): cannot open dataset '\(name)'") }
-        defer { H5Dclose(ds) }
+        let ds = H5Handle(dataset: H5Dopen2(f.id, name, neon_h5p_default()))
+        guard ds.isValid else { throw StorageError("\(f.path): cannot open dataset '\(name)'") }
         let chunk = max(1, min(rows, (1 << 24) / (columns * element.byteCount)))
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk * columns * element.byteCount, alignment: 16)
         defer { buffer.deallocate() }
@@ -218,14 +217,12 @@ public enum OutputJoin {
         var r = 0
         while r < rows {
             let c = min(chunk, rows - r)
-            let fspace = H5Dget_space(ds)
-            defer { H5Sclose(fspace) }
+            let fspace = H5Handle(dataspace: H5Dget_space(ds.id))
             var off: [hsize_t] = twoD ? [hsize_t(r), 0] : [hsize_t(r)]
             var cnt: [hsize_t] = twoD ? [hsize_t(c), hsize_t(columns)] : [hsize_t(c)]
-            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
-            let mspace = H5Screate_simple(Int32(cnt.count), &cnt, nil)
-            defer { H5Sclose(mspace) }
-            guard H5Dread(ds, element.nativeType, mspace, fspace, neon_h5p_default(), buffer) >= 0 else {
+            H5Sselect_hyperslab(fspace.id, H5S_SELECT_SET, &off, nil, &cnt, nil)
+            let mspace = H5Handle(dataspace: H5Screate_simple(Int32(cnt.count), &cnt, nil))
+            guard H5Dread(ds.id, element.nativeType, mspace.id, fspace.id, neon_h5p_default(), buffer) >= 0 else {
                 throw StorageError("\(f.path): cannot read rows \(r)..<\(r + c) of dataset '\(name)'")
             }
             try out.write(name, rows: at + r, count: c, from: buffer)
@@ -236,17 +233,14 @@ public enum OutputJoin {
     /// The shape and float element type (if float) of a dataset, or nil if absent.
     private static func datasetShape(_ f: H5ReadFile, _ name: String) -> (dims: [Int], element: ElementType?)? {
         guard H5Lexists(f.id, name, neon_h5p_default()) > 0 else { return nil }
-        let ds = H5Dopen2(f.id, name, neon_h5p_default())
-        guard ds >= 0 else { return nil }
-        defer { H5Dclose(ds) }
-        let space = H5Dget_space(ds)
-        defer { H5Sclose(space) }
+        let ds = H5Handle(dataset: H5Dopen2(f.id, name, neon_h5p_default()))
+        guard ds.isValid else { return nil }
+        let space = H5Handle(dataspace: H5Dget_space(ds.id))
         var dims = [hsize_t](repeating: 0, count: 8)
-        let rank = H5Sget_simple_extent_dims(space, &dims, nil)
+        let rank = H5Sget_simple_extent_dims(space.id, &dims, nil)
         guard rank >= 0 else { return nil }
-        let type = H5Dget_type(ds)
-        defer { H5Tclose(type) }
-        return (dims.prefix(Int(rank)).map { Int($0) }, describeType(type).element)
+        let type = H5Handle(datatype: H5Dget_type(ds.id))
+        return (dims.prefix(Int(rank)).map { Int($0) }, describeType(type.id).element)
     }
 
     /// The root attributes, in name order: strings, integers (int64) and floats (float64).
@@ -260,12 +254,12 @@ public enum OutputJoin {
             var buf = [CChar](repeating: 0, count: len + 1)
             H5Aget_name_by_idx(f.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, len + 1, neon_h5p_default())
             let name = String(cString: buf)
-            let attr = H5Aopen(f.id, name, neon_h5p_default())
-            guard attr >= 0 else { continue }
-            let type = H5Aget_type(attr)
-            let cls = H5Tget_class(type)
-            H5Tclose(type)
-            H5Aclose(attr)
+            let attr = H5Handle(attribute: H5Aopen(f.id, name, neon_h5p_default()))
+            guard attr.isValid else { continue }
+            let type = H5Handle(datatype: H5Aget_type(attr.id))
+            let cls = H5Tget_class(type.id)
+            type.close()
+            attr.close()
             switch cls {
             case H5T_STRING: if let s = try? f.rootStringAttribute(name) { out.append((name, .string(s))) }
             case H5T_INTEGER:

@@ -18,20 +18,17 @@ extension StoredFile {
         let rowSize = dims.dropFirst().reduce(1, *)
         var out = [Double](repeating: 0, count: count * rowSize)
         guard count > 0 else { return out }
-        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(path): cannot open dataset '\(dataset)'") }
-        defer { H5Dclose(ds) }
-        let fspace = H5Dget_space(ds)
-        defer { H5Sclose(fspace) }
+        let ds = H5Handle(dataset: H5Dopen2(file.id, dataset, neon_h5p_default()))
+        guard ds.isValid else { throw StorageError("\(path): cannot open dataset '\(dataset)'") }
+        let fspace = H5Handle(dataspace: H5Dget_space(ds.id))
         var off = [hsize_t](repeating: 0, count: dims.count)
         off[0] = hsize_t(start)
         var cnt = dims.map { hsize_t($0) }
         cnt[0] = hsize_t(count)
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &off, nil, &cnt, nil)
-        let mspace = H5Screate_simple(Int32(dims.count), &cnt, nil)
-        defer { H5Sclose(mspace) }
+        H5Sselect_hyperslab(fspace.id, H5S_SELECT_SET, &off, nil, &cnt, nil)
+        let mspace = H5Handle(dataspace: H5Screate_simple(Int32(dims.count), &cnt, nil))
         let status = out.withUnsafeMutableBytes {
-            H5Dread(ds, neon_h5t_native_double(), mspace, fspace, neon_h5p_default(), $0.baseAddress)
+            H5Dread(ds.id, neon_h5t_native_double(), mspace.id, fspace.id, neon_h5p_default(), $0.baseAddress)
         }
         guard status >= 0 else {
             throw StorageError("\(path): dataset '\(dataset)': cannot read rows \(start)..<\(start + count)")
@@ -45,13 +42,11 @@ extension StoredFile {
         var info = H5O_info_t()
         guard H5Oget_info_by_name2(file.id, name, &info, UInt32(H5O_INFO_BASIC), neon_h5p_default()) >= 0,
               info.type == H5O_TYPE_DATASET else { return nil }
-        let ds = H5Dopen2(file.id, name, neon_h5p_default())
-        guard ds >= 0 else { throw StorageError("\(path): cannot open dataset '\(name)'") }
-        defer { H5Dclose(ds) }
-        let type = H5Dget_type(ds), space = H5Dget_space(ds)
-        defer { H5Tclose(type); H5Sclose(space) }
-        return try readStrings(type: type, space: space, what: "dataset '\(name)'") { mtype, buf in
-            H5Dread(ds, mtype, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), buf)
+        let ds = H5Handle(dataset: H5Dopen2(file.id, name, neon_h5p_default()))
+        guard ds.isValid else { throw StorageError("\(path): cannot open dataset '\(name)'") }
+        let type = H5Handle(datatype: H5Dget_type(ds.id)), space = H5Handle(dataspace: H5Dget_space(ds.id))
+        return try readStrings(type: type.id, space: space.id, what: "dataset '\(name)'") { mtype, buf in
+            H5Dread(ds.id, mtype, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), buf)
         }
     }
 
@@ -59,13 +54,11 @@ extension StoredFile {
     public func strings(attribute: String, of object: String = "/") throws -> [String]? {
         guard object == "/" || exists(object),
               H5Aexists_by_name(file.id, object, attribute, neon_h5p_default()) > 0 else { return nil }
-        let attr = H5Aopen_by_name(file.id, object, attribute, neon_h5p_default(), neon_h5p_default())
-        guard attr >= 0 else { throw StorageError("\(path): cannot read attribute '\(attribute)' of '\(object)'") }
-        defer { H5Aclose(attr) }
-        let type = H5Aget_type(attr), space = H5Aget_space(attr)
-        defer { H5Tclose(type); H5Sclose(space) }
-        return try readStrings(type: type, space: space, what: "attribute '\(attribute)' of '\(object)'") { mtype, buf in
-            H5Aread(attr, mtype, buf)
+        let attr = H5Handle(attribute: H5Aopen_by_name(file.id, object, attribute, neon_h5p_default(), neon_h5p_default()))
+        guard attr.isValid else { throw StorageError("\(path): cannot read attribute '\(attribute)' of '\(object)'") }
+        let type = H5Handle(datatype: H5Aget_type(attr.id)), space = H5Handle(dataspace: H5Aget_space(attr.id))
+        return try readStrings(type: type.id, space: space.id, what: "attribute '\(attribute)' of '\(object)'") { mtype, buf in
+            H5Aread(attr.id, mtype, buf)
         }
     }
 
@@ -76,12 +69,11 @@ extension StoredFile {
         }
         let n = Int(H5Sget_simple_extent_npoints(space))
         if H5Tis_variable_str(type) > 0 {
-            let mtype = H5Tcopy(neon_h5t_c_s1())
-            defer { H5Tclose(mtype) }
-            H5Tset_size(mtype, Int(bitPattern: UInt(bitPattern: -1)))     // H5T_VARIABLE
-            H5Tset_cset(mtype, H5Tget_cset(type))
+            let mtype = H5Handle(datatype: H5Tcopy(neon_h5t_c_s1()))
+            H5Tset_size(mtype.id, Int(bitPattern: UInt(bitPattern: -1)))     // H5T_VARIABLE
+            H5Tset_cset(mtype.id, H5Tget_cset(type))
             var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
-            guard ptrs.withUnsafeMutableBytes({ read(mtype, $0.baseAddress) }) >= 0 else {
+            guard ptrs.withUnsafeMutableBytes({ read(mtype.id, $0.baseAddress) }) >= 0 else {
                 throw StorageError("\(path): cannot read \(what)")
             }
             defer { ptrs.forEach { if let p = $0 { H5free_memory(p) } } }
@@ -128,13 +120,11 @@ extension StoredFile {
     /// The element type of a dataset as error messages name it ("float32", "integer", ...).
     public func typeName(_ dataset: String) -> String? {
         guard exists(dataset) else { return nil }
-        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
-        guard ds >= 0 else { return nil }
-        defer { H5Dclose(ds) }
-        let type = H5Dget_type(ds)
-        defer { H5Tclose(type) }
-        if H5Tget_class(type) == H5T_INTEGER { return "int\(H5Tget_size(type) * 8)" }
-        return describeType(type).name
+        let ds = H5Handle(dataset: H5Dopen2(file.id, dataset, neon_h5p_default()))
+        guard ds.isValid else { return nil }
+        let type = H5Handle(datatype: H5Dget_type(ds.id))
+        if H5Tget_class(type.id) == H5T_INTEGER { return "int\(H5Tget_size(type.id) * 8)" }
+        return describeType(type.id).name
     }
 }
 
@@ -142,12 +132,10 @@ extension StoredFile {
     /// The number of filters (e.g. shuffle and deflate) of a dataset's storage, or nil if there is no such dataset.
     public func filterCount(_ dataset: String) -> Int? {
         guard exists(dataset) else { return nil }
-        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
-        guard ds >= 0 else { return nil }
-        defer { H5Dclose(ds) }
-        let dcpl = H5Dget_create_plist(ds)
-        defer { H5Pclose(dcpl) }
-        return Int(H5Pget_nfilters(dcpl))
+        let ds = H5Handle(dataset: H5Dopen2(file.id, dataset, neon_h5p_default()))
+        guard ds.isValid else { return nil }
+        let dcpl = H5Handle(propertyList: H5Dget_create_plist(ds.id))
+        return Int(H5Pget_nfilters(dcpl.id))
     }
 }
 
@@ -156,15 +144,13 @@ extension StoredFile {
     /// throws naming the attribute if it is not numeric.
     public func numbers(attribute name: String, of object: String) throws -> [Double]? {
         guard exists(object), H5Aexists_by_name(file.id, object, name, neon_h5p_default()) > 0 else { return nil }
-        let attr = H5Aopen_by_name(file.id, object, name, neon_h5p_default(), neon_h5p_default())
-        guard attr >= 0 else { throw StorageError("\(path): cannot read attribute '\(name)' of '\(object)'") }
-        defer { H5Aclose(attr) }
-        let type = H5Aget_type(attr), space = H5Aget_space(attr)
-        defer { H5Tclose(type); H5Sclose(space) }
-        let cls = H5Tget_class(type)
-        var values = [Double](repeating: 0, count: max(0, Int(H5Sget_simple_extent_npoints(space))))
+        let attr = H5Handle(attribute: H5Aopen_by_name(file.id, object, name, neon_h5p_default(), neon_h5p_default()))
+        guard attr.isValid else { throw StorageError("\(path): cannot read attribute '\(name)' of '\(object)'") }
+        let type = H5Handle(datatype: H5Aget_type(attr.id)), space = H5Handle(dataspace: H5Aget_space(attr.id))
+        let cls = H5Tget_class(type.id)
+        var values = [Double](repeating: 0, count: max(0, Int(H5Sget_simple_extent_npoints(space.id))))
         guard cls == H5T_FLOAT || cls == H5T_INTEGER,
-              values.withUnsafeMutableBytes({ H5Aread(attr, neon_h5t_native_double(), $0.baseAddress) }) >= 0 else {
+              values.withUnsafeMutableBytes({ H5Aread(attr.id, neon_h5t_native_double(), $0.baseAddress) }) >= 0 else {
             throw StorageError("\(path): attribute '\(name)' of '\(object)' must be numbers")
         }
         return values

@@ -26,23 +26,20 @@ public final class StoredFile {
     /// A numeric scalar root attribute as float64, or nil if absent.
     public func numberAttribute(_ name: String) -> Double? {
         guard H5Aexists(file.id, name) > 0 else { return nil }
-        let attr = H5Aopen(file.id, name, neon_h5p_default())
-        guard attr >= 0 else { return nil }
-        defer { H5Aclose(attr) }
+        let attr = H5Handle(attribute: H5Aopen(file.id, name, neon_h5p_default()))
+        guard attr.isValid else { return nil }
         var v = 0.0
-        return H5Aread(attr, neon_h5t_native_double(), &v) >= 0 ? v : nil
+        return H5Aread(attr.id, neon_h5t_native_double(), &v) >= 0 ? v : nil
     }
 
     /// The shape of a dataset, or nil if there is none of that name.
     public func shape(_ dataset: String) -> [Int]? {
         guard H5Lexists(file.id, dataset, neon_h5p_default()) > 0 else { return nil }
-        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
-        guard ds >= 0 else { return nil }
-        defer { H5Dclose(ds) }
-        let space = H5Dget_space(ds)
-        defer { H5Sclose(space) }
+        let ds = H5Handle(dataset: H5Dopen2(file.id, dataset, neon_h5p_default()))
+        guard ds.isValid else { return nil }
+        let space = H5Handle(dataspace: H5Dget_space(ds.id))
         var dims = [hsize_t](repeating: 0, count: 8)
-        let n = H5Sget_simple_extent_dims(space, &dims, nil)
+        let n = H5Sget_simple_extent_dims(space.id, &dims, nil)
         return n < 0 ? nil : dims.prefix(Int(n)).map { Int($0) }
     }
 
@@ -54,11 +51,10 @@ public final class StoredFile {
 
     private func read<T>(_ dataset: String, _ type: hid_t, _ zero: T) throws -> [T] {
         guard let dims = shape(dataset) else { throw StorageError("\(path): no dataset '\(dataset)'") }
-        let ds = H5Dopen2(file.id, dataset, neon_h5p_default())
-        defer { H5Dclose(ds) }
+        let ds = H5Handle(dataset: H5Dopen2(file.id, dataset, neon_h5p_default()))
         var out = [T](repeating: zero, count: dims.reduce(1, *))
         let status = out.withUnsafeMutableBytes {
-            H5Dread(ds, type, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
+            H5Dread(ds.id, type, neon_h5s_all(), neon_h5s_all(), neon_h5p_default(), $0.baseAddress)
         }
         guard status >= 0 else { throw StorageError("\(path): cannot read dataset '\(dataset)'") }
         return out

@@ -6,6 +6,8 @@
 //   neon-bench --kernel [--rows 20000] [--groups 50 | --flat] [--group-spread 5] [--tolerance 1e-4] [--repeats 2]
 //              [--pruned-only] [--write DIR]
 //              (kernel k-means, unpruned vs pruned, KernelPruningBench.swift; --write: files for neon-batch)
+//   neon-bench --kernel-stl [--headroom] [--rows 2000] [--clusters 1000] [--per-cluster 50] [--features 256]
+//              (kernel k-means on STL-10 scale data: throughput of both rules, or pruning headroom; KernelSTLBench.swift)
 //   --blas-lib PATH (repeatable): another BLAS library to measure the sgemm ceiling of.
 //
 // Every run first prints the CPU, its measured FMA peak, the linked BLAS with its kernel and the sgemm
@@ -43,6 +45,14 @@ if let i = args.firstIndex(of: "--vgg") {
     args.remove(at: i)
     VGGBench.run(rows: option("--rows", 256), clusters: option("--clusters", 100), repeats: option("--repeats", 2),
                  targets: option("--targets", 1), extraLibraries: extraLibraries)
+    exit(0)
+}
+if let i = args.firstIndex(of: "--kernel-stl") {
+    args.remove(at: i)
+    let headroom = args.firstIndex(of: "--headroom").map { args.remove(at: $0) } != nil
+    let s = KernelSTLBench.Settings(rows: option("--rows", 2000), clusters: option("--clusters", 1000),
+                                    perCluster: option("--per-cluster", 50), features: option("--features", 256))
+    if headroom { KernelSTLBench.headroom(s) } else { KernelSTLBench.throughput(s) }
     exit(0)
 }
 if let i = args.firstIndex(of: "--kernel") {

@@ -1,20 +1,21 @@
 import Foundation
 import NeonCore
+import NeonTestSupport
 import Storage
 
 /// Test data written with the project's own HDF5 writer.
 struct Fixture {
-    let dir: URL
+    let directory: TemporaryDirectory
+    var dir: URL { directory.url }
 
     init() throws {
         HDF5Library.silenceErrorStack()
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("neon-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory(prefix: "neon-e2e")
     }
 
-    func remove() { try? FileManager.default.removeItem(at: dir) }
+    func remove() { directory.remove() }
 
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { directory.path(name) }
 
     /// Blobs around K centres with overlap (so that some points lie near decision boundaries).
     static func blobs(rows: Int, features d: Int, clusters K: Int, seed: UInt64)
@@ -41,24 +42,14 @@ struct Fixture {
     @discardableResult
     func writeInput(_ name: String = "data.h5", dataset: String = "features", rows: Int, features: Int,
                     values: [Double], float32: Bool = true) throws -> String {
-        let f = try H5WriteFile(creating: path(name), communicator: nil)
-        if float32 {
-            try f.write(dataset, element: .float32, rows: rows, columns: features, values: values.map { Float($0) })
-        } else {
-            try f.write(dataset, element: .float64, rows: rows, columns: features, values: values)
-        }
-        try f.close()
-        return path(name)
+        try HDF5Fixtures.writeInput(path(name), dataset: dataset, rows: rows, features: features, values: values,
+                                    float32: float32)
     }
 
     @discardableResult
     func writeModel(_ name: String = "model.h5", kind: String = "kmeans", clusters: Int, features: Int,
                     centroids: [Double]) throws -> String {
-        let f = try H5WriteFile(creating: path(name), communicator: nil)
-        try f.setAttribute("kind", kind)
-        try f.write("centroids", element: .float64, rows: clusters, columns: features, values: centroids)
-        try f.close()
-        return path(name)
+        try HDF5Fixtures.writeModel(path(name), kind: kind, clusters: clusters, features: features, centroids: centroids)
     }
 
     /// Writes a job file; `explain`/`execution`/`extra` are raw JSON members.

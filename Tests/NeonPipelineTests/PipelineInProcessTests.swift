@@ -2,32 +2,30 @@ import Distributed
 import Foundation
 import NeonCore
 import Storage
+import NeonTestSupport
 import XCTest
 @testable import NeonPipeline
 
 /// The pipeline run in this process on the world of one rank (no mpirun): fit a model, explain
 /// the data with it, inspect the output; and the set-up's checks with their exact messages.
 final class PipelineInProcessTests: XCTestCase {
-    var dir: URL!
+    var dir: TemporaryDirectory!
 
     override func setUpWithError() throws {
         HDF5Library.silenceErrorStack()
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("neon-pipeline-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try TemporaryDirectory(prefix: "neon-pipeline")
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+    override func tearDown() { dir.remove() }
 
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { dir.path(name) }
 
     /// N rows around K well-separated centres (float32).
     func writeBlobs(rows: Int, features d: Int, clusters K: Int) throws {
         var rng = SplitMix64(seed: 5)
         let centres = (0..<(K * d)).map { _ in 10 * rng.normal() }
         let x = (0..<(rows * d)).map { i in centres[(i / d % K) * d + i % d] + rng.normal() }
-        let f = try H5WriteFile(creating: path("data.h5"), communicator: nil)
-        try f.write("features", element: .float32, rows: rows, columns: d, values: x.map { Float($0) })
-        try f.close()
+        try HDF5Fixtures.writeInput(path("data.h5"), rows: rows, features: d, values: x)
     }
 
     func write(_ name: String, _ text: String) throws -> String {
@@ -69,9 +67,7 @@ final class PipelineInProcessTests: XCTestCase {
 
     func testSetUpNamesTheUnsupportedKind() throws {
         try writeBlobs(rows: 10, features: 2, clusters: 2)
-        let m = try H5WriteFile(creating: path("model.h5"), communicator: nil)
-        try m.setAttribute("kind", "gmm")
-        try m.close()
+        try HDF5Fixtures.write(path("model.h5")) { try $0.setAttribute("kind", "gmm") }
         let job = try write("job.json", """
             {"input": {"file": "data.h5", "dataset": "features"}, "model": {"file": "model.h5"}, "output": {"file": "out.h5"}}
             """)
@@ -84,10 +80,7 @@ final class PipelineInProcessTests: XCTestCase {
 
     func testSetUpChecksFeaturesThroughTheKind() throws {
         try writeBlobs(rows: 10, features: 2, clusters: 2)
-        let m = try H5WriteFile(creating: path("model.h5"), communicator: nil)
-        try m.setAttribute("kind", "kmeans")
-        try m.write("centroids", element: .float64, rows: 2, columns: 3, values: [0, 0, 0, 1, 1, 1])
-        try m.close()
+        try HDF5Fixtures.writeModel(path("model.h5"), clusters: 2, features: 3, centroids: [0, 0, 0, 1, 1, 1])
         let job = try write("job.json", """
             {"input": {"file": "data.h5", "dataset": "features"}, "model": {"file": "model.h5"}, "output": {"file": "out.h5"}}
             """)

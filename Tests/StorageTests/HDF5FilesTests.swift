@@ -1,27 +1,25 @@
 import Distributed
 import Foundation
+import NeonTestSupport
 import XCTest
 @testable import Storage
 
 /// Reading inputs and models, writing outputs: round trips and the exact message for each bad file.
 final class HDF5FilesTests: XCTestCase {
-    var dir: URL!
+    var directory: TemporaryDirectory!
+    var dir: URL { directory.url }
 
     override func setUpWithError() throws {
         HDF5Library.silenceErrorStack()
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("neon-storage-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory(prefix: "neon-storage")
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override func tearDownWithError() throws { directory.remove() }
 
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { directory.path(name) }
 
     func writeFile(_ name: String, _ body: (H5WriteFile) throws -> Void) throws -> String {
-        let f = try H5WriteFile(creating: path(name), communicator: nil)
-        try body(f)
-        try f.close()
-        return path(name)
+        try HDF5Fixtures.write(path(name), body)
     }
 
     func message(_ body: () throws -> Void) -> String? {

@@ -1,13 +1,17 @@
 import Dispatch
 import Foundation
-import XCTest
 import NeonCore
 
-/// Figures, not a timed test: runs only with NEON_KERNEL_BENCH=1 (build in release mode:
-/// swift build -c release --build-tests -Xswiftc -enable-testing). STL-10 scale data like
-/// ../shared/bench/make_bench_data.py's kernel_stl: K clusters x p support vectors, d = 256,
-/// samples around individual support vectors, gamma = 1 / median nearest squared distance.
-final class KernelKMeansBenchmarkTests: XCTestCase {
+/// neon-bench --kernel-stl [--headroom] [--rows 2000] [--clusters 1000] [--per-cluster 50] [--features 256]:
+/// kernel k-means figures on STL-10 scale data like ../shared/bench/make_bench_data.py's kernel_stl
+/// (K clusters x p support vectors, samples around individual support vectors, gamma = 1 / median
+/// nearest squared distance): the fast path's throughput under both kernel rules, or with
+/// --headroom what pruning could keep (formerly NeonCoreTests' KernelKMeansBenchmarkTests).
+enum KernelSTLBench {
+    struct Settings {
+        var rows = 2000, clusters = 1000, perCluster = 50, features = 256
+    }
+
     struct Data {
         let model: KernelKMeansModel
         let x: [Float]
@@ -46,21 +50,11 @@ final class KernelKMeansBenchmarkTests: XCTestCase {
         return Data(model: model, x: x, rows: N)
     }
 
-    func best(_ reps: Int, _ body: () -> Void) -> Double { BenchmarkTiming.best(reps, body) }
-
-    /// sgemm ceiling: every thread its own (4096 x d) @ (d x 1000).
-    func sgemmCeiling(d: Int, threads: Int) -> Double { BenchmarkTiming.sgemmCeiling(features: d, threads: threads, rounds: 3) }
-
     /// What pruning at tolerance eps could keep, from exact float64 quantities on a probe of samples:
     /// the oracle (weights known) and the triangle-inequality bound D_k >= (|x - centre_k| - radius_k)^2.
-    func testPruningHeadroom() throws {
-        guard ProcessInfo.processInfo.environment["NEON_KERNEL_BENCH"] == "1" else {
-            throw XCTSkip("set NEON_KERNEL_BENCH=1 (release build) for the kernel k-means figures")
-        }
-        let env = ProcessInfo.processInfo.environment
-        let K = Int(env["NEON_KERNEL_K"] ?? "") ?? 1000, p = Int(env["NEON_KERNEL_P"] ?? "") ?? 50
-        let d = Int(env["NEON_KERNEL_D"] ?? "") ?? 256, probe = 48, eps = 1e-4
-        let data = Self.stlLike(K: K, p: p, d: d, N: probe, seed: 7)
+    static func headroom(_ s: Settings) {
+        let (K, p, d, probe, eps) = (s.clusters, s.perCluster, s.features, 48, 1e-4)
+        let data = stlLike(K: K, p: p, d: d, N: probe, seed: 7)
         let model = data.model, g = model.gamma
         // cluster centres and radii
         var centre = [Double](repeating: 0, count: K * d), radius = [Double](repeating: 0, count: K)
@@ -138,30 +132,26 @@ final class KernelKMeansBenchmarkTests: XCTestCase {
         }
     }
 
-    func testFastPathThroughput() throws {
-        guard ProcessInfo.processInfo.environment["NEON_KERNEL_BENCH"] == "1" else {
-            throw XCTSkip("set NEON_KERNEL_BENCH=1 (release build) for the kernel k-means figures")
-        }
-        BLASThreads.useOneThread()
-        let env = ProcessInfo.processInfo.environment
-        let K = Int(env["NEON_KERNEL_K"] ?? "") ?? 1000, p = Int(env["NEON_KERNEL_P"] ?? "") ?? 50
-        let N = Int(env["NEON_KERNEL_N"] ?? "") ?? 2000, d = Int(env["NEON_KERNEL_D"] ?? "") ?? 256
+    /// Both kernel rules' fast path on the data: beta pass and explain pass times, GFLOP/s against
+    /// the sgemm ceiling measured in this process, and how conservative the explanations are.
+    static func throughput(_ s: Settings) {
+        let (K, p, N, d) = (s.clusters, s.perCluster, s.rows, s.features)
         let threads = ProcessInfo.processInfo.activeProcessorCount
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let data = Self.stlLike(K: K, p: p, d: d, N: N, seed: 7)
+        let data = stlLike(K: K, p: p, d: d, N: N, seed: 7)
         print(String(format: "data: K=%d p=%d d=%d N=%d gamma=%.4g (%.1f s to generate)", K, p, d, N, data.model.gamma,
                      Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))
-        let ceiling = sgemmCeiling(d: d, threads: threads)
+        let ceiling = BenchmarkTiming.sgemmCeiling(features: d, threads: threads, rounds: 3)
         for rule in KernelRule.allCases {
             let engine = KernelKMeansFastPath<Float>(model: data.model, rule: rule)
             var rel = [Float](repeating: 0, count: N * d)
             var asg = [Int64](repeating: 0, count: N), lg = [Double](repeating: 0, count: N)
             var beta = 0.0
-            let tl = best(2) {
+            let tl = BenchmarkTiming.best(2) {
                 engine.logits(data.x, rows: N, assignment: &asg, logit: &lg)
                 beta = 1 / (lg.reduce(0, +) / Double(N))
             }
-            let te = best(2) {
+            let te = BenchmarkTiming.best(2) {
                 engine.explain(data.x, rows: N, beta: beta, relevance: &rel, assignment: &asg, logit: &lg)
             }
             let flops = Double(N) * (engine.logitFlopsPerSample + engine.explainFlopsPerSample)
@@ -171,7 +161,7 @@ final class KernelKMeansBenchmarkTests: XCTestCase {
                          rule.rawValue, beta, tl, Double(N) * engine.logitFlopsPerSample / tl / 1e9, te,
                          Double(N) * engine.explainFlopsPerSample / te / 1e9, Double(N) / (tl + te), g,
                          100 * g / ceiling, ceiling, threads, KernelKMeansFastPath<Float>.tileRows))
-            XCTAssertTrue(rel.allSatisfy { $0.isFinite })
+            if !rel.allSatisfy({ $0.isFinite }) { print("  \(rule.rawValue): NON-FINITE RELEVANCE") }
             // sum_f R_f / f_c (1 for a conservative explanation) and max_f |R_f| / f_c, percentiles over rows
             var ratio: [Double] = [], peak: [Double] = []
             for n in 0..<N where lg[n] > 0 {
