@@ -60,6 +60,7 @@ let package = Package(
         .target(name: "HardwarePeak", path: "Sources/HardwarePeak"),
 
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
+        .testTarget(name: "NeonKernelsTests", dependencies: ["NeonKernels", "NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed"]),
         .testTarget(name: "NeonBatchTests", dependencies: ["neon-batch", "Storage", "Distributed", "NeonCore", "Rendering"]),
