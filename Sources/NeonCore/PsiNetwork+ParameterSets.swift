@@ -11,7 +11,10 @@ final class ParameterSets<T: NeonScalar>: @unchecked Sendable {
 
     let modifiers: [ParameterModifier]
     private let weight: [Double], bias: [Double], rows: Int, own: [T]
-    private var built: [Set?]
+    /// Set 0, read without the lock.
+    private let first: Set
+    /// Sets 1..., built on first use under the lock.
+    private var later: [Int: Set] = [:]
     private let lock = NSLock()
 
     /// `w` is the layer's own weights in T, shared by identity sets.
@@ -21,22 +24,21 @@ final class ParameterSets<T: NeonScalar>: @unchecked Sendable {
         self.bias = bias
         self.rows = rows
         own = w
-        built = [Set?](repeating: nil, count: modifiers.count)
-        built[0] = make(0)
+        first = Self.make(modifiers[0], weight: weight, bias: bias, rows: rows, own: w)
     }
 
     func set(_ k: Int) -> Set {
-        if k == 0 { return built[0]! }
+        if k == 0 { return first }
         lock.lock()
         defer { lock.unlock() }
-        if let s = built[k] { return s }
-        let s = make(k)
-        built[k] = s
+        if let s = later[k] { return s }
+        let s = Self.make(modifiers[k], weight: weight, bias: bias, rows: rows, own: own)
+        later[k] = s
         return s
     }
 
-    private func make(_ k: Int) -> Set {
-        let m = modifiers[k], cols = weight.count / rows
+    private static func make(_ m: ParameterModifier, weight: [Double], bias: [Double], rows: Int, own: [T]) -> Set {
+        let cols = weight.count / rows
         let wm = weight.map { m($0) }
         var t = [T](repeating: 0, count: weight.count)
         for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = T(wm[r * cols + c]) } }
