@@ -56,29 +56,41 @@ NEON_RULE void neon_exp_nonpos_v8f(neon_v8f *out, const neon_v8f *in) {
     *out = (neon_v8f)((neon_v8i)(p * (neon_v8f)e) & live);
 }
 
-// exp(y) in double, y <= 0: the degree-12 Taylor polynomial after the same reduction (truncation
-// < 2e-16 relative); 0 below -708 (< 1e-307 of the largest weight, 1). Branch-free: 2^n is built
-// with 64-bit integer adds and shifts only (no double -> int64 conversion, which AVX2 lacks).
+// double: t = y / ln 2 + 1.5 * 2^52 holds n = round(y / ln 2) in its low mantissa bits (so 2^n is built
+// with 64-bit integer adds and shifts), r = y - n ln 2 (Cody-Waite, hi/lo split), |r| <= ln2/2.
+#define NEON_EXP_F64_REDUCE(y, t, n, r)                                                          \
+    do {                                                                                         \
+        t = y * 1.4426950408889634 + 6755399441055744.0;                                         \
+        n = t - 6755399441055744.0;                                                              \
+        r = y - n * 6.93147180369123816490e-01;                                                  \
+        r = r - n * 1.90821492927058770002e-10;                                                  \
+    } while (0)
+
+// The Taylor polynomial of exp(r) by Horner's rule from its degree-6 term down.
+#define NEON_EXP_TAYLOR_TAIL(p, r)                                                               \
+    do {                                                                                         \
+        p = p * r + 1.0 / 5040.0;                                                                \
+        p = p * r + 1.0 / 720.0;                                                                 \
+        p = p * r + 1.0 / 120.0;                                                                 \
+        p = p * r + 1.0 / 24.0;                                                                  \
+        p = p * r + 1.0 / 6.0;                                                                   \
+        p = p * r + 0.5;                                                                         \
+        p = p * r + 1.0;                                                                         \
+        p = p * r + 1.0;                                                                         \
+    } while (0)
+
+// exp(y) in double, y <= 0: the degree-12 Taylor polynomial (truncation < 2e-16 relative); 0 below
+// -708 (< 1e-307 of the largest weight, 1). Branch-free, and no double -> int64 conversion (AVX2 lacks it).
 NEON_RULE double neon_exp_nonpos_f64(double y) {
-    double yc = y > -708.0 ? y : -708.0;
+    double yc = y > -708.0 ? y : -708.0, n, r;
     union { double d; int64_t i; } t;
-    t.d = yc * 1.4426950408889634 + 6755399441055744.0;                    /* 1.5 * 2^52 */
-    double n = t.d - 6755399441055744.0;
-    double r = yc - n * 6.93147180369123816490e-01;
-    r = r - n * 1.90821492927058770002e-10;
+    NEON_EXP_F64_REDUCE(yc, t.d, n, r);
     double p = 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
     p = p * r + 1.0 / 3628800.0;
     p = p * r + 1.0 / 362880.0;
     p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    NEON_EXP_TAYLOR_TAIL(p, r);
     union { double d; int64_t i; } s;
     s.i = (t.i - 0x4338000000000000LL + 1023) << 52;                       /* 2^n */
     return y > -708.0 ? p * s.d : 0.0;
@@ -92,21 +104,11 @@ NEON_RULE double neon_exp_nonpos_libm(double y) { return y > -745.0 ? exp(y) : 0
 // by 1e-9 so that it is never below the true value (the pruning bound's e_k^ub).
 NEON_RULE void neon_exp_upper_v4d(neon_v4d *out, const neon_v4d *in) {
     neon_v4d y = __builtin_elementwise_min(__builtin_elementwise_max(*in, (neon_v4d)(-700.0)), (neon_v4d)700.0);
-    const double magic = 6755399441055744.0;                                /* 1.5 * 2^52 */
-    neon_v4d t = y * 1.4426950408889634 + magic;
-    neon_v4d n = t - magic;
-    neon_v4d r = y - n * 0.6931471803691238;
-    r = r - n * 1.9082149292705877e-10;
+    neon_v4d t, n, r;
+    NEON_EXP_F64_REDUCE(y, t, n, r);
     neon_v4d p = 1.0 / 362880.0;
     p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    NEON_EXP_TAYLOR_TAIL(p, r);
     neon_v4l bits;
     __builtin_memcpy(&bits, &t, sizeof bits);
     bits = (bits - (neon_v4l)0x4338000000000000LL + 1023) << 52;            /* 2^n */
