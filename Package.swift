@@ -66,6 +66,7 @@ let package = Package(
         // Helpers shared by the test targets: temporary directories, HDF5 fixture files.
         .target(name: "NeonTestSupport", dependencies: ["Storage"], path: "Tests/NeonTestSupport"),
         .testTarget(name: "NeonCoreTests", dependencies: ["NeonCore"]),
+        .testTarget(name: "NeonKernelsTests", dependencies: ["NeonKernels", "NeonCore"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Distributed", "NeonSettings", "NeonTestSupport"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "NeonTestSupport"]),

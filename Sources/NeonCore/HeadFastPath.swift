@@ -131,7 +131,9 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
                 let p = p0 + j, r = p / T_
                 let qa = q + j * 2 * D, x = xs + r * D, dst = relevance + p * D
                 if isDistance {
-                    for i in 0..<D { dst[i] = ta * qa[D + i] - sa * x[i] * qa[i] }
+                    for i in 0..<D {
+                        dst[i] = MidpointRule.factoredTerm(square: qa[D + i], linear: qa[i], input: x[i], tau: ta, twiceTau: sa)
+                    }
                 } else {
                     for i in 0..<D { dst[i] = -x[i] * qa[i] }
                 }
@@ -183,7 +185,7 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
         var e = [Double](repeating: 0, count: K)
         var s = 0.0
         for k in 0..<K where k != c {
-            e[k] = exp(-beta * (h[k] - m))    // <= 1
+            e[k] = MinTakesMost.weight(beta: beta, excess: h[k] - m)    // Eq. 2, <= 1
             s += e[k]
         }
         var sumA = 0.0, sumB = 0.0

@@ -1,16 +1,16 @@
-/// The LRP rules that carry relevance from the head's input a = Psi(x) down to x (paper Sec. IV:
-/// "all layers up to layer L+1 form a standard neural network"; rules of Montavon et al. 2019):
-///   conv2d   LRP-gamma: R_i = sum_j x_i w'_ij / (z'_j + eps sign z'_j) R_j,  w' = w + gamma w^+,
-///            z'_j = sum_i x_i w'_ij + b_j + gamma b_j^+ (gamma = 0 is LRP-0)
-///   linear   LRP-epsilon (w' = w, z' = z, eps = `epsilon`) or LRP-gamma as for conv2d
-///   maxpool  winner-take-all (the first maximum of each window gets R_j)
-///   avgpool, global average pool: proportional, R_i = x_i / sum_window x R_j; a window whose inputs
-///            sum to 0 (an all-zero ReLU map) passes no relevance down (as zennit's Norm rule): spreading
-///            it over switched-off units would feed it to the gamma rule's negative denominators
-///   relu, flatten: pass relevance through unchanged.
-/// The formulas are used as written for inputs of any sign (as zennit's basic Gamma rule): in a
-/// VGG-style Psi every conv input but the first is a ReLU output (non-negative), and block-3
-/// features fed to block 4 are non-negative too. sign(0) = +1.
+/// The LRP settings that carry relevance from the head's input a = Psi(x) down to x (paper Sec. IV:
+/// "all layers up to layer L+1 form a standard neural network"; rules of Montavon et al. 2019), as the
+/// job file's explain.lrp section gives them. `composite` turns them into rule types per layer kind:
+///   conv2d   LRP-gamma (`GammaRule`; gamma = 0: LRP-0, `ZeroRule`)
+///   linear   LRP-epsilon (`EpsilonRule`, eps = `epsilon`) or LRP-gamma as for conv2d
+///   maxpool  winner-take-all (`WinnerTakesAllRule`)
+///   avgpool, global average pool: proportional (`ProportionalRule`)
+///   relu, flatten: pass relevance through unchanged (`PassThroughRule`).
+/// LRP-gamma is zennit's generalised form (GammaRule): on non-negative inputs with relevance only on
+/// positive outputs (a VGG-style Psi, every conv followed by a ReLU) it is the paper's
+/// R_i = sum_j x_i w'_ij / (z'_j + eps sign z'_j) R_j, w' = w + gamma w^+, z'_j = sum_i x_i w'_ij + b_j + gamma b_j^+;
+/// on signed inputs, or on a last layer whose negative outputs carry relevance (a Psi that ends in a
+/// Linear layer), the two differ and the generalised form keeps the relevance bounded. sign(0) = +1.
 public struct LRPRules: Equatable, Sendable {
     public enum LinearRule: String, Sendable, CaseIterable {
         case epsilon

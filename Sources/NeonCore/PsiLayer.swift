@@ -68,18 +68,27 @@ public enum PsiLayer: Equatable, Sendable {
     case flatten
     case linear(LinearLayer)
 
-    /// The `type` attribute of the layer in a model file.
-    public var typeName: String {
+    /// The kinds of layers (LRP composites map them to rules); the raw value is the `type`
+    /// attribute of the layer in a model file.
+    public enum Kind: String, CaseIterable, Sendable {
+        case conv2d, relu, maxPool2d = "maxpool2d", avgPool2d = "avgpool2d", globalAvgPool = "global_avg_pool"
+        case flatten, linear
+    }
+
+    public var kind: Kind {
         switch self {
-        case .conv2d: return "conv2d"
-        case .relu: return "relu"
-        case .maxPool2d: return "maxpool2d"
-        case .avgPool2d: return "avgpool2d"
-        case .globalAvgPool: return "global_avg_pool"
-        case .flatten: return "flatten"
-        case .linear: return "linear"
+        case .conv2d: return .conv2d
+        case .relu: return .relu
+        case .maxPool2d: return .maxPool2d
+        case .avgPool2d: return .avgPool2d
+        case .globalAvgPool: return .globalAvgPool
+        case .flatten: return .flatten
+        case .linear: return .linear
         }
     }
+
+    /// The `type` attribute of the layer in a model file.
+    public var typeName: String { kind.rawValue }
 
     public static let typeNames = ["conv2d", "relu", "maxpool2d", "avgpool2d", "global_avg_pool", "flatten", "linear"]
 

@@ -2,7 +2,8 @@
 /// im2col columns side by side (O x K @ K x nP), forward and backward, instead of one GEMM per
 /// sample; GEMMs with n times more columns run closer to the sgemm ceiling (block 5 of VGG-16 has
 /// only 3 x 3 ... 6 x 6 positions per sample). The other layers run per sample. Results equal the
-/// per-sample path up to the GEMM's summation order (each column is still one sample's).
+/// per-sample path up to the GEMM's summation order (each column is still one sample's). A conv
+/// layer whose rule does not take the basic form for some pair (`BasicFormRule`) runs per pair.
 extension PsiNetwork {
     /// Shared buffers of a batch of up to `samples` samples.
     public final class Batch: @unchecked Sendable {
@@ -24,8 +25,9 @@ extension PsiNetwork {
 
     public func makeBatch(samples: Int) -> Batch { Batch(samples: samples, cols: colsCount, outputs: maxCount) }
 
-    /// Relevance buffers only (r0, r1, z) for one (sample, target) pair of a batched backward pass.
-    public func makeScratch() -> Workspace { Workspace(activations: 1, cols: 1, maxCount: maxCount) }
+    /// Relevance buffers only (r0, r1, z; im2col columns on first use) for one (sample, target) pair
+    /// of a batched backward pass.
+    public func makeScratch() -> Workspace { Workspace(activations: 1, cols: colsCount, maxCount: maxCount) }
 
     /// Forward passes of xs.count samples; sample s's activations go to ws[s].
     public func forward(batch xs: [UnsafePointer<T>], _ ws: [Workspace], _ b: Batch) {
@@ -69,9 +71,14 @@ extension PsiNetwork {
         var cur = (0..<n).map { scratch[$0].r0 }, next = (0..<n).map { scratch[$0].r1 }
         for p in 0..<n { cur[p].update(from: relevance[p], count: outputCount) }
         for i in layers.indices.reversed() {
-            if case .conv2d(let l) = layers[i] {
+            // conv layers whose rule takes the basic form for every pair: one GEMM over the pairs
+            if case .conv2d(let l) = layers[i], let rule = layerRules[i] as? any BasicFormRule,
+               (0..<n).allSatisfy({ p in
+                   rule.takesBasicForm(step(i, act[p].activations + offsets[i], UnsafePointer(act[p].activations + offsets[i + 1]),
+                                            UnsafePointer(cur[p]), next[p], scratch[p]))
+               }) {
                 let g = preparedGeometry(i), P = g.columns, ld = n * P
-                let eps = preparedStabiliser(i)
+                let eps = T(rule.stabiliser)
                 let xs = (0..<n).map { act[$0].activations + offsets[i] }
                 // z' of every pair into tmp (O x nP), then s = R / (z' + eps sign z') in place
                 if isModified(i) {

@@ -1,31 +1,40 @@
 import Foundation
 
 /// Psi on one sample at a time in precision T: forward with every layer's output kept, then the
-/// LRP backward pass (rules in `LRPRules`). Convolutions are im2col + one GEMM per sample.
+/// LRP backward pass, each layer by the rule its composite gives it (`LRPComposite`; the job
+/// file's settings build one with `LRPRules.composite`). Convolutions are im2col + one GEMM per sample.
 /// Immutable after init; each thread brings its own `Workspace`.
 public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     public let layers: [PsiLayer]
     /// shapes[0] = the input, shapes[i + 1] = the output of layer i.
     public let shapes: [TensorShape]
-    public let rules: LRPRules
+    public let composite: LRPComposite
+    /// The rule of each layer (the composite's choice).
+    let layerRules: [any LRPRule]
     private let prepared: [Prepared]
     let offsets: [Int]
     let activationCount: Int, maxCount: Int, colsCount: Int
 
-    /// Weights in T: w (rows x cols), w' (modified, or the same), w'^T, biases b and b'.
+    /// Weights in T: the layer's own w (rows x cols) and b, and the rule's modified sets.
     private struct Prepared {
-        var w: [T] = [], wMod: [T] = [], wModT: [T] = [], b: [T] = [], bMod: [T] = []
+        var w: [T] = [], b: [T] = []
+        var sets: ParameterSets<T>?
         var geometry: Im2col.Geometry?
-        var stabiliser: T = 0
-        var modified = false
     }
 
     /// Checks that the layers chain from `input`; the error names the first layer that does not fit.
-    public init(layers: [PsiLayer], input: TensorShape, rules: LRPRules = LRPRules()) throws {
+    public convenience init(layers: [PsiLayer], input: TensorShape, rules: LRPRules = LRPRules()) throws {
+        try self.init(layers: layers, input: input, composite: rules.composite)
+    }
+
+    /// The same with any composite (every layer kind of `layers` must have a rule).
+    public init(layers: [PsiLayer], input: TensorShape, composite: LRPComposite) throws {
         let shapes = try Self.shapes(layers: layers, input: input)
         self.layers = layers
         self.shapes = shapes
-        self.rules = rules
+        self.composite = composite
+        let rules = layers.map { composite.rule(for: $0) }
+        layerRules = rules
         var off = [0]
         for s in shapes { off.append(off.last! + s.count) }
         offsets = off
@@ -42,12 +51,9 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
                                         stride: l.stride, padding: l.padding, outHeight: ho, outWidth: wo)
                 p.geometry = g
                 cols = max(cols, g.rows * g.columns)
-                Self.prepare(&p, weight: l.weight, bias: l.bias, rows: l.outChannels, gamma: rules.convGamma)
-                p.stabiliser = T(rules.epsilon)
+                Self.prepare(&p, weight: l.weight, bias: l.bias, rows: l.outChannels, rule: rules[i])
             case .linear(let l):
-                let gamma = rules.linearRule == .gamma ? rules.linearGamma : 0
-                Self.prepare(&p, weight: l.weight, bias: l.bias, rows: l.outFeatures, gamma: gamma)
-                p.stabiliser = T(rules.epsilon)
+                Self.prepare(&p, weight: l.weight, bias: l.bias, rows: l.outFeatures, rule: rules[i])
             default: break
             }
             prep.append(p)
@@ -69,17 +75,12 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
         return shapes
     }
 
-    private static func prepare(_ p: inout Prepared, weight: [Double], bias: [Double], rows: Int, gamma: Double) {
-        let cols = weight.count / rows
+    private static func prepare(_ p: inout Prepared, weight: [Double], bias: [Double], rows: Int, rule: any LRPRule) {
         p.w = weight.map { T($0) }
         p.b = bias.map { T($0) }
-        p.modified = gamma != 0
-        let wm = weight.map { $0 + gamma * max($0, 0) }
-        p.wMod = p.modified ? wm.map { T($0) } : p.w
-        p.bMod = bias.map { T($0 + gamma * max($0, 0)) }
-        var t = [T](repeating: 0, count: weight.count)
-        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = T(wm[r * cols + c]) } }
-        p.wModT = t
+        let modifiers = rule.parameterModifiers
+        precondition(!modifiers.isEmpty, "the rule \(type(of: rule)) has no parameters for a layer with weights")
+        p.sets = ParameterSets(modifiers: modifiers, weight: weight, bias: bias, rows: rows, w: p.w)
     }
 
     public var inputCount: Int { shapes[0].count }
@@ -94,31 +95,52 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     public var explainMultiplyAdds: Double {
         layers.indices.reduce(0) { s, i in
             let m = layers[i].multiplyAdds(input: shapes[i], output: shapes[i + 1])
-            return s + m * (prepared[i].modified ? 3 : 2)
+            return s + m * (isModified(i) ? 3 : 2)
         }
     }
 
     /// Per-thread buffers for one sample: all activations, im2col columns and two relevance maps.
     public final class Workspace: @unchecked Sendable {
         let activations: UnsafeMutablePointer<T>
-        let cols: UnsafeMutablePointer<T>
         let z: UnsafeMutablePointer<T>
         let r0: UnsafeMutablePointer<T>, r1: UnsafeMutablePointer<T>
+        let maxCount: Int, colsCount: Int
+        private var colsBuffer: UnsafeMutablePointer<T>?
+        private var extra: UnsafeMutablePointer<T>?
 
         init(activations: Int, cols: Int, maxCount: Int) {
             self.activations = .allocate(capacity: activations)
-            self.cols = .allocate(capacity: cols)
             z = .allocate(capacity: maxCount)
             r0 = .allocate(capacity: maxCount)
             r1 = .allocate(capacity: maxCount)
+            self.maxCount = maxCount
+            colsCount = cols
+        }
+
+        /// im2col columns of one sample (allocated on first use: relevance-only workspaces of the
+        /// batched path need them only where a conv layer's rule runs per sample).
+        var cols: UnsafeMutablePointer<T> {
+            if let c = colsBuffer { return c }
+            let c = UnsafeMutablePointer<T>.allocate(capacity: colsCount)
+            colsBuffer = c
+            return c
+        }
+
+        /// `count` more buffers of maxCount values (allocated on first use: only rules that need
+        /// them, e.g. the generalised gamma rule on signed inputs, pay for them).
+        func scratch(_ count: Int) -> [UnsafeMutablePointer<T>] {
+            if extra == nil { extra = .allocate(capacity: 8 * maxCount) }
+            precondition(count <= 8)
+            return (0..<count).map { extra! + $0 * maxCount }
         }
 
         deinit {
             activations.deallocate()
-            cols.deallocate()
+            colsBuffer?.deallocate()
             z.deallocate()
             r0.deallocate()
             r1.deallocate()
+            extra?.deallocate()
         }
     }
 
@@ -132,35 +154,16 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     public func forward(_ x: UnsafePointer<T>, _ ws: Workspace) -> UnsafePointer<T> {
         ws.activations.update(from: x, count: shapes[0].count)
         for i in layers.indices {
-            apply(i, ws.activations + offsets[i], ws.activations + offsets[i + 1], ws, modified: false)
+            apply(i, ws.activations + offsets[i], ws.activations + offsets[i + 1], ws)
         }
         return UnsafePointer(ws.activations + offsets[layers.count])
     }
 
-    /// Layer i on `input` into `out`; `modified`: with w', b' (z' of the gamma rule).
-    private func apply(_ i: Int, _ input: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ ws: Workspace,
-                       modified: Bool) {
-        let p = prepared[i]
+    /// Layer i on `input` into `out`.
+    private func apply(_ i: Int, _ input: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ ws: Workspace) {
         switch layers[i] {
-        case .conv2d(let l):
-            let g = p.geometry!
-            Im2col.im2col(UnsafePointer(input), g, into: ws.cols)
-            let (w, b) = modified ? (p.wMod, p.bMod) : (p.w, p.b)
-            w.withUnsafeBufferPointer {
-                T.gemm(m: l.outChannels, n: g.columns, k: g.rows, alpha: 1, a: $0.baseAddress!, lda: g.rows, b: ws.cols,
-                       ldb: g.columns, transposeB: false, beta: 0, c: out, ldc: g.columns)
-            }
-            for o in 0..<l.outChannels where b[o] != 0 {
-                let row = out + o * g.columns, bo = b[o]
-                for j in 0..<g.columns { row[j] += bo }
-            }
-        case .linear(let l):
-            let (w, b) = modified ? (p.wMod, p.bMod) : (p.w, p.b)
-            w.withUnsafeBufferPointer {
-                T.gemm(m: 1, n: l.outFeatures, k: l.inFeatures, alpha: 1, a: input, lda: l.inFeatures, b: $0.baseAddress!,
-                       ldb: l.inFeatures, transposeB: true, beta: 0, c: out, ldc: l.outFeatures)
-            }
-            for o in 0..<l.outFeatures { out[o] += b[o] }
+        case .conv2d, .linear:
+            affine(i, w: prepared[i].w, b: prepared[i].b, UnsafePointer(input), out, ws)
         case .relu:
             for j in 0..<shapes[i].count { out[j] = max(input[j], 0) }
         case let .maxPool2d(k, s), let .avgPool2d(k, s):
@@ -213,68 +216,16 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
         out.update(from: cur, count: inputCount)
     }
 
-    /// R_in of layer i from R_out (rules in LRPRules).
+    /// R_in of layer i from R_out, by the layer's rule.
     private func propagate(_ i: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafePointer<T>, _ rOut: UnsafePointer<T>,
                            _ rIn: UnsafeMutablePointer<T>, _ ws: Workspace) {
-        let p = prepared[i]
-        let nIn = shapes[i].count, nOut = shapes[i + 1].count
-        switch layers[i] {
-        case .relu, .flatten:
-            rIn.update(from: rOut, count: nIn)
-        case .conv2d(let l):
-            let g = p.geometry!
-            // z' (with w', b') or z itself; s = R / (z' + eps sign z')
-            if p.modified { apply(i, x, ws.z, ws, modified: true) } else { ws.z.update(from: y, count: nOut) }
-            Self.divide(rOut, by: ws.z, stabiliser: p.stabiliser, count: nOut)
-            // c = w'^T s (K x P), then col2im onto the input, R_in = x * c
-            p.wModT.withUnsafeBufferPointer {
-                T.gemm(m: g.rows, n: g.columns, k: l.outChannels, alpha: 1, a: $0.baseAddress!, lda: l.outChannels,
-                       b: ws.z, ldb: g.columns, transposeB: false, beta: 0, c: ws.cols, ldc: g.columns)
-            }
-            Im2col.col2im(UnsafePointer(ws.cols), g, into: rIn)
-            for j in 0..<nIn { rIn[j] *= x[j] }
-        case .linear(let l):
-            if p.modified { apply(i, x, ws.z, ws, modified: true) } else { ws.z.update(from: y, count: nOut) }
-            Self.divide(rOut, by: ws.z, stabiliser: p.stabiliser, count: nOut)
-            p.wMod.withUnsafeBufferPointer {
-                T.gemm(m: 1, n: l.inFeatures, k: l.outFeatures, alpha: 1, a: ws.z, lda: l.outFeatures, b: $0.baseAddress!,
-                       ldb: l.inFeatures, transposeB: false, beta: 0, c: rIn, ldc: l.inFeatures)
-            }
-            for j in 0..<nIn { rIn[j] *= x[j] }
-        case let .maxPool2d(k, s):
-            guard case let .image(c, h, w) = shapes[i], case let .image(_, ho, wo) = shapes[i + 1] else { return }
-            Self.routeToMaxima(rOut, x: x, into: rIn, channels: c, height: h, width: w, outHeight: ho, outWidth: wo,
-                                kernel: k, stride: s)
-        case let .avgPool2d(k, s):
-            guard case let .image(c, h, w) = shapes[i], case let .image(_, ho, wo) = shapes[i + 1] else { return }
-            rIn.update(repeating: 0, count: nIn)
-            for ch in 0..<c {
-                let plane = x + ch * h * w, rp = rIn + ch * h * w
-                for oy in 0..<ho {
-                    for ox in 0..<wo {
-                        var sum: T = 0
-                        for dy in 0..<k { for dx in 0..<k { sum += plane[(oy * s + dy) * w + ox * s + dx] } }
-                        let rj = rOut[(ch * ho + oy) * wo + ox]
-                        for dy in 0..<k {
-                            for dx in 0..<k {
-                                let idx = (oy * s + dy) * w + ox * s + dx
-                                if sum != 0 { rp[idx] += plane[idx] / sum * rj }
-                            }
-                        }
-                    }
-                }
-            }
-        case .globalAvgPool:
-            guard case let .image(c, h, w) = shapes[i] else { return }
-            let n = h * w
-            for ch in 0..<c {
-                let plane = x + ch * n
-                var sum: T = 0
-                for j in 0..<n { sum += plane[j] }
-                let rj = rOut[ch]
-                for j in 0..<n { rIn[ch * n + j] = sum != 0 ? plane[j] / sum * rj : 0 }
-            }
-        }
+        layerRules[i].propagate(step(i, x, y, rOut, rIn, ws))
+    }
+
+    /// What the rule of layer i sees of one sample.
+    func step(_ i: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafePointer<T>, _ rOut: UnsafePointer<T>,
+              _ rIn: UnsafeMutablePointer<T>, _ ws: Workspace) -> LRPStep<T> {
+        LRPStep(network: self, index: i, workspace: ws, input: x, output: y, relevanceOut: rOut, relevanceIn: rIn)
     }
 
     // Accessors for the batched path (PsiNetwork+Batch.swift).
@@ -302,28 +253,75 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     }
 
     func preparedGeometry(_ i: Int) -> Im2col.Geometry { prepared[i].geometry! }
-    func preparedBias(_ i: Int, modified: Bool) -> [T] { modified ? prepared[i].bMod : prepared[i].b }
-    func preparedStabiliser(_ i: Int) -> T { prepared[i].stabiliser }
-    func isModified(_ i: Int) -> Bool { prepared[i].modified }
+    func preparedBias(_ i: Int, modified: Bool) -> [T] { modified ? prepared[i].sets!.set(0).b : prepared[i].b }
+    /// Whether the rule's first parameter set differs from the layer's own (z' needs its own pass).
+    func isModified(_ i: Int) -> Bool { !(prepared[i].sets?.modifiers[0].isIdentity ?? true) }
     func withWeights(_ i: Int, modified: Bool, _ body: (UnsafePointer<T>) -> Void) {
-        (modified ? prepared[i].wMod : prepared[i].w).withUnsafeBufferPointer { body($0.baseAddress!) }
+        (modified ? prepared[i].sets!.set(0).w : prepared[i].w).withUnsafeBufferPointer { body($0.baseAddress!) }
     }
     func withTransposedWeights(_ i: Int, _ body: (UnsafePointer<T>) -> Void) {
-        prepared[i].wModT.withUnsafeBufferPointer { body($0.baseAddress!) }
+        prepared[i].sets!.set(0).wT.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// out = w input (+ b) for a conv2d or linear layer i (conv: im2col into ws.cols, one GEMM).
+    func affine(_ i: Int, w: [T], b: [T]?, _ input: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ ws: Workspace) {
+        switch layers[i] {
+        case .conv2d(let l):
+            let g = prepared[i].geometry!
+            Im2col.im2col(input, g, into: ws.cols)
+            w.withUnsafeBufferPointer {
+                T.gemm(m: l.outChannels, n: g.columns, k: g.rows, alpha: 1, a: $0.baseAddress!, lda: g.rows, b: ws.cols,
+                       ldb: g.columns, transposeB: false, beta: 0, c: out, ldc: g.columns)
+            }
+            if let b {
+                for o in 0..<l.outChannels where b[o] != 0 {
+                    let row = out + o * g.columns, bo = b[o]
+                    for j in 0..<g.columns { row[j] += bo }
+                }
+            }
+        case .linear(let l):
+            w.withUnsafeBufferPointer {
+                T.gemm(m: 1, n: l.outFeatures, k: l.inFeatures, alpha: 1, a: input, lda: l.inFeatures, b: $0.baseAddress!,
+                       ldb: l.inFeatures, transposeB: true, beta: 0, c: out, ldc: l.outFeatures)
+            }
+            if let b { for o in 0..<l.outFeatures { out[o] += b[o] } }
+        default:
+            preconditionFailure("\(layers[i].typeName) has no weights")
+        }
+    }
+
+    /// z = w'_k input (+ b'_k) with parameter set k of layer i's rule.
+    func forward(layer i: Int, set k: Int, _ input: UnsafePointer<T>, bias: Bool, into out: UnsafeMutablePointer<T>,
+                 _ ws: Workspace) {
+        let set = prepared[i].sets!.set(k)
+        affine(i, w: set.w, b: bias ? set.b : nil, input, out, ws)
+    }
+
+    /// out = w'_k^T s (conv: col2im of the columns), the transpose of `forward`'s linear part.
+    func backward(layer i: Int, set k: Int, _ s: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, _ ws: Workspace) {
+        let set = prepared[i].sets!.set(k)
+        switch layers[i] {
+        case .conv2d(let l):
+            let g = prepared[i].geometry!
+            set.wT.withUnsafeBufferPointer {
+                T.gemm(m: g.rows, n: g.columns, k: l.outChannels, alpha: 1, a: $0.baseAddress!, lda: l.outChannels,
+                       b: s, ldb: g.columns, transposeB: false, beta: 0, c: ws.cols, ldc: g.columns)
+            }
+            Im2col.col2im(UnsafePointer(ws.cols), g, into: out)
+        case .linear(let l):
+            set.w.withUnsafeBufferPointer {
+                T.gemm(m: 1, n: l.inFeatures, k: l.outFeatures, alpha: 1, a: s, lda: l.outFeatures, b: $0.baseAddress!,
+                       ldb: l.inFeatures, transposeB: false, beta: 0, c: out, ldc: l.inFeatures)
+            }
+        default:
+            preconditionFailure("\(layers[i].typeName) has no weights")
+        }
     }
     func applyLayer(_ i: Int, _ input: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ ws: Workspace) {
-        apply(i, input, out, ws, modified: false)
+        apply(i, input, out, ws)
     }
     func propagateLayer(_ i: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafePointer<T>, _ rOut: UnsafePointer<T>,
                         _ rIn: UnsafeMutablePointer<T>, _ ws: Workspace) {
         propagate(i, x, y, rOut, rIn, ws)
-    }
-
-    /// z[j] <- r[j] / (z[j] + eps sign z[j]), sign(0) = +1.
-    private static func divide(_ r: UnsafePointer<T>, by z: UnsafeMutablePointer<T>, stabiliser eps: T, count: Int) {
-        for j in 0..<count {
-            let d = z[j] + (z[j] >= 0 ? eps : -eps)
-            z[j] = d != 0 ? r[j] / d : 0
-        }
     }
 }

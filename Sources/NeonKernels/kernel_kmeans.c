@@ -1,4 +1,5 @@
 #include "NeonKernelKMeans.h"
+#include "NeonRules.h"
 #include <math.h>
 #include <stddef.h>
 
@@ -11,25 +12,21 @@
 // Element-wise kernels of the kernel k-means fast path (see NeonKernelKMeans.h). Every row is
 // computed alone, so a row's results never depend on the other rows of its tile.
 
-static inline double kkm_exp_nonpos_f64(double y) { return y > -745.0 ? exp(y) : 0.0; }
-
 // ---- float32: explicit 8-lane vectors (one AVX register; two SSE ones), so that clusters of a
 // few dozen support vectors run in full vectors; the tail of a cluster goes through a padded
 // vector (-inf pads: exp gives 0, the max ignores them).
-typedef float kkm_v8f __attribute__((ext_vector_type(8)));
-typedef int32_t kkm_v8i __attribute__((ext_vector_type(8)));
 
 // (Vectors are passed by pointer: by value they would change the ABI between the clones.)
-static inline __attribute__((always_inline)) void kkm_load(kkm_v8f *v, const float *p, long n, float pad) {
+static inline __attribute__((always_inline)) void kkm_load(neon_v8f *v, const float *p, long n, float pad) {
     if (n == 8) {
         __builtin_memcpy(v, p, sizeof *v);
     } else {
-        *v = (kkm_v8f)pad;
+        *v = (neon_v8f)pad;
         for (long i = 0; i < n; i++) (*v)[i] = p[i];
     }
 }
 
-static inline __attribute__((always_inline)) void kkm_store(float *p, const kkm_v8f *v, long n) {
+static inline __attribute__((always_inline)) void kkm_store(float *p, const neon_v8f *v, long n) {
     if (n == 8) {
         __builtin_memcpy(p, v, sizeof *v);
     } else {
@@ -37,30 +34,10 @@ static inline __attribute__((always_inline)) void kkm_store(float *p, const kkm_
     }
 }
 
-static inline __attribute__((always_inline)) double kkm_sum(const kkm_v8f *v) {
+static inline __attribute__((always_inline)) double kkm_sum(const neon_v8f *v) {
     double s = 0;
     for (int i = 0; i < 8; i++) s += (double)(*v)[i];
     return s;
-}
-
-// exp(y) for y <= 0 in float, on 8 lanes: Cody-Waite range reduction and a degree-6 polynomial
-// (relative error ~2e-7); 0 below -87 (the float range) and for -inf.
-static inline __attribute__((always_inline)) void kkm_exp_nonpos_v8f(kkm_v8f *out, const kkm_v8f *in) {
-    kkm_v8f y = *in;
-    kkm_v8i live = y > -87.0f;
-    y = __builtin_elementwise_max(y, (kkm_v8f)(-87.0f));
-    kkm_v8f n = (y * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
-    kkm_v8f r = y - n * 0.693145751953125f;
-    r = r - n * 1.42860682030941723212e-6f;
-    kkm_v8f p = 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    kkm_v8i e = (__builtin_convertvector(n, kkm_v8i) + 127) << 23;
-    *out = (kkm_v8f)((kkm_v8i)(p * (kkm_v8f)e) & live);
 }
 
 // One cluster of one row (see neon_kkm_pool_f32 in the header).
@@ -68,28 +45,28 @@ static inline __attribute__((always_inline)) void pool_cluster_f32(float *z, lon
                                                                    double logSize, double *L, double *S,
                                                                    double *EZ) {
     /* z_j = 2 gamma x.u_j - gamma |u_j|^2 and its max over the cluster */
-    kkm_v8f vm = (kkm_v8f)(-INFINITY);
+    neon_v8f vm = (neon_v8f)(-INFINITY);
     for (long j = 0; j < n; j += 8) {
         long w = n - j < 8 ? n - j : 8;
-        kkm_v8f a, b;
+        neon_v8f a, b;
         kkm_load(&a, z + j, w, -INFINITY);
         kkm_load(&b, gsq + j, w, 0);
-        kkm_v8f v = a - b;                                        /* pads: -inf */
+        neon_v8f v = a - b;                                        /* pads: -inf */
         kkm_store(z + j, &v, w);
         vm = __builtin_elementwise_max(vm, v);
     }
     float m = __builtin_reduce_max(vm);
     /* exp(z_j - m) <= 1 (one term is exp(0) = 1, so the sum never underflows) */
-    kkm_v8f vs = 0, vt = 0;
+    neon_v8f vs = 0, vt = 0;
     for (long j = 0; j < n; j += 8) {
         long w = n - j < 8 ? n - j : 8;
-        kkm_v8f y, e;
+        neon_v8f y, e;
         kkm_load(&y, z + j, w, -INFINITY);
         y -= m;
-        kkm_exp_nonpos_v8f(&e, &y);
+        neon_exp_nonpos_v8f(&e, &y);
         kkm_store(z + j, &e, w);
         vs += e;
-        if (EZ) vt += (kkm_v8f)((kkm_v8i)(e * y) & (e != 0));   /* 0, not 0 * -inf, where e = 0 */
+        if (EZ) vt += (neon_v8f)((neon_v8i)(e * y) & (e != 0));   /* 0, not 0 * -inf, where e = 0 */
     }
     double s = kkm_sum(&vs);
     if (EZ) *EZ = (double)m + kkm_sum(&vt) / s;
@@ -118,7 +95,7 @@ static void scale_row_f32(float *z, long K, const long *start, const double *G) 
         float g = (float)G[k];
         long j = start[k], end = start[k + 1];
         for (; j + 8 <= end; j += 8) {
-            kkm_v8f v;
+            neon_v8f v;
             __builtin_memcpy(&v, z + j, sizeof v);
             v *= g;
             __builtin_memcpy(z + j, &v, sizeof v);
@@ -143,7 +120,7 @@ static void pool_cluster_f64(double *z, long n, const double *gsq, double logSiz
     double s = 0, t = 0;
     for (long j = 0; j < n; j++) {
         double y = z[j] - m;
-        double e = kkm_exp_nonpos_f64(y);
+        double e = neon_exp_nonpos_libm(y);
         z[j] = e;
         s += e;
         t += e * y;
@@ -206,10 +183,10 @@ void neon_kkm_mtm(const double *L, const double *S, const double *EZ, long rows,
             for (long k = 0; k < K; k++) g[k] = 0;
             continue;
         }
-        /* exp(-beta (h_k - f_c)) = exp(beta (L_k - L_m2) / gamma) <= 1 (Eq. 2, stable) */
+        /* Eq. 2 (NeonRules.h): e_k = exp(-beta (h_k - f_c)) = exp(beta (L_k - L_m2) / gamma) <= 1 */
         double total = 0;
         for (long k = 0; k < K; k++) {
-            double e = k == c ? 0 : exp(beta * ((l[k] - lm2) / gamma));
+            double e = k == c ? 0 : neon_mtm_weight_f64(beta, (l[k] - lm2) / gamma);
             g[k] = e;
             total += e;
         }

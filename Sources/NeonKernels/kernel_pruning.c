@@ -1,4 +1,5 @@
 #include "NeonKernelPruning.h"
+#include "NeonRules.h"
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -13,36 +14,6 @@
 // Per-row loops of the pruned kernel k-means path (see NeonKernelPruning.h). Every row is
 // computed alone.
 
-typedef double kkp_v4d __attribute__((ext_vector_type(4)));
-typedef int64_t kkp_v4l __attribute__((ext_vector_type(4)));
-
-// An upper bound of exp(y) on 4 lanes, |y| <= 700 (y is clamped; exp(-700) ~ 1e-304 bounds every
-// smaller value): Cody-Waite reduction and a degree-9 polynomial (relative error < 1e-11), raised
-// by 1e-9 so that it is never below the true value.
-static inline __attribute__((always_inline)) void kkp_exp_upper_v4d(kkp_v4d *out, const kkp_v4d *in) {
-    kkp_v4d y = __builtin_elementwise_min(__builtin_elementwise_max(*in, (kkp_v4d)(-700.0)), (kkp_v4d)700.0);
-    const double magic = 6755399441055744.0;                          /* 1.5 * 2^52: round to nearest */
-    kkp_v4d t = y * 1.4426950408889634 + magic;
-    kkp_v4d n = t - magic;
-    kkp_v4d r = y - n * 0.6931471803691238;
-    r = r - n * 1.9082149292705877e-10;
-    kkp_v4d p = 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    kkp_v4l bits;
-    __builtin_memcpy(&bits, &t, sizeof bits);
-    bits = (bits - (kkp_v4l)0x4338000000000000LL + 1023) << 52;        /* 2^n */
-    kkp_v4d scale;
-    __builtin_memcpy(&scale, &bits, sizeof scale);
-    *out = p * scale * (1 + 1e-9);
-}
 
 static void sqnorm_f32(const float *x, long n, long d, double *out) {
     for (long r = 0; r < n; r++) {
@@ -203,7 +174,7 @@ void neon_kkp_dots_f32(const float *x, long d, const int32_t *rows, long count, 
 KKP_CLONES
 void neon_kkp_dots_f64(const double *x, long d, const int32_t *rows, long count, const double *U, long ldu, long p,
                        double alpha, double *Z) {
-    KKP_DOTS(double, kkp_v4d, 4, kkp_hsum4)
+    KKP_DOTS(double, neon_v4d, 4, kkp_hsum4)
 }
 
 /* One block of up to 4 rows (nr): q_t[c] += sum_j W[t p + j] T[j, c], 2 vectors of columns at a
@@ -279,7 +250,7 @@ KKP_CLONES
 void neon_kkp_accumulate_f64(const double *arena, const long *pairOffset, const double *G, const int32_t *order,
                              const int32_t *rows, long count, long p, const double *Tm, long ldt, long w, double *Q,
                              double *W) {
-    KKP_ACCUMULATE(double, kkp_v4d, 4)
+    KKP_ACCUMULATE(double, neon_v4d, 4)
 }
 
 #define KKP_STORE(T)                                                                                   \
@@ -338,10 +309,10 @@ void neon_kkp_top2(const int32_t *pairCluster, const long *rowStart, const doubl
 KKP_CLONES
 static int skipped_terms(const double *cd2, const double *skip, const double *radius, long K, double s,
                          double beta, double D2, double deltaC, double base, double *t1, double *S) {
-    kkp_v4d vt = 0, vs = 0;
-    kkp_v4l bad = 0;
+    neon_v4d vt = 0, vs = 0;
+    neon_v4l bad = 0;
     for (long k = 0; k < K; k += 4) {
-        kkp_v4d c, w, rad;
+        neon_v4d c, w, rad;
         if (k + 4 <= K) {
             __builtin_memcpy(&c, cd2 + k, sizeof c);
             __builtin_memcpy(&w, skip + k, sizeof w);
@@ -350,15 +321,15 @@ static int skipped_terms(const double *cd2, const double *skip, const double *ra
             c = 0; w = 0; rad = 0;
             for (long i = 0; k + i < K; i++) { c[i] = cd2[k + i]; w[i] = skip[k + i]; rad[i] = radius[k + i]; }
         }
-        kkp_v4d lo = __builtin_elementwise_max(__builtin_elementwise_sqrt(__builtin_elementwise_max(c - s, (kkp_v4d)0)) - rad,
-                                               (kkp_v4d)0);
+        neon_v4d lo = __builtin_elementwise_max(__builtin_elementwise_sqrt(__builtin_elementwise_max(c - s, (neon_v4d)0)) - rad,
+                                               (neon_v4d)0);
         lo = lo * lo;
-        kkp_v4d up = __builtin_elementwise_sqrt(c + s) + rad;
+        neon_v4d up = __builtin_elementwise_sqrt(c + s) + rad;
         up = up * up;
-        kkp_v4d y = -beta * (lo - D2), e;
-        kkp_exp_upper_v4d(&e, &y);
-        kkp_v4d den = (lo - base) * w + (1 - w);           /* 1 where not skipped */
-        bad |= (kkp_v4l)(den <= 0);
+        neon_v4d y = -beta * (lo - D2), e;
+        neon_exp_upper_v4d(&e, &y);
+        neon_v4d den = (lo - base) * w + (1 - w);           /* 1 where not skipped */
+        bad |= (neon_v4l)(den <= 0);
         vt += w * e * (up + deltaC) / den;
         vs += w * e;
     }
@@ -391,10 +362,10 @@ void neon_kkp_mtm(const neon_kkp_model *m, long n, const int32_t *pairCluster, c
         const double Dc = sqx[r] - lc / g, D2 = sqx[r] - lm2 / g;
         double deltaC = sqx[r] - EZ[c] / g;       /* E_a[d_i] <= D_c */
         if (deltaC < 0) deltaC = 0;
-        /* Eq. 2, stably: e_k = exp(-beta (h_k - f_c)) <= 1 over the evaluated competitors */
+        /* Eq. 2 (NeonRules.h): e_k = exp(-beta (h_k - f_c)) <= 1 over the evaluated competitors */
         double sumF = 0;
         for (long q = q0; q < q1; q++) {
-            G[q] = q == c ? 0 : exp(beta * ((L[q] - lm2) / g));
+            G[q] = q == c ? 0 : neon_mtm_weight_f64(beta, (L[q] - lm2) / g);
             sumF += G[q];
         }
         double sumB = 0;

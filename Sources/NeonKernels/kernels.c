@@ -1,4 +1,5 @@
 #include "NeonKernels.h"
+#include "NeonRules.h"
 #include <math.h>
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -7,28 +8,7 @@
 #define NEON_CLONES
 #endif
 
-// exp(y) for y <= 0 in float: Cody-Waite range reduction and a degree-6 polynomial
-// (relative error ~2e-7); 0 below -87 (the float range). Inline so loops vectorise.
-static inline float exp_nonpos_f32(float y) {
-    if (!(y > -87.0f)) return 0.0f;
-    float n = __builtin_roundf(y * 1.44269504088896341f);
-    float r = y - n * 0.693145751953125f;
-    r = r - n * 1.42860682030941723212e-6f;
-    float p = 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    union { float f; int32_t i; } s;
-    s.i = ((int32_t)n + 127) << 23;
-    return p * s.f;
-}
-
-static inline double exp_nonpos_f64(double y) { return y > -745.0 ? exp(y) : 0.0; }
-
-#define DEFINE_KERNELS(T, SFX, EXPNP, VT)                                                      \
+#define DEFINE_KERNELS(T, SFX, VT)                                                      \
 NEON_CLONES                                                                                    \
 static void top2_row_##SFX(T *z, long K, const T *sq, int64_t *assign, double *logit,         \
                            T *zc_out, T *zm2_out) {                                           \
@@ -100,10 +80,10 @@ static void mtm_row_##SFX(T *z, long K, T beta, T zc, T zm2, long c) {          
         for (long k = 0; k < K; k++) z[k] = 0;                                                 \
         return;                                                                                \
     }                                                                                          \
-    /* exp(-beta (h_k - f_c)) = exp(beta (s_k - s_m2)) <= 1: no overflow (Eq. 2, stable). */   \
+    /* Eq. 2 (NeonRules.h): e_k = exp(-beta (h_k - f_c)) = exp(beta (s_k - s_m2)) <= 1 */    \
     T S = 0;                                                                                   \
     for (long k = 0; k < K; k++) {                                                             \
-        T e = EXPNP(beta * (z[k] - zm2));                                                      \
+        T e = neon_mtm_weight_##SFX(beta, z[k] - zm2);                                         \
         S += e;                                                                                \
         z[k] = e / (zc - z[k]); /* h_k = s_c - s_k > 0; own cluster: 0 / inf = 0 */            \
     }                                                                                          \
@@ -131,7 +111,7 @@ void neon_midpoint_finish_##SFX(T *R, const T *X, const T *Q, long rows, long d)
     for (long n = 0; n < rows; n++) {                                                          \
         const T *q = Q + n * 2 * d, *x = X + n * d;                                            \
         T *r = R + n * d;                                                                      \
-        for (long i = 0; i < d; i++) r[i] = q[d + i] - 2 * x[i] * q[i];                        \
+        for (long i = 0; i < d; i++) r[i] = neon_midpoint_term_##SFX(q[d + i], x[i], q[i]);    \
     }                                                                                          \
 }                                                                                              \
                                                                                                \
@@ -160,5 +140,5 @@ long neon_first_nonfinite_##SFX(const T *a, long n) {                           
 typedef float neon_vf32 __attribute__((ext_vector_type(16)));
 typedef double neon_vf64 __attribute__((ext_vector_type(8)));
 
-DEFINE_KERNELS(float, f32, exp_nonpos_f32, neon_vf32)
-DEFINE_KERNELS(double, f64, exp_nonpos_f64, neon_vf64)
+DEFINE_KERNELS(float, f32, neon_vf32)
+DEFINE_KERNELS(double, f64, neon_vf64)

@@ -128,7 +128,9 @@ final class PsiNetworkTests: XCTestCase {
         }
     }
 
-    /// The gamma rule of one conv layer against its formula evaluated with loops.
+    /// The gamma rule of one conv layer against the paper's formula evaluated with loops, on
+    /// non-negative inputs with relevance on the positive outputs only (as after a ReLU), where the
+    /// generalised rule is that formula (LRPRuleTests covers the other outputs).
     func testGammaRuleMatchesFormula() throws {
         var rng = SplitMix(seed: 5)
         let gamma = 0.3, eps = 1e-6
@@ -137,7 +139,9 @@ final class PsiNetworkTests: XCTestCase {
         let psi = try PsiNetwork<Double>(layers: [.conv2d(conv)], input: .image(channels: 2, height: h, width: w),
                                          rules: LRPRules(convGamma: gamma, epsilon: eps))
         let x = (0..<(2 * h * w)).map { _ in abs(rng.normal()) }
-        let rOut = (0..<psi.outputCount).map { _ in rng.normal() }
+        let y = NaiveConvolution.forward(x, channels: 2, height: h, width: w, layer: conv)
+        let rOut = y.map { $0 > 0 ? rng.normal() : 0 }
+        XCTAssert(rOut.contains { $0 != 0 } && y.contains { $0 < 0 })
         let modified = Conv2DLayer(outChannels: 3, inChannels: 2, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1,
                                    weight: conv.weight.map { $0 + gamma * max($0, 0) },
                                    bias: conv.bias.map { $0 + gamma * max($0, 0) })

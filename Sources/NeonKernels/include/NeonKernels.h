@@ -40,7 +40,7 @@ void neon_row_sums_f64(const double *a, long rows, long d, double *out);
 long neon_first_nonfinite_f32(const float *a, long n);
 long neon_first_nonfinite_f64(const double *a, long n);
 // KDE conditional weights (Appendix G, Eq. 44): cum[k] = sum_{j <= k} exp((dist[j] - m) s) for
-// s <= 0 and dist[j] >= m, with a vectorised exp (relative error ~1e-15; 0 below exp(-708)).
+// s <= 0 and dist[j] >= m, with the vectorised exp of NeonRules.h (relative error ~1e-15; 0 below exp(-708)).
 void neon_kde_cumulative_weights(const double *dist, long count, double m, double s, double *cum);
 
 #endif
