@@ -17,7 +17,7 @@ final class RankContextTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         var values = (0..<2000).map { _ in Double(bitPattern: rng.next()) }.filter { !$0.isNaN }
         values += [0, -0.0, .leastNonzeroMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude, .infinity, -.infinity,
-                   0.1, 1.0 / 3, 1e-310]
+                   0.1, 1.0 / 3, Double.leastNormalMagnitude / 3]
         let facts = Facts(values: values, optional: nil, names: [["explain.beta", "auto"], ["a\u{1}b", ""]])
         let received = ranks.broadcast(facts)
         XCTAssertEqual(received.values.map(\.bitPattern), values.map(\.bitPattern))

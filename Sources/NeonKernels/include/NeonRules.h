@@ -20,12 +20,14 @@ typedef int64_t neon_v4l __attribute__((ext_vector_type(4)));
 
 // ---- exp(y) for y <= 0
 
-// float: n = round(y / ln 2) (the 1.5 * 2^23 trick, ties to even), Cody-Waite reduction by ln 2
-// (hi/lo split) and the degree-6 Taylor polynomial p = exp(r), |r| <= ln2/2 (relative error ~2e-7).
-// One body for a scalar and for the lanes of a vector (clang vector arithmetic is lane-wise).
-#define NEON_EXP_F32_REDUCE(y, n, p)                                                             \
+// float: n = round(y / ln 2), Cody-Waite reduction by ln 2 (hi/lo split) and the degree-6
+// Taylor polynomial p = exp(r), |r| <= ln2/2 (relative error ~2e-7). One body for a scalar and
+// for the lanes of a vector (clang vector arithmetic is lane-wise); the rounding of n differs:
+// the scalar form (k-means, Eq. 2) rounds the product half away from zero (roundf), the vector
+// form (kernel k-means pooling) adds and subtracts 1.5 * 2^23 (ties to even, possibly fused).
+// Both are what those paths computed before this header, so their outputs keep every bit.
+#define NEON_EXP_F32_POLY(y, n, p)                                                               \
     do {                                                                                         \
-        n = (y * 1.44269504088896341f + 12582912.0f) - 12582912.0f;                             \
         __typeof__(y) r_ = y - n * 0.693145751953125f;                                           \
         r_ = r_ - n * 1.42860682030941723212e-6f;                                                \
         p = 1.0f / 720.0f;                                                                       \
@@ -39,8 +41,9 @@ typedef int64_t neon_v4l __attribute__((ext_vector_type(4)));
 
 // exp(y) in float, y <= 0; 0 at and below -87 (the float range), for -inf and NaN. Branch-free.
 NEON_RULE float neon_exp_nonpos_f32(float y) {
-    float yc = y > -87.0f ? y : -87.0f, n, p;
-    NEON_EXP_F32_REDUCE(yc, n, p);
+    float yc = y > -87.0f ? y : -87.0f, p;
+    float n = __builtin_roundf(yc * 1.44269504088896341f);
+    NEON_EXP_F32_POLY(yc, n, p);
     union { float f; int32_t i; } s;
     s.i = ((int32_t)n + 127) << 23;                                        /* 2^n */
     return y > -87.0f ? p * s.f : 0.0f;
@@ -51,7 +54,8 @@ NEON_RULE void neon_exp_nonpos_v8f(neon_v8f *out, const neon_v8f *in) {
     neon_v8f y = *in, n, p;
     neon_v8i live = y > -87.0f;
     y = __builtin_elementwise_max(y, (neon_v8f)(-87.0f));
-    NEON_EXP_F32_REDUCE(y, n, p);
+    n = (y * 1.44269504088896341f + 12582912.0f) - 12582912.0f;           /* round to nearest */
+    NEON_EXP_F32_POLY(y, n, p);
     neon_v8i e = (__builtin_convertvector(n, neon_v8i) + 127) << 23;      /* 2^n */
     *out = (neon_v8f)((neon_v8i)(p * (neon_v8f)e) & live);
 }
