@@ -104,13 +104,13 @@ public struct NeuralizedHead: Sendable {
     public let biases: [Double]
     /// Root points r_k with w_k . r_k + b_k = 0 (the midpoint rule, Eq. 4, needs a root of each
     /// h_k on its boundary, so that sum_i (a_i - r_ik) w_ik = h_k): the midpoint (mu_c + mu_k) / 2
-    /// for distance logits, 0 for dot logits (the bias-free form). A further bias beta_k (b0 in
+    /// for distance logits, 0 for dot logits (the bias-free form). A further bias delta_k (b0 in
     /// absolute mode, Prop. 7 / Lemma 4; b_c - b_k of affine logits, Props. 6-7) moves the root to
-    /// the point of the boundary nearest to it: r0 is a root of h_k - beta_k, and minimising
-    /// |r - r0|^2 subject to w_k . r + b_k = 0 gives r_k = r0 - beta_k w_k / |w_k|^2.
+    /// the point of the boundary nearest to it: r0 is a root of h_k - delta_k, and minimising
+    /// |r - r0|^2 subject to w_k . r + b_k = 0 gives r_k = r0 - delta_k w_k / |w_k|^2.
     /// For affine logits (r0 = 0) that is the boundary point nearest the origin,
     ///   r_k = -(b_c - b_k + b0) w_k / |w_k|^2,
-    /// which is 0 when the bias difference is 0. A competitor with w_k = 0 (w_c = w_k) has no
+    /// which is 0 when b_c - b_k + b0 = 0. A competitor with w_k = 0 (w_c = w_k) has no
     /// boundary: its h_k is constant and passes no relevance down (like a bias).
     public let roots: [[Double]]
 
