@@ -3,18 +3,33 @@ import Foundation
 /// The clustering head on top of a = Psi(x) (or on x itself), with its softmax logits z_k:
 ///   distance  z_k = -tau |a - mu_k|^2  (k-means: tau = 1; soft k-means, Appendix E-A: tau = stiffness)
 ///   dot       z_k = mu_k . a           (deep soft clustering, Sec. IV, Prop. 6-7)
+///   affine    z_k = w_k . a + b_k      (a trained softmax head sigma(W a + b); w_k in `centroids`)
 /// and the decision it explains for a cluster c (assigned: argmax z, lowest index on ties):
 ///   relative (Lemma 3 / Prop. 6)  h_k = z_c - z_k,       f_c = min_{k != c} h_k
 ///                                   = log(p_c / max_{k != c} p_k)
 ///   absolute (Lemma 4 / Prop. 7)  h_k = z_c - z_k + b0,  f_c = LME^-1_{k != c} h_k
 ///                                   = log(p_c / (1 - p_c)) + log((1 - theta) / theta),
 ///                                 b0 = -log(K - 1) + log((1 - theta) / theta).
-/// Every h_k is linear in a: h_k = w_k . a + b_k with w_k = s (mu_c - mu_k) (s = 2 tau for distance,
-/// 1 for dot), so the head is the two-layer network of Prop. 1 / 6 / 7.
+/// Every h_k is affine in a: h_k = w_k . a + b_k with w_k = s (mu_c - mu_k) (s = 2 tau for distance,
+/// 1 for dot and affine), so the head is the two-layer network of Prop. 1 / 6 / 7; its bias is
+/// tau (|mu_k|^2 - |mu_c|^2) (distance), 0 (dot) or b_c - b_k (affine), plus b0 in absolute mode.
+/// The softmax is unchanged by a bias common to all k, so only the differences b_c - b_k matter.
 public struct ClusterHead: Equatable, Sendable {
     public enum Logits: Equatable, Sendable {
         case distance(stiffness: Double)
+        /// Bias-free: midpoint roots at 0.
         case dot
+        /// z_k = w_k . a + b_k, bias b (K values): roots on h_k = 0 nearest 0 (`NeuralizedHead`).
+        case affine(bias: [Double])
+
+        /// How the detection layer is explained, for a model's `rules` text.
+        public var midpointRuleSummary: String {
+            switch self {
+            case .distance: return ", midpoint rule (Eq. 4)"
+            case .dot: return ", bias-free midpoint rule (root 0)"
+            case .affine: return ", midpoint rule with a bias (root: the point of h_k = 0 nearest 0)"
+            }
+        }
     }
 
     public enum Mode: Equatable, Sendable {
@@ -24,7 +39,7 @@ public struct ClusterHead: Equatable, Sendable {
 
     public let clusters: Int
     public let features: Int
-    /// centroids[k * features + i] = mu_ki
+    /// centroids[k * features + i] = mu_ki (the weight vectors w_k for dot and affine logits)
     public let centroids: [Double]
     public let logits: Logits
     public let mode: Mode
@@ -32,6 +47,7 @@ public struct ClusterHead: Equatable, Sendable {
     public init(clusters: Int, features: Int, centroids: [Double], logits: Logits, mode: Mode = .relative) {
         precondition(clusters >= 2 && features >= 1 && centroids.count == clusters * features)
         if case .absolute(let t) = mode { precondition(t > 0 && t < 1) }
+        if case .affine(let b) = logits { precondition(b.count == clusters && b.allSatisfy(\.isFinite)) }
         self.clusters = clusters
         self.features = features
         self.centroids = centroids
@@ -43,6 +59,12 @@ public struct ClusterHead: Equatable, Sendable {
     public var offset: Double {
         if case .absolute(let t) = mode { return -log(Double(clusters - 1)) + log((1 - t) / t) }
         return 0
+    }
+
+    /// The logit bias b (affine logits), nil for distance and dot logits.
+    public var logitBias: [Double]? {
+        if case .affine(let b) = logits { return b }
+        return nil
     }
 
     /// s in w_k = s (mu_c - mu_k).
@@ -59,6 +81,7 @@ public struct ClusterHead: Equatable, Sendable {
             switch logits {
             case .distance(let tau): return -tau * zip(a, centroid(k)).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
             case .dot: return zip(a, centroid(k)).reduce(0) { $0 + $1.0 * $1.1 }
+            case .affine(let b): return zip(a, centroid(k)).reduce(0) { $0 + $1.0 * $1.1 } + b[k]
             }
         }
     }
@@ -79,8 +102,16 @@ public struct NeuralizedHead: Sendable {
     public let competitors: [Int]
     public let weights: [[Double]]
     public let biases: [Double]
-    /// Root points r_k with w_k . r_k + b_k = 0: the midpoint (mu_c + mu_k) / 2 for distance logits,
-    /// 0 for dot logits (the bias-free form), moved by -b0 w_k / |w_k|^2 in absolute mode.
+    /// Root points r_k with w_k . r_k + b_k = 0 (the midpoint rule, Eq. 4, needs a root of each
+    /// h_k on its boundary, so that sum_i (a_i - r_ik) w_ik = h_k): the midpoint (mu_c + mu_k) / 2
+    /// for distance logits, 0 for dot logits (the bias-free form). A further bias delta_k (b0 in
+    /// absolute mode, Prop. 7 / Lemma 4; b_c - b_k of affine logits, Props. 6-7) moves the root to
+    /// the point of the boundary nearest to it: r0 is a root of h_k - delta_k, and minimising
+    /// |r - r0|^2 subject to w_k . r + b_k = 0 gives r_k = r0 - delta_k w_k / |w_k|^2.
+    /// For affine logits (r0 = 0) that is the boundary point nearest the origin,
+    ///   r_k = -(b_c - b_k + b0) w_k / |w_k|^2,
+    /// which is 0 when b_c - b_k + b0 = 0. A competitor with w_k = 0 (w_c = w_k) has no
+    /// boundary: its h_k is constant and passes no relevance down (like a bias).
     public let roots: [[Double]]
 
     public init(head: ClusterHead, cluster c: Int) {
@@ -92,15 +123,19 @@ public struct NeuralizedHead: Sendable {
             let muK = Array(head.centroid(k))
             let wk = zip(muC, muK).map { s * ($0 - $1) }
             let norm = wk.reduce(0) { $0 + $1 * $1 }
-            var bk = b0, root: [Double]
+            var bk = b0, root: [Double], shift = b0
             switch head.logits {
             case .distance(let tau):
                 bk += tau * (muK.reduce(0) { $0 + $1 * $1 } - muC.reduce(0) { $0 + $1 * $1 })
                 root = zip(muC, muK).map { ($0 + $1) / 2 }
             case .dot:
                 root = [Double](repeating: 0, count: head.features)
+            case .affine(let bias):
+                bk += bias[c] - bias[k]
+                shift += bias[c] - bias[k]
+                root = [Double](repeating: 0, count: head.features)
             }
-            if b0 != 0 && norm > 0 { root = zip(root, wk).map { $0 - b0 * $1 / norm } }
+            if shift != 0 && norm > 0 { root = zip(root, wk).map { $0 - shift * $1 / norm } }
             w.append(wk)
             b.append(bk)
             r.append(root)

@@ -1,7 +1,8 @@
 /// Deep clustering (Sec. IV; soft k-means of Appendix E-A when there is no Psi) as a
 /// `ClusterDecision`: a = Psi(x), the head's logits z_k (ClusterHead), h_k = z_c - z_k + b0 and
 ///   f_c = min_{k != c} h_k (relative, Lemma 3 / Prop. 6)  or  LME^-1_{k != c} h_k (absolute, Prop. 7).
-/// Gradient: grad_a h_k = w_k = s (mu_c - mu_k) (ClusterHead), so grad_a f_c = w_k* at the
+/// Gradient: grad_a h_k = w_k = s (mu_c - mu_k) (ClusterHead; an affine head's bias b_c - b_k only
+/// moves h_k, it enters through z), so grad_a f_c = w_k* at the
 /// minimising competitor k* (relative; lowest index on ties, as for k-means) or sum_k p_k w_k
 /// with p_k the soft-min weights of the smooth LME^-1 (absolute); grad_x f_c by backpropagation
 /// through Psi (PsiNetwork+Gradient.swift). NEON is the `run` pipeline's own engine on one row in

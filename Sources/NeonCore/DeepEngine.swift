@@ -3,7 +3,8 @@ import Foundation
 
 /// NEON for deep clustering (paper Sec. IV, Props. 6-7): a = Psi(x) by the feature extractor,
 /// the clustering head on a (`HeadFastPath`: deep k-means with the midpoint rule, deep soft
-/// clustering in its bias-free form), then LRP through Psi (`PsiNetwork`, rules in `LRPRules`)
+/// clustering in its bias-free form, a trained softmax head with a bias and its roots on the
+/// boundary nearest 0), then LRP through Psi (`PsiNetwork`, rules in `LRPRules`)
 /// down to x, once per target. Tiles of `tileRows` samples run in parallel (one per thread); in a
 /// tile the forward passes are batched (one GEMM per conv layer for all its samples), the head
 /// takes two GEMMs, and the backward passes run in one batch per target (the tile's samples).

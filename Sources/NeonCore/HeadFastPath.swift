@@ -3,14 +3,16 @@ import Foundation
 
 /// The clustering head (ClusterHead) on many rows at once: two GEMMs per tile, as the k-means
 /// fast path, for any number of target clusters per row. With a and the centroids shifted by the
-/// mean centroid (distance logits; dot logits are not shifted):
-///   GEMM 1   Z = A M^T;  z_k = tau (2 Z_k - |m_k|^2) (distance) or Z_k (dot)
+/// mean centroid (distance logits; dot and affine logits are not shifted):
+///   GEMM 1   Z = A M^T;  z_k = tau (2 Z_k - |m_k|^2) (distance), Z_k (dot) or Z_k + b_k (affine)
 ///   per (row, target c): h_k = z_c - z_k + b0, f_c (min or LME^-1), coefficients
 ///     alpha_k = R_k / h_k (relative, Eq. 2) or p_k (absolute, after R_k <- R_k h_k / f_c),
-///     beta_k = b0 alpha_k / |mu_c - mu_k|^2 (absolute roots), alpha_c = -sum alpha, beta_c = -sum beta
+///     beta_k = (b0 + b_c - b_k) alpha_k / |mu_c - mu_k|^2 (the roots' shift onto h_k = 0, absolute
+///     mode or a bias), alpha_c = -sum alpha, beta_c = -sum beta
 ///   GEMM 2   Q = [alpha; beta] [M | M^2]
 ///   R_i = tau Q^alpha_{D+i} - s a_i Q^alpha_i + Q^beta_{D+i} - 2 mu_ci Q^beta_i
 ///       = sum_{k != c} (a_i - r_ik) w_ik R_k / h_k        (midpoint rule, Eq. 4, roots of NeuralizedHead)
+/// where the beta terms are sum_k beta_k (mu_c - mu_k)_i^2 = -sum_k (r_ik - r0_ik) w_ik alpha_k.
 /// Results for a row depend only on that row.
 public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
     public let head: ClusterHead
@@ -20,8 +22,12 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
     private let table: [T]        // K x 2D: [M | M^2]
     private let shifted: [Double] // K x D, shifted centroids
     private let sq: [Double]      // |m_k|^2
-    private let gram: [Double]    // |mu_c - mu_k|^2 (absolute mode only)
+    private let gram: [Double]    // |mu_c - mu_k|^2 (shifted roots only)
+    /// The affine logits' bias, nil when there is none or it is all zero (then exactly `.dot`).
+    private let bias: [Double]?
     private let tau: Double, isDistance: Bool, b0: Double, absolute: Bool
+    /// Whether the roots leave 0 / the midpoints (absolute mode or a bias): the beta GEMM rows.
+    private let shiftsRoots: Bool
     /// (row, target) pairs per coefficient GEMM (bounds the scratch memory).
     static var pairChunk: Int { 128 }
 
@@ -32,10 +38,12 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
         D = head.features
         switch head.logits {
         case .distance(let t): (tau, isDistance) = (t, true)
-        case .dot: (tau, isDistance) = (1, false)
+        case .dot, .affine: (tau, isDistance) = (1, false)
         }
+        bias = head.logitBias.flatMap { b in b.contains { $0 != 0 } ? b : nil }
         b0 = head.offset
         if case .absolute = head.mode { absolute = true } else { absolute = false }
+        shiftsRoots = absolute || bias != nil
         var o = [Double](repeating: 0, count: D)
         if isDistance {
             for k in 0..<K { for i in 0..<D { o[i] += head.centroids[k * D + i] / Double(K) } }
@@ -55,7 +63,7 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
         table = tb
         sq = s
         var g = [Double]()
-        if absolute {
+        if shiftsRoots {
             g = [Double](repeating: 0, count: K * K)
             for c in 0..<K {
                 for k in 0..<K where k > c {
@@ -80,7 +88,9 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
     /// Logits z (Double) of row r of the GEMM output.
     @inline(__always)
     private func logit(_ z: UnsafePointer<T>, _ k: Int) -> Double {
-        isDistance ? tau * (2 * Double(z[k]) - sq[k]) : Double(z[k])
+        if isDistance { return tau * (2 * Double(z[k]) - sq[k]) }
+        if let b = bias { return Double(z[k]) + b[k] }
+        return Double(z[k])
     }
 
     /// Assignment and the assigned cluster's f_c for n rows of a (n x D).
@@ -111,7 +121,7 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
         var p0 = 0
         while p0 < pairs {
             let cnt = min(chunk, pairs - p0)
-            let rowsCoef = absolute ? 2 * cnt : cnt
+            let rowsCoef = shiftsRoots ? 2 * cnt : cnt
             var cls = [Int](repeating: 0, count: cnt)
             for j in 0..<cnt {
                 let p = p0 + j, r = p / T_, c = targets[p % T_] ?? assigned[r]
@@ -120,7 +130,7 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
                 let pool = pooled(z, c, &h)
                 out[p] = pool.f
                 coefficients(h: h, c: c, f: pool.f, min: pool.min, beta: beta, alpha: coef + j * K,
-                             beta: absolute ? coef + (cnt + j) * K : nil)
+                             beta: shiftsRoots ? coef + (cnt + j) * K : nil)
             }
             table.withUnsafeBufferPointer {
                 T.gemm(m: rowsCoef, n: 2 * D, k: K, alpha: 1, a: coef, lda: K, b: $0.baseAddress!, ldb: 2 * D,
@@ -137,7 +147,7 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
                 } else {
                     for i in 0..<D { dst[i] = -x[i] * qa[i] }
                 }
-                if absolute {
+                if shiftsRoots {
                     let qb = q + (cnt + j) * 2 * D, c = cls[j]
                     for i in 0..<D { dst[i] += qb[D + i] - T(2 * shifted[c * D + i]) * qb[i] }
                 }
@@ -179,7 +189,7 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
         return (m - log(s / Double(K - 1)), m)
     }
 
-    /// alpha_k = R_k / h_k (relative) or p_k (absolute); beta_k for the absolute roots.
+    /// alpha_k = R_k / h_k (relative) or p_k (absolute); beta_k for the shifted roots.
     private func coefficients(h: [Double], c: Int, f: Double, min m: Double, beta: Double,
                               alpha: UnsafeMutablePointer<T>, beta coefB: UnsafeMutablePointer<T>?) {
         var e = [Double](repeating: 0, count: K)
@@ -200,8 +210,8 @@ public final class HeadFastPath<T: NeonScalar>: @unchecked Sendable {
             alpha[k] = T(ak)
             sumA += ak
             if let cb = coefB {
-                let g = gram[c * K + k]
-                let bk = g > 0 ? b0 * ak / g : 0
+                let g = gram[c * K + k], shift = bias.map { b0 + ($0[c] - $0[k]) } ?? b0
+                let bk = g > 0 ? shift * ak / g : 0
                 cb[k] = T(bk)
                 sumB += bk
             }
