@@ -254,6 +254,7 @@ def _torch_logits(backbone, head, W, b, x, stdz):
         return None
     params = [p for m in mods for p in m.parameters()]
     dtype = params[0].dtype if params else torch.float64
+    device = params[0].device if params else torch.device("cpu")
     states = [(s, s.training) for m in mods for s in m.modules()]
     xs = np.asarray(x, dtype=np.float64)
     if stdz is not None:
@@ -262,15 +263,15 @@ def _torch_logits(backbone, head, W, b, x, stdz):
         for m in mods:
             m.eval()
         with torch.no_grad():
-            a = torch.from_numpy(xs).to(dtype)
+            a = torch.from_numpy(xs).to(device=device, dtype=dtype)
             if _is_module(backbone):
                 a = backbone(a)
             else:
                 for m in backbone or []:
                     a = m(a)
             if _is_module(head):
-                return head(a).double().numpy().reshape(len(xs), -1)
-            a = a.double().numpy().reshape(len(xs), -1)
+                return head(a).double().cpu().numpy().reshape(len(xs), -1)
+            a = a.double().cpu().numpy().reshape(len(xs), -1)
             return a @ W.astype(np.float64).T + (0 if b is None else b)
     finally:
         for s, training in states:
