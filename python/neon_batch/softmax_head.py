@@ -145,7 +145,9 @@ def _standardize(standardize, shape):
         d = getattr(standardize, "n_features_in_", len(standardize.scale_))
         mean = standardize.mean_ if getattr(standardize, "with_mean", True) and standardize.mean_ is not None else np.zeros(d)
         std = standardize.scale_ if getattr(standardize, "with_std", True) and standardize.scale_ is not None else np.ones(d)
-    elif hasattr(standardize, "mean") and hasattr(standardize, "std") and not isinstance(standardize, (tuple, list)):
+    elif isinstance(standardize, np.ndarray) and len(standardize) == 2:
+        mean, std = standardize
+    elif hasattr(standardize, "mean") and hasattr(standardize, "std") and not isinstance(standardize, (tuple, list, np.ndarray)):
         mean, std = standardize.mean, standardize.std
     elif isinstance(standardize, (tuple, list)) and len(standardize) == 2:
         mean, std = standardize

@@ -64,6 +64,8 @@ def test_numpy_head_with_standardize(tmp_path):
         np.testing.assert_array_equal(f["standardize_mean"][()], mean)
         np.testing.assert_array_equal(f["standardize_std"][()], std)
     np.testing.assert_allclose(neon_batch.softmax_head_logits(p, X), ((X - mean) / std) @ W.T + b, rtol=1e-12)
+    neon_batch.export_softmax_head(p, (W, b), standardize=np.stack([mean, std]), overwrite=True)   # a 2 x d array
+    np.testing.assert_allclose(neon_batch.softmax_head_logits(p, X), ((X - mean) / std) @ W.T + b, rtol=1e-12)
 
 
 def test_standard_scaler(tmp_path):
