@@ -91,17 +91,25 @@ def export(path, layers, kind, centroids, stiffness=None):
             f.attrs["stiffness"] = float(stiffness)
         if kind == "soft_kmeans":
             return
-        psi = f.create_group("psi")
-        for i, layer in enumerate(layers):
-            d = describe(layer)
-            g = psi.create_group(str(i))
-            g.attrs["type"] = d["type"]
-            for key in ("weight", "bias"):
-                if d.get(key) is not None:
-                    g[key] = np.asarray(d[key], dtype=np.float32)
-            for key in ("stride", "padding", "kernel_size"):
-                if key in d:
-                    g.attrs[key] = np.int64(d[key])
+        write_psi(f, layers)
+
+
+def write_psi(parent, layers):
+    """Writes the group `psi` into an open h5py file or group: one subgroup per layer, named 0, 1,
+    2, ... (attribute `type`, datasets `weight`/`bias` as float32, integer attributes). Shared by
+    the deep models and softmax_head (docs/file-formats.md)."""
+    psi = parent.create_group("psi")
+    for i, layer in enumerate(layers):
+        d = describe(layer)
+        g = psi.create_group(str(i))
+        g.attrs["type"] = d["type"]
+        for key in ("weight", "bias"):
+            if d.get(key) is not None:
+                g[key] = np.asarray(d[key], dtype=np.float32)
+        for key in ("stride", "padding", "kernel_size"):
+            if key in d:
+                g.attrs[key] = np.int64(d[key])
+    return psi
 
 
 def export_torch(layers, head, path):
