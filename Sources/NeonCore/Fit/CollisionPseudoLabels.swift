@@ -32,10 +32,11 @@ public enum CollisionPseudoLabels {
         for k in 0..<K { collision += s[k] * y[k] }
         let inv = 1 / max(collision, floor)
         let u = 1 / Double(K)
+        // N M_pk = y0_pk / ybar0_k (0 for a cluster no row holds any label mass of).
         var fair = 0.0
-        for k in 0..<K { fair += y[k] / ybar[k] }
+        for k in 0..<K { fair += ybar[k] > 0 ? y[k] / ybar[k] : 0 }
         let denominator = 1 + gamma * u * fair
-        for k in 0..<K { y[k] = (s[k] * y[k] * inv + gamma * u * y[k] / ybar[k]) / denominator }
+        for k in 0..<K { y[k] = (s[k] * y[k] * inv + (ybar[k] > 0 ? gamma * u * y[k] / ybar[k] : 0)) / denominator }
     }
 
     /// -ln(sigma_p . y_p).

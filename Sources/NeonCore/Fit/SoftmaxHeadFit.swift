@@ -90,7 +90,8 @@ public struct SoftmaxHeadFitResult: Sendable {
 /// Initialisation: W ~ N(0, initScale^2 / d) from SplitMix64(mixSeed(seed, restart, ...)) on rank 0,
 /// b = 0, broadcast; with restarts, the lowest final objective wins (lowest restart on ties).
 public enum SoftmaxHeadFit<T: NeonScalar> {
-    /// shard: this rank's rows; pairs: IIC's second view (same layout) or nil (then the
+    /// shard: this rank's rows, starting at a multiple of FitShard.tileRows (RowPartition; the
+    /// tiles, hence the bits, are then the same for any number of ranks); pairs: IIC's second view (same layout) or nil (then the
     /// perturbation of IICPerturbedView; ignored by the other losses).
     public static func run(shard: FitShard<T>, pairs: FitShard<T>? = nil, settings: SoftmaxHeadFitSettings,
                            collectives comm: FitCollectives,
