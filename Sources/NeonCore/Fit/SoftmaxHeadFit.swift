@@ -18,6 +18,8 @@ public struct SoftmaxHeadFitSettings: Sendable {
     /// objective wins (as k-means' n_init). Discriminative losses have poor local minima (a dead
     /// cluster while another covers two blobs; a cut along an elongated cluster) that a few
     /// restarts avoid: with the norm regulariser the global minimum is the max-margin clustering.
+    /// On standardised blobs (d 64, K 10, N 1000) 4 restarts recovered 7 of 9 data sets for the
+    /// three losses (ARI 1; the others 0.87-0.90), 8 restarts all of them.
     public var restarts: Int
     /// Initial W_ki ~ N(0, (initScale)^2 / d), so the initial logits have standard deviation about
     /// initScale on standardised rows; b = 0.
