@@ -2,6 +2,25 @@
 public enum FitAlgorithmName: String, SettingName {
     case kmeans
     case kernelKMeans = "kernel_kmeans"
+    /// A softmax head sigma(W a + b) trained without labels (fit.loss; docs/fitting.md).
+    case softmax
+}
+
+/// fit.loss of a softmax head (the deep-clustering lecture and the mutual-information notes).
+public enum SoftmaxLossName: String, SettingName {
+    /// Decisiveness and fairness: H(mean p) - mean H(p) (Bridle; Krause et al.).
+    case mutualInformation = "mutual_information"
+    /// Self-labelling with soft pseudo-labels, -log(p . y) (Zhang & Boykov).
+    case collisionCrossEntropy = "collision_cross_entropy"
+    /// Invariant information clustering over pairs of views (Ji et al.).
+    case iic
+}
+
+/// fit.schedule: the learning rate over the iterations.
+public enum LearningRateSchedule: String, SettingName {
+    case constant
+    /// lr * (1 + cos(pi t / T)) / 2.
+    case cosine
 }
 
 /// fit.kmeans_algorithm: how Lloyd iterations find each row's nearest centroid. Both give the same

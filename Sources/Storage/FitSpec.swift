@@ -25,7 +25,8 @@ public struct FitSpec: Equatable, Sendable {
     public var kmeansMethod: KMeansMethod
     public var clusters: Int
     public var seed: UInt64
-    /// k-means: restarts (default 1); kernel k-means: restarts of the EM procedure (default 10).
+    /// k-means: restarts (default 1); kernel k-means: restarts of the EM procedure (default 10);
+    /// softmax: fits from different initialisations (default 4), the lowest objective wins.
     public var restarts: Int
     /// k-means: Lloyd iterations at most (default 300); kernel k-means: EM iterations (default 100).
     public var maxIterations: Int
@@ -38,6 +39,35 @@ public struct FitSpec: Equatable, Sendable {
     public var noise: Double
     public var kernelInit: KernelInit
     public var blockRows: Int
+    /// softmax: the loss and its settings (nil for the other algorithms).
+    public var softmax: Softmax?
+
+    /// A softmax head's training (fit.algorithm "softmax"); NeonCore's defaults where a key is absent.
+    public struct Softmax: Equatable, Sendable {
+        public var loss: SoftmaxLossName
+        public var learningRate: Double?
+        public var schedule: LearningRateSchedule?
+        /// The weight of the fairness term H(mean p) (mutual information, collision CE's pseudo-labels).
+        public var fairness: Double?
+        /// IIC without input.pairs: the relative scale of the Gaussian perturbation giving the second view.
+        public var perturbation: Double?
+        /// IIC: the dataset of the second views in the input file (same shape as input.dataset).
+        public var pairsDataset: String?
+        /// lambda of the regulariser (lambda / 2) |W|^2.
+        public var weightDecay: Double?
+
+        public init(loss: SoftmaxLossName, learningRate: Double? = nil, schedule: LearningRateSchedule? = nil,
+                    fairness: Double? = nil, perturbation: Double? = nil, pairsDataset: String? = nil,
+                    weightDecay: Double? = nil) {
+            self.loss = loss
+            self.learningRate = learningRate
+            self.schedule = schedule
+            self.fairness = fairness
+            self.perturbation = perturbation
+            self.pairsDataset = pairsDataset
+            self.weightDecay = weightDecay
+        }
+    }
 
     /// Reads the fit job at `path` (relative paths resolve against the current directory) and parses it.
     public static func load(path: String) throws -> FitSpec {
@@ -68,15 +98,24 @@ public struct FitSpec: Equatable, Sendable {
         guard let algorithm = try fit.choice("algorithm", of: Algorithm.self) else {
             throw fit.mustBe("algorithm", Algorithm.alternatives)
         }
-        let kernel = algorithm == .kernelKMeans
+        let kernel = algorithm == .kernelKMeans, softmax = algorithm == .softmax
         if !kernel, let key = ["support_vectors", "noise", "init"].first(where: fit.contains) {
             throw failure("fit.\(key) applies to kernel_kmeans only")
+        }
+        if !softmax, let key = softmaxKeys.first(where: fit.contains) {
+            throw failure("fit.\(key) applies to softmax only")
+        }
+        if !softmax, input.contains("pairs") {
+            throw failure("input.pairs applies to fit.algorithm \"softmax\" with fit.loss \"iic\" only")
+        }
+        if softmax, let key = ["kmeans_algorithm", "tol", "init_sample"].first(where: fit.contains) {
+            throw failure("fit.\(key) applies to kmeans and kernel_kmeans only")
         }
         let kmeansMethod = try fit.choice("kmeans_algorithm", of: KMeansMethod.self) ?? .hamerly
         let clusters = try fit.int("clusters", in: 2...(1 << 20)) ?? 0
         let seed = try fit.int("seed", in: 0...(1 << 53)) ?? 0
-        let restarts = try fit.int("n_init", in: 1...1000) ?? (kernel ? 10 : 1)
-        let maxIterations = try fit.int("max_iter", in: 1...1_000_000) ?? (kernel ? 100 : 300)
+        let restarts = try fit.int("n_init", in: 1...1000) ?? (kernel ? 10 : softmax ? 4 : 1)
+        let maxIterations = try fit.int("max_iter", in: 1...1_000_000) ?? (kernel ? 100 : softmax ? 200 : 300)
         let finite = { (key: String) in try fit.number(key, mustBe: "a finite number >= 0") { $0 >= 0 && $0.isFinite } }
         let tolerance = try finite("tol") ?? 1e-4
         let initSample = try fit.int("init_sample", in: 1...(1 << 24))
@@ -101,23 +140,39 @@ public struct FitSpec: Equatable, Sendable {
                 throw fit.mustBe("init", #""kmeans" or {"file": ..., "dataset": ...} (labels)"#)
             }
         }
+        var softmaxSettings: Softmax?
+        if softmax {
+            let loss = try fit.choice("loss", of: SoftmaxLossName.self) ?? .mutualInformation
+            let positive = { (key: String) in try fit.number(key, mustBe: "a finite number > 0") { $0 > 0 && $0.isFinite } }
+            let pairs = try input.string("pairs")
+            if pairs != nil && loss != .iic {
+                throw failure("input.pairs applies to fit.algorithm \"softmax\" with fit.loss \"iic\" only")
+            }
+            softmaxSettings = Softmax(loss: loss, learningRate: try positive("learning_rate"),
+                                      schedule: try fit.choice("schedule", of: LearningRateSchedule.self),
+                                      fairness: try finite("fairness"), perturbation: try positive("perturbation"),
+                                      pairsDataset: pairs, weightDecay: try finite("weight_decay"))
+        }
         let blockRows = try sections["execution"].int("block_rows", in: 1...JobSpec.maxBlockRows) ?? JobSpec.defaultBlockRows
         return FitSpec(jobPath: absoluteJobPath, jobText: text, inputFile: inputFile, inputDataset: inputDataset,
                        outputFile: outputFile, overwrite: overwrite, algorithm: algorithm, kmeansMethod: kmeansMethod,
                        clusters: clusters,
                        seed: UInt64(seed), restarts: restarts, maxIterations: maxIterations, tolerance: tolerance,
                        initSample: initSample, standardize: standardize, supportVectors: supportVectors, noise: noise,
-                       kernelInit: kernelInit, blockRows: blockRows)
+                       kernelInit: kernelInit, blockRows: blockRows, softmax: softmaxSettings)
     }
 
     /// Sections in checking order, with their allowed keys.
     private static let schema: JobSections.Schema = [
-        ("input", ["file", "dataset"]),
+        ("input", ["file", "dataset", "pairs"]),
         ("output", ["file", "overwrite"]),
         ("fit", ["algorithm", "kmeans_algorithm", "clusters", "seed", "n_init", "max_iter", "tol", "init_sample", "standardize",
-                 "support_vectors", "noise", "init"]),
+                 "support_vectors", "noise", "init"] + softmaxKeys),
         ("execution", ["block_rows"]),
     ]
+
+    /// The keys of a softmax head's training.
+    private static let softmaxKeys = ["loss", "learning_rate", "schedule", "fairness", "perturbation", "weight_decay"]
 
     private static let required: JobSections.Schema = [
         ("input", ["file", "dataset"]),

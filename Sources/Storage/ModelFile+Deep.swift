@@ -82,7 +82,7 @@ extension ModelFile {
         return HeadModel(kind: kind, clusters: m.rows, features: m.columns, centroids: values, stiffness: stiffness, psi: layers)
     }
 
-    private static func loadLayer(_ file: H5ReadFile, index i: Int) throws -> StoredLayer {
+    static func loadLayer(_ file: H5ReadFile, index i: Int) throws -> StoredLayer {
         let path = file.path, group = "psi/\(i)"
         guard let type = try file.stringAttribute("type", of: group) else {
             throw StorageError("\(path): layer '\(group)' has no string attribute 'type'")

@@ -35,7 +35,7 @@ extension ModelFile {
         }
     }
 
-    private static func write(_ transform: Transform?, _ attributes: [(String, AttributeValue)], to f: H5WriteFile) throws {
+    static func write(_ transform: Transform?, _ attributes: [(String, AttributeValue)], to f: H5WriteFile) throws {
         if let t = transform {
             try f.write(standardizeMean, element: .float64, dims: [t.mean.count], values: t.mean)
             try f.write(standardizeStd, element: .float64, dims: [t.std.count], values: t.std)
@@ -49,7 +49,7 @@ extension ModelFile {
         }
     }
 
-    private static func writeAtomically(_ path: String, _ body: (H5WriteFile) throws -> Void) throws {
+    static func writeAtomically(_ path: String, _ body: (H5WriteFile) throws -> Void) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let temporary = "\(dir)/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
         do {

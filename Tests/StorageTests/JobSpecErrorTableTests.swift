@@ -252,8 +252,26 @@ final class JobSpecErrorTableTests: XCTestCase {
         f(["input": #"{"file": "f", "dataset": ""}"#], "input.dataset must be a non-empty string"),
         f(["output": #"{"file": 1}"#], "output.file must be a non-empty string"),
         f(["output": #"{"file": "m", "overwrite": "no"}"#], "output.overwrite must be true or false"),
-        g(#"{"algorithm": "dbscan", "clusters": 3}"#, #"fit.algorithm must be "kmeans" or "kernel_kmeans""#),
-        g(#"{"algorithm": "KMeans", "clusters": 3}"#, #"fit.algorithm must be "kmeans" or "kernel_kmeans""#),
+        g(#"{"algorithm": "dbscan", "clusters": 3}"#, #"fit.algorithm must be "kmeans", "kernel_kmeans" or "softmax""#),
+        g(#"{"algorithm": "KMeans", "clusters": 3}"#, #"fit.algorithm must be "kmeans", "kernel_kmeans" or "softmax""#),
+        // Softmax heads (issue 21).
+        g(#"{"algorithm": "kmeans", "clusters": 3, "loss": "iic"}"#, "fit.loss applies to softmax only"),
+        g(#"{"algorithm": "kernel_kmeans", "clusters": 3, "learning_rate": 0.1}"#, "fit.learning_rate applies to softmax only"),
+        g(#"{"algorithm": "softmax", "clusters": 3, "tol": 2}"#, "fit.tol applies to kmeans and kernel_kmeans only"),
+        g(#"{"algorithm": "softmax", "clusters": 3, "weight_decay": -0.5}"#, "fit.weight_decay must be a finite number >= 0"),
+        g(#"{"algorithm": "softmax", "clusters": 3, "noise": 0}"#, "fit.noise applies to kernel_kmeans only"),
+        g(#"{"algorithm": "softmax", "clusters": 3, "loss": "kl"}"#,
+          #"fit.loss must be "mutual_information", "collision_cross_entropy" or "iic""#),
+        g(#"{"algorithm": "softmax", "clusters": 3, "learning_rate": 0}"#, "fit.learning_rate must be a finite number > 0"),
+        g(#"{"algorithm": "softmax", "clusters": 3, "schedule": "step"}"#, #"fit.schedule must be "constant" or "cosine""#),
+        g(#"{"algorithm": "softmax", "clusters": 3, "fairness": -1}"#, "fit.fairness must be a finite number >= 0"),
+        g(#"{"algorithm": "softmax", "clusters": 3, "loss": "iic", "perturbation": "0.1"}"#, "fit.perturbation must be a finite number > 0"),
+        f(["input": #"{"file": "f", "dataset": "x", "pairs": "y"}"#],
+          #"input.pairs applies to fit.algorithm "softmax" with fit.loss "iic" only"#),
+        f(["input": #"{"file": "f", "dataset": "x", "pairs": "y"}"#, "fit": #"{"algorithm": "softmax", "clusters": 3}"#],
+          #"input.pairs applies to fit.algorithm "softmax" with fit.loss "iic" only"#),
+        f(["input": #"{"file": "f", "dataset": "x", "pairs": ""}"#, "fit": #"{"algorithm": "softmax", "clusters": 3, "loss": "iic"}"#],
+          "input.pairs must be a non-empty string"),
         g(#"{"algorithm": "kmeans", "clusters": 3, "noise": 0}"#, "fit.noise applies to kernel_kmeans only"),
         g(#"{"algorithm": "kmeans", "clusters": 3, "init": "kmeans", "noise": 0}"#, "fit.noise applies to kernel_kmeans only"),
         g(#"{"algorithm": "kmeans", "clusters": 3, "init": "kmeans", "support_vectors": 0}"#,
@@ -458,6 +476,25 @@ final class JobSpecTypedSettingsTests: XCTestCase {
             XCTAssertEqual(try fitJob(#"{"algorithm": "kmeans", "clusters": 3, "kmeans_algorithm": "\#(method.rawValue)"}"#).kmeansMethod,
                            method)
         }
+    }
+
+    func testSoftmaxSettings() throws {
+        for loss in SoftmaxLossName.allCases {
+            let fit = try fitJob(#"{"algorithm": "softmax", "clusters": 4, "loss": "\#(loss.rawValue)"}"#)
+            XCTAssertEqual(fit.algorithm, .softmax)
+            XCTAssertEqual(fit.softmax?.loss, loss)
+        }
+        let defaults = try fitJob(#"{"algorithm": "softmax", "clusters": 4}"#)
+        XCTAssertEqual(defaults.softmax, FitSpec.Softmax(loss: .mutualInformation, learningRate: nil, schedule: nil,
+                                                         fairness: nil, perturbation: nil, pairsDataset: nil))
+        XCTAssertEqual(defaults.maxIterations, 200)
+        let set = try fitJob(#"{"algorithm": "softmax", "clusters": 4, "loss": "iic", "learning_rate": 0.01, "schedule": "constant", "#
+                             + #""fairness": 2, "perturbation": 0.5, "max_iter": 7}"#)
+        XCTAssertEqual(set.softmax, FitSpec.Softmax(loss: .iic, learningRate: 0.01, schedule: .constant, fairness: 2,
+                                                    perturbation: 0.5, pairsDataset: nil))
+        XCTAssertEqual(defaults.restarts, 4)
+        XCTAssertEqual(set.maxIterations, 7)
+        XCTAssertNil(try fitJob(#"{"algorithm": "kmeans", "clusters": 4}"#).softmax)
     }
 
     func testValuesWithNumbers() throws {

@@ -1,11 +1,9 @@
 import Foundation
+import NeonSettings
 
-/// The learning rate at step t of T: constant, or cosine annealing (Loshchilov & Hutter 2017)
-/// lr_t = lr (1 + cos(pi (t - 1) / T)) / 2, from lr at t = 1 down towards 0.
-public enum LearningRateSchedule: String, CaseIterable, Sendable {
-    case constant
-    case cosine
-
+/// The learning rate at step t of T (fit.schedule, NeonSettings): constant, or cosine annealing
+/// (Loshchilov & Hutter 2017) lr_t = lr (1 + cos(pi (t - 1) / T)) / 2, from lr at t = 1 down towards 0.
+extension LearningRateSchedule {
     public func rate(_ lr: Double, step t: Int, of T: Int) -> Double {
         switch self {
         case .constant: return lr

@@ -1,4 +1,5 @@
 import Foundation
+import NeonSettings
 
 /// Settings of a softmax head fit (`fit.algorithm: "softmax"`). The defaults suit standardised
 /// features (mean 0, standard deviation 1 per feature).

@@ -1,4 +1,5 @@
 import Foundation
+import NeonSettings
 
 /// The unsupervised losses a softmax clustering head sigma_p = sigma(W a_p + b) is trained with
 /// (issue 21; seeds: deep-clustering lecture, mutual-information clustering notes). Every
@@ -16,11 +17,7 @@ import Foundation
 ///   gamma ln P_i - gamma ln P_j), P the symmetrised joint (1/N) sum_p sigma(x_p) sigma(x'_p)^T
 ///   of two views, entries and marginals clamped below at machine epsilon as in IIC's reference
 ///   code; with gamma = 1, L = -I(P) (`IICLoss`).
-public enum SoftmaxLoss: String, CaseIterable, Sendable {
-    case mutualInformation = "mutual_information"
-    case collisionCrossEntropy = "collision_cross_entropy"
-    case iic
-}
+public typealias SoftmaxLoss = SoftmaxLossName
 
 /// Entropy sum_k -p_k ln p_k (0 ln 0 = 0).
 func shannonEntropy(_ p: [Double]) -> Double {
