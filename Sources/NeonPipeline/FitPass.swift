@@ -9,7 +9,7 @@ extension FitRunner {
     func fit<T: FitScalar>(_ s: Shared, as: T.Type) throws {
         let spec = s.spec
         let loadStart = Date()
-        let shard = try loadShard(s, as: T.self)
+        let shard = try loadShard(s, from: s.input, as: T.self)
         let collectives = MPIFitCollectives(comm)
         let moments = shard.moments(collectives)
         let standardization = spec.standardize ? Standardization(mean: moments.mean, variance: moments.variance) : nil
@@ -49,6 +49,21 @@ extension FitRunner {
                     try ModelFile.writeKMeans(path: spec.outputFile, clusters: spec.clusters, features: s.features,
                                               centroids: toModel(r.centroids), transform: transform,
                                               attributes: attributes + provenance(s, timing))
+                } catch { err = message(error) }
+            }
+        case .softmax:
+            let r = try softmaxFit(s, shard: shard, collectives: collectives, origin: moments.mean, scale: scale, timing: timing)
+            attributes = r.attributes
+            if comm.isRoot {
+                // Fit space a = (x - mean) / scale; without standardisation the model sees x - mean: b - W mean.
+                let m = r.model
+                let bias = standardization != nil ? m.bias : (0..<m.clusters).map { k in
+                    m.bias[k] - (0..<s.features).reduce(0) { $0 + m.weight[k * s.features + $1] * moments.mean[$1] }
+                }
+                do {
+                    try ModelFile.writeSoftmaxHead(path: spec.outputFile, clusters: m.clusters, features: s.features,
+                                                   weight: m.weight, bias: bias, transform: transform,
+                                                   attributes: attributes + provenance(s, timing))
                 } catch { err = message(error) }
             }
         case .kernelKMeans:
@@ -128,11 +143,10 @@ extension FitRunner {
     }
 
     func provenance(_ s: Shared, _ timing: IterationClock) -> [(String, AttributeValue)] {
-        [
-            ("fit_algorithm", .string(s.spec.algorithm.rawValue)),
-            ("kmeans_algorithm", .string(s.spec.kmeansMethod.rawValue)),
+        [("fit_algorithm", .string(s.spec.algorithm.rawValue))]
+            + (s.spec.algorithm == .softmax ? [] : [("kmeans_algorithm", .string(s.spec.kmeansMethod.rawValue))]) + [
             ("seed", .int(Int(s.spec.seed))),
-            ("n_init", .int(s.spec.restarts)),
+        ] + (s.spec.algorithm == .softmax ? [] : [("n_init", .int(s.spec.restarts))]) + [
             ("standardized", .int(s.spec.standardize ? 1 : 0)),
             ("input_file", .string(s.spec.inputFile)),
             ("input_dataset", .string(s.spec.inputDataset)),
@@ -167,10 +181,13 @@ final class IterationClock {
 
     /// Records an iteration; returns the seconds since the previous one of the same restart.
     @discardableResult
-    func tick(_ p: FitProgress) -> Double? {
+    func tick(_ p: FitProgress) -> Double? { tick(restart: p.restart) }
+
+    @discardableResult
+    func tick(restart: Int) -> Double? {
         let now = Date()
         var interval: Double?
-        if let l = last, l.restart == p.restart {
+        if let l = last, l.restart == restart {
             interval = now.timeIntervalSince(l.at)
             total += interval!
             count += 1
@@ -178,7 +195,7 @@ final class IterationClock {
             firstTotal += now.timeIntervalSince(last?.at ?? start)
             firstCount += 1
         }
-        last = (p.restart, now)
+        last = (restart, now)
         return interval
     }
 

@@ -55,6 +55,8 @@ package final class FitRunner: RankRunner {
         let element: ElementType
         let input: InputDataset?      // rank 0 only
         let labels: [Int64]?          // rank 0 only, kernel k-means with fit.init labels
+        /// IIC's second views (input.pairs), rank 0 only.
+        var pairs: InputDataset? = nil
     }
 
     /// What rank 0's set-up found that every rank needs, sent in one broadcast.
@@ -65,10 +67,18 @@ package final class FitRunner: RankRunner {
 
     private func setUp() throws -> Shared {
         var labels: [Int64]?
+        var pairs: InputDataset?
         let loaded = try ranks.onRoot { () throws -> (FitSpec, InputDataset) in
             let s = try FitSpec.load(path: jobPath)
             let x = try InputDataset(path: s.inputFile, dataset: s.inputDataset)
             try checkAgainstInput(s, x)
+            if let name = s.softmax?.pairsDataset {
+                let p = try InputDataset(path: s.inputFile, dataset: name)
+                guard p.rows == x.rows, p.sampleShape == x.sampleShape, p.element == x.element else {
+                    throw StorageError("\(s.inputFile): dataset '\(name)' (input.pairs) has \(p.rows) x \(p.sampleShape.map(String.init).joined(separator: " x ")) \(p.element.rawValue) values; the second views must have the shape and type of dataset '\(s.inputDataset)', \(x.rows) x \(x.sampleShape.map(String.init).joined(separator: " x ")) \(x.element.rawValue)")
+                }
+                pairs = p
+            }
             if case .labels(let file, let dataset) = s.kernelInit {
                 labels = try ModelFile.loadLabels(path: file, dataset: dataset)
                 try checkLabels(labels!, s, x, file: file, dataset: dataset)
@@ -80,7 +90,7 @@ package final class FitRunner: RankRunner {
         })
         let spec = try ranks.everyRank { try loaded?.0 ?? FitSpec.parse(text: facts.jobText, jobPath: facts.jobPath) }
         return Shared(spec: spec, rows: facts.rows, features: facts.features, element: facts.element == "float32" ? .float32 : .float64,
-                      input: loaded?.1, labels: labels)
+                      input: loaded?.1, labels: labels, pairs: pairs)
     }
 
     private func checkAgainstInput(_ s: FitSpec, _ x: InputDataset) throws {
@@ -88,7 +98,7 @@ package final class FitRunner: RankRunner {
         if let k = ks.max(), k > x.rows {
             throw JobError(message: "\(s.jobPath): fit.clusters \(k) exceeds the \(x.rows) rows of dataset '\(s.inputDataset)' of \(s.inputFile)")
         }
-        if s.algorithm == .kernelKMeans && elbow != nil {
+        if s.algorithm != .kmeans && elbow != nil {
             throw JobError(message: "\(s.jobPath): the elbow helper needs fit.algorithm \"kmeans\"")
         }
         let bytesPerRow = x.features * x.element.byteCount

@@ -161,7 +161,7 @@ extension JobSetup {
     /// Mode and targets against the model.
     static func checkExplainSettings(job: JobSpec, model: NeonModel) throws {
         if case .absolute = job.mode, !model.capabilities.contains(.absoluteMode) {
-            throw JobError(message: "\(job.jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans or deep_soft); \(job.modelFile) is \(model.kind)")
+            throw JobError(message: "\(job.jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans, deep_soft or softmax_head); \(job.modelFile) is \(model.kind)")
         }
         if job.pruningTolerance != nil {
             guard model.capabilities.contains(.pruning) else {

@@ -7,7 +7,7 @@ extension FitRunner {
     /// This rank's rows of the input (whole 256-row tiles, `RowPartition` over all N rows): rank
     /// 0 reads blocks of execution.block_rows rows, checks them for NaN/Inf and scatters each
     /// block's rows to their owners. Memory: the shard (N d / P elements) and on rank 0 one block.
-    func loadShard<T: NeonScalar>(_ s: Shared, as: T.Type) throws -> FitShard<T> {
+    func loadShard<T: NeonScalar>(_ s: Shared, from input: InputDataset?, as: T.Type) throws -> FitShard<T> {
         let part = RowPartition(rows: s.rows, parts: comm.size, tile: FitShard<T>.tileRows)
         let mine = part.ranges[comm.rank]
         let shard = FitShard<T>(rows: mine.count, features: s.features, firstRow: mine.lowerBound, totalRows: s.rows)
@@ -20,7 +20,7 @@ extension FitRunner {
         while start < s.rows {
             let n = min(blockRows, s.rows - start)
             var err: String?
-            if let input = s.input, let buf = buffer {
+            if let input = input, let buf = buffer {
                 do {
                     try input.read(rows: start, count: n, into: buf)
                     if let bad = T.firstNonFinite(buf, count: n * d) { err = input.nonFiniteMessage(row: start + bad / d) }

@@ -324,7 +324,7 @@ final class DeepClusteringEndToEndTests: XCTestCase {
                   message: "\(jobPath): the output would take 1062232 bytes (10 samples x 324 relevance values), more than output.max_bytes = 100000; raise output.max_bytes to allow it")
         try writeDeepModel(kind: "deep_kmeans", net: net, centroids: mu, clusters: 3, features: 5)
         try fails(#"{"mode": "absolute", "theta": 0.5}"#,
-                  message: "\(jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans or deep_soft); \(model) is deep_kmeans")
+                  message: "\(jobPath): explain.mode \"absolute\" needs a softmax model (soft_kmeans, deep_soft or softmax_head); \(model) is deep_kmeans")
     }
 
     /// Resume works for deep, per-target outputs too: an all-targets export stopped by SIGTERM

@@ -31,7 +31,7 @@ final class ModelKindRegistryTests: XCTestCase {
     }
 
     func testEveryKindNameHasExactlyOneType() {
-        XCTAssertEqual(ModelKinds.names, ["kmeans", "kernel_kmeans", "soft_kmeans", "deep_kmeans", "deep_soft"])
+        XCTAssertEqual(ModelKinds.names, ["kmeans", "kernel_kmeans", "soft_kmeans", "deep_kmeans", "deep_soft", "softmax_head"])
         XCTAssertEqual(Set(ModelKinds.names).count, ModelKinds.names.count)
         for name in ModelKinds.names {
             XCTAssertEqual(ModelKinds.all.filter { $0.kindNames.contains(name) }.count, 1, name)
@@ -41,7 +41,7 @@ final class ModelKindRegistryTests: XCTestCase {
 
     /// The unsupported-kind message lists the kinds as before the registry.
     func testKindListInMessages() {
-        XCTAssertEqual(ModelKinds.nameList, "\"kmeans\", \"kernel_kmeans\", \"soft_kmeans\", \"deep_kmeans\" or \"deep_soft\"")
+        XCTAssertEqual(ModelKinds.nameList, "\"kmeans\", \"kernel_kmeans\", \"soft_kmeans\", \"deep_kmeans\", \"deep_soft\" or \"softmax_head\"")
     }
 
     func testBroadcastEncodingRoundTrips() throws {

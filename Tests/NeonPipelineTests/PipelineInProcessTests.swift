@@ -73,7 +73,7 @@ final class PipelineInProcessTests: XCTestCase {
             """)
         XCTAssertThrowsError(try JobSetup.load(jobPath: job)) {
             XCTAssertEqual(($0 as? StorageError)?.message,
-                           "\(path("model.h5")): model kind 'gmm' is not supported (expected \"kmeans\", \"kernel_kmeans\", \"soft_kmeans\", \"deep_kmeans\" or \"deep_soft\")")
+                           "\(path("model.h5")): model kind 'gmm' is not supported (expected \"kmeans\", \"kernel_kmeans\", \"soft_kmeans\", \"deep_kmeans\", \"deep_soft\" or \"softmax_head\")")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.h5")))
     }

@@ -102,6 +102,7 @@ package enum ModelKinds {
         KMeansModel.self,
         KernelKMeansModel.self,
         ModelFile.HeadModel.self,
+        ModelFile.SoftmaxHead.self,
     ]
 
     /// Every kind name, in registry order.
