@@ -44,7 +44,7 @@ public struct SoftmaxHead: Equatable, Sendable {
 public enum Softmax {
     /// z <- sigma(z) (shifted by max z).
     public static func inPlace(_ z: inout [Double]) {
-        z.withUnsafeMutableBufferPointer { inPlace($0.baseAddress!, count: $0.count) }
+        _ = z.withUnsafeMutableBufferPointer { inPlace($0.baseAddress!, count: $0.count) }
     }
 
     /// p[0..<count] <- sigma(p); returns log sum_j exp(p_j) (so log sigma_k = z_k - returned value).
