@@ -45,21 +45,7 @@ enum KernelPruningBench {
             let j = Int.random(in: 0..<(K * p), using: &rng)
             for f in 0..<d { x[n * d + f] = Float(sv[j * d + f] + s.noise * rng.normal()) }
         }
-        let probe = min(s.rows, 64)
-        var nearest = [Double](repeating: .infinity, count: probe)
-        nearest.withUnsafeMutableBufferPointer { out in
-            nonisolated(unsafe) let out = out
-            DispatchQueue.concurrentPerform(iterations: probe) { n in
-                var best = Double.infinity
-                for j in 0..<(K * p) {
-                    var t = 0.0
-                    for f in 0..<d { let v = Double(x[n * d + f]) - sv[j * d + f]; t += v * v }
-                    best = min(best, t)
-                }
-                out[n] = best
-            }
-        }
-        let gamma = 1 / nearest.sorted()[probe / 2]
+        let gamma = medianNearestGamma(x, rows: s.rows, features: d, supportVectors: sv, count: K * p)
         return (try! KernelKMeansModel(features: d, supportVectors: sv, supportCluster: cl, gamma: gamma), x)
     }
 

@@ -33,19 +33,7 @@ enum KernelSTLBench {
             for f in 0..<d { x[n * d + f] = Float(relu(pre[j * d + f] + rng.normal())) }
         }
         let sv = pre.map(relu)
-        // gamma = 1 / median over a probe of samples of the squared distance to the nearest support vector
-        let probe = min(N, 64)
-        var nearest = [Double](repeating: .infinity, count: probe)
-        DispatchQueue.concurrentPerform(iterations: probe) { n in
-            var best = Double.infinity
-            for j in 0..<(K * p) {
-                var s = 0.0
-                for f in 0..<d { let t = Double(x[n * d + f]) - sv[j * d + f]; s += t * t }
-                best = min(best, s)
-            }
-            nearest.withUnsafeMutableBufferPointer { $0[n] = best }
-        }
-        let gamma = 1 / nearest.sorted()[probe / 2]
+        let gamma = medianNearestGamma(x, rows: N, features: d, supportVectors: sv, count: K * p)
         let model = try! KernelKMeansModel(features: d, supportVectors: sv, supportCluster: cl, gamma: gamma)
         return Data(model: model, x: x, rows: N)
     }
