@@ -9,7 +9,10 @@
 #   - SIGTERM to the launcher: exit 75 and status incomplete; --resume then completes it, and its
 #     datasets equal an uninterrupted run's;
 #   - a damaged input file on 3 ranks: exit 1 within the time limit, and the one line
-#     "neon-batch: error: FILE: input file is not an HDF5 file" on stderr.
+#     "neon-batch: error: FILE: input file is not an HDF5 file" on stderr;
+#   - the output's device (a small tmpfs; root only) filled up by another process during the run:
+#     the filler gets ENOSPC, the job completes with the uninterrupted run's datasets (the output's
+#     space is reserved at creation; without it MPICH's ROMIO could hang the job, docs/running.md).
 # Prints "test-mpich: ok|FAIL NAME" per check and closes with an XCTest-style summary line
 # ("Executed N tests, with F failures ...") that scripts/test.sh adds to its count. Exit 1 on a failure.
 set -uo pipefail
@@ -46,7 +49,7 @@ leftovers() {   # processes of this script's runs still alive (their command lin
     tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$work/" && echo "${p#/proc/}"
   done
 }
-trap 'kill -KILL $(leftovers) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill -KILL $(leftovers) 2>/dev/null; umount "$work/full" 2>/dev/null; rm -rf "$work"' EXIT
 run() {   # run RANKS JOB [ARGS...]: neon-batch under MPICH's launcher, bounded in time; stderr to $work/err
   timeout -k 10 120 scripts/mpirun.sh -n "$1" "$batch" "${@:2}" >"$work/out" 2>"$work/err"
 }
@@ -117,5 +120,35 @@ hostile() {
     { echo "test-mpich: stderr is not the one error line: $lines" >&2; return 1; }
 }
 check "damaged input on 3 ranks: exit 1 and one error line naming the file" hostile
+
+# The device fills up once blocks are written: pause the ranks, fill it, let them go on.
+fills_up() {
+  local mnt=$work/full pid i seen=0 p rc exe filler ranks=()
+  mkdir -p "$mnt" && mount -t tmpfs -o size=58m neon-full "$mnt" || return 1   # the output: 55.5 MB
+  sed "s#\"out.h5\"#\"$mnt/out.h5\"#" "$work/big/job.json" >"$work/big/job-full.json"
+  timeout -k 10 120 scripts/mpirun.sh -n 2 "$batch" "$work/big/job-full.json" >"$work/out" 2>"$work/err" &
+  pid=$!
+  for ((i = 0; i < 600; i++)); do
+    [[ $(status "$mnt/out.h5") =~ ^\ \ status:\ +incomplete\ \([1-9][0-9]*\ of ]] && { seen=1; break; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  ((seen)) || { echo "test-mpich: the job ended before any block was recorded" >&2; wait "$pid"; return 1; }
+  exe=$(readlink -f "$batch")
+  for p in /proc/[0-9]*; do [[ $(readlink "$p/exe") == "$exe" ]] && ranks+=("${p#/proc/}"); done
+  ((${#ranks[@]} == 2)) || { echo "test-mpich: found ${#ranks[@]} ranks, not 2" >&2; wait "$pid"; return 1; }
+  kill -STOP "${ranks[@]}"
+  filler=$(dd if=/dev/zero of="$mnt/filler" bs=64k 2>&1)
+  kill -CONT "${ranks[@]}"
+  [[ $filler == *"No space left on device"* ]] || { echo "test-mpich: the filler did not run out of space" >&2; wait "$pid"; return 1; }
+  wait "$pid"; rc=$?
+  ((rc == 0)) || { echo "test-mpich: exit $rc after the device filled up, not 0" >&2; return 1; }
+  same_data "$mnt/out.h5" "$work/big/out-ref.h5"
+}
+if ((EUID == 0)); then
+  check "device filled up during the write: the job completes, bit-identical" fills_up
+else
+  echo "test-mpich: skip device filled up during the write (mounting a tmpfs needs root)"
+fi
 
 summary

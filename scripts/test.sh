@@ -60,8 +60,8 @@ if [[ ${NEON_TEST_BLIS:-1} == 1 ]]; then
   rm -f "$blis_log"
 fi
 # The MPICH flavour (scripts/test-mpich.sh): built against MPICH + hdf5-mpich, run under
-# mpiexec.mpich on 1-3 ranks, stopped and resumed, a damaged input, and bit-identical to the
-# Open MPI build above; its checks count in the closing line.
+# mpiexec.mpich on 1-3 ranks, stopped and resumed, a damaged input, its device filled up during the
+# write (root), and bit-identical to the Open MPI build above; its checks count in the closing line.
 mpich_rc=0
 if [[ ${NEON_TEST_MPICH:-1} == 1 ]]; then
   mpich_log=$(mktemp)

@@ -33,4 +33,37 @@ static inline herr_t neon_h5_set_fapl_mpio(hid_t fapl, MPI_Comm comm) {
 static inline herr_t neon_h5_set_dxpl_collective(hid_t dxpl) {
     return H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
 }
+
+/* Space reservation for an output file (RelevanceOutput): fallocate(2) through syscall(2), which
+ * Swift's Glibc module does not declare. Return 0 or the errno. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Allocates the blocks of bytes [0, bytes) of the file that are not allocated yet, without
+ * changing its size (FALLOC_FL_KEEP_SIZE = 1): later writes there cannot fail for lack of space. */
+static inline int neon_reserve_space(const char *path, long long bytes) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    int err = syscall(SYS_fallocate, fd, 1, (off_t)0, (off_t)bytes) == 0 ? 0 : errno;
+    close(fd);
+    return err;
+}
+
+/* Frees what a reservation left allocated beyond the end of the file: ftruncate to the same size
+ * (ext4, xfs drop blocks past the end) and a punched hole there (tmpfs; FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE = 3). */
+static inline int neon_release_space(const char *path, long long reserved) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    struct stat st;
+    int err = 0;
+    if (fstat(fd, &st) != 0 || ftruncate(fd, st.st_size) != 0) err = errno;
+    else if (reserved > st.st_size && syscall(SYS_fallocate, fd, 3, st.st_size, (off_t)(reserved - st.st_size)) != 0)
+        err = errno;
+    close(fd);
+    return err;
+}
 #endif

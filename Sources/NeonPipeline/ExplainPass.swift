@@ -20,7 +20,8 @@ extension JobRunner {
             out = try timer.measure("create") {
                 s.resuming
                     ? try RelevanceOutput(resuming: s.job.outputFile, communicator: comm, element: element,
-                                          channels: s.layout.channelShape != nil)
+                                          channels: s.layout.channelShape != nil,
+                                          reserving: s.layout.expectedBytes(rows: s.rows, element: element, blocks: blocks.blockCount))
                     : try RelevanceOutput(creating: s.job.outputFile, communicator: comm, rows: s.rows,
                                           features: s.features, element: element, blocks: blocks.blockCount,
                                           key: s.resumeKey, attributes: provenance(s, beta: beta, betaMode: betaMode),

@@ -1,3 +1,4 @@
+import CHDF5
 import Distributed
 import Foundation
 
@@ -7,7 +8,9 @@ import Foundation
 ///   progress/block_conservation (blocks, float64: max |sum_i R_i - f_c| of the block),
 ///   root attributes: status ("incomplete" until everything is written, then "complete"),
 ///   blocks, blocks_done, beta, the resume key ("resume_key:NAME" = value) and provenance.
-/// Created or reopened, written and closed collectively by all ranks.
+/// Created or reopened, written and closed collectively by all ranks. Its space is reserved
+/// when it is created or reopened (`reserve`), so that a device filling up during the run
+/// cannot fail a write on one rank only.
 public final class RelevanceOutput {
     public static let relevanceDataset = "relevance"
     public static let assignmentDataset = "assignment"
@@ -21,6 +24,8 @@ public final class RelevanceOutput {
     private let file: H5WriteFile
     private let isWriter: Bool      // rank 0 writes the per-block progress entries
     private let hasChannels: Bool
+    /// Bytes rank 0 reserved for the file (0: none); released beyond the file's end when it closes.
+    private let reserved: UInt64
     public var path: String { file.path }
     /// Writes that fell back from collective to independent I/O (0 expected).
     public var independentWrites: Int { file.independentWrites }
@@ -64,6 +69,14 @@ public final class RelevanceOutput {
         hasChannels = layout.channelShape != nil
         file = try H5WriteFile(creating: path, communicator: communicator)
         isWriter = communicator.isRoot
+        do {
+            reserved = try Self.reserve(file, bytes: layout.expectedBytes(rows: rows, element: element, blocks: blocks),
+                                        communicator: communicator)
+        } catch {
+            try? file.close()       // an empty file: rank 0 removes it
+            if isWriter { unlink(path) }
+            throw error
+        }
         let zeros = [Int64](repeating: 0, count: isWriter ? blocks : 0)
         let nans = [Double](repeating: .nan, count: isWriter ? blocks : 0)
         try collectively(
@@ -83,17 +96,43 @@ public final class RelevanceOutput {
             { try self.file.flush() })
     }
 
-    /// Reopens a partial output to continue it (collective).
-    public init(resuming path: String, communicator: Communicator, element: ElementType, channels: Bool = false) throws {
+    /// Reopens a partial output to continue it (collective), reserving `bytes` for it (the
+    /// expected size of the whole file: the blocks not written yet are reserved).
+    public init(resuming path: String, communicator: Communicator, element: ElementType, channels: Bool = false,
+                reserving bytes: UInt64 = 0) throws {
         file = try H5WriteFile(opening: path, communicator: communicator)
         isWriter = communicator.isRoot
         hasChannels = channels
+        do { reserved = bytes > 0 ? try Self.reserve(file, bytes: bytes, communicator: communicator) : 0 } catch {
+            try? file.close()
+            throw error
+        }
         if channels { try file.openDataset(Self.channelsDataset, element: element) }
         try file.openDataset(Self.relevanceDataset, element: element)
         try file.openDataset(Self.assignmentDataset, element: .int64)
         try file.openDataset(Self.logitDataset, element: .float64)
         try file.openDataset(Self.blockDoneDataset, element: .int64)
         try file.openDataset(Self.blockConservationDataset, element: .float64)
+    }
+
+    /// Rank 0 allocates the file's blocks up to `bytes` without changing its size (fallocate,
+    /// FALLOC_FL_KEEP_SIZE), before anything is written, and every rank learns the outcome
+    /// (broadcast): no rank writes unless all go on. Returns the bytes reserved: 0 where the file
+    /// system cannot reserve (EOPNOTSUPP and other refusals: the writes go on unprotected, as
+    /// before). Throws on every rank when the device (or the quota) has no room for it.
+    static func reserve(_ file: H5WriteFile, bytes: UInt64, communicator: Communicator) throws -> UInt64 {
+        let local = communicator.isRoot ? neon_reserve_space(file.path, Int64(clamping: bytes)) : 0
+        switch communicator.broadcast(local) {
+        case 0: return bytes
+        case ENOSPC: throw StorageError("\(file.path): cannot write the output: no space left on the device")
+        case EDQUOT: throw StorageError("\(file.path): cannot write the output: disk quota exceeded")
+        default: return 0
+        }
+    }
+
+    /// Rank 0 frees the reserved blocks the closed file does not use.
+    private func release() {
+        if isWriter && reserved > 0 { _ = neon_release_space(file.path, Int64(clamping: reserved)) }
     }
 
     /// Writes this rank's rows [start, start + count) of all three datasets (collective).
@@ -157,6 +196,7 @@ public final class RelevanceOutput {
             throw error
         }
         try file.close()
+        defer { release() }
         if isWriter { try Self.complete(path: file.path) }
     }
 
@@ -165,6 +205,7 @@ public final class RelevanceOutput {
     public func abandon(blocksDone: Int? = nil) {
         if let n = blocksDone { try? file.setAttribute("blocks_done", n) }
         try? file.close()
+        release()
     }
 }
 

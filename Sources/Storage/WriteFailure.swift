@@ -44,8 +44,9 @@ extension RelevanceOutput {
 
     /// Rank 0's check before creating the output: it must fit under the file size limit and on
     /// its device (counting the space a replaced file frees). Parallel HDF5 cannot recover from a
-    /// write that fails on one rank only, so a job that cannot fit is refused up front; a device
-    /// that fills up during the run is still reported (WriteFailure) and leaves an incomplete file.
+    /// write that fails on one rank only, so a job that cannot fit is refused up front; the space
+    /// is then reserved as the output is created (RelevanceOutput.reserve). Where it cannot be, a
+    /// device that fills up during the run is still reported (WriteFailure), leaving an incomplete file.
     public static func checkSpace(_ path: String, bytes: UInt64) throws {
         try checkFileSizeLimit(path, bytes: bytes)
         let existing = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0

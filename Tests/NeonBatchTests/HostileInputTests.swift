@@ -199,21 +199,71 @@ final class HostileInputTests: XCTestCase {
     }
 
     /// The device fills up while blocks are being written (another process takes the space):
-    /// every rank stops with the message, the file stays "incomplete", nothing hangs.
+    /// the output's space was reserved when it was created, so the filler gets ENOSPC and the
+    /// job completes, with the output of a run on a roomy disk. (Before the reservation, a write
+    /// failing on one rank only could hang the MPICH build, docs/running.md.)
     func testDeviceFillsUpDuringTheWrite() throws {
         let (mnt, unmount) = try smallFilesystem("24m")
         defer { unmount() }
         let out = mnt.appendingPathComponent("out.h5").path
         let job = try bigJob(output: out, rows: 50000, blockRows: 500, clusters: 500)
-        // Once a few blocks are done: pause the ranks, fill the device, let them go on.
+        let expected = RelevanceOutput.expectedBytes(rows: 50000, features: 100, element: .float32, blocks: 100)
+        // Once a few blocks are done: pause the ranks, note what the output holds, fill the device, let them go on.
+        var held: UInt64 = 0, fillerFailed = false
         let (r, filled) = try NeonBatchProcess.run([job, "-q"], ranks: ranks, timeout: 90, job: job, output: out,
                                                    progress: RelevanceOutput.blockDoneDataset, afterBlocks: 2) { pids in
-            NeonBatchProcess.fillDevice(mnt, whilePausing: pids)
+            held = allocatedBytes(out)
+            fillerFailed = NeonBatchProcess.fillDevice(mnt, whilePausing: pids)
         }
         XCTAssertTrue(filled, "the run ended before the device could be filled")
-        XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertEqual(r.errorLines, ["neon-batch: error: \(out): cannot write the output: no space left on the device"], r.stderr)
-        XCTAssertNotEqual(try? StoredFile(path: out).stringAttribute("status"), "complete")
+        XCTAssertGreaterThanOrEqual(held, expected, "2 of 100 blocks written, the output's space should be allocated already")
+        XCTAssertTrue(fillerFailed, "the filler should have run out of space")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.errorLines, [], r.stderr)
+        // The reservation beyond the file's end is given back.
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: out)[.size] as? UInt64)
+        XCTAssertLessThan(allocatedBytes(out), size + 65536)
+        let ref = try NeonBatchProcess.run([try bigJob(output: fx.path("ref.h5"), rows: 50000, blockRows: 500, clusters: 500), "-q"],
+                                           ranks: ranks, timeout: 90)
+        XCTAssertEqual(ref.status, 0, ref.stderr)
+        try assertSameOutput(out, fx.path("ref.h5"), ignoring: ["created", "elapsed_seconds", "job", "job_file"])
+    }
+
+    /// A stopped run whose device filled up meanwhile: --resume reserves the rest of the output's
+    /// space before writing, so every rank exits 1 at once with the message and the partial output
+    /// is kept as it was; once there is room, --resume completes it.
+    func testResumeOnAFullDeviceIsRefusedUntilThereIsRoom() throws {
+        let (mnt, unmount) = try smallFilesystem("24m")
+        defer { unmount() }
+        let out = mnt.appendingPathComponent("out.h5").path
+        let job = try bigJob(output: out, rows: 50000, blockRows: 500, clusters: 500)
+        let (stopped, sent) = try NeonBatchProcess.run([job, "-q"], ranks: ranks, timeout: 90, job: job, output: out,
+                                                       progress: RelevanceOutput.blockDoneDataset, afterBlocks: 2) { pids in
+            pids.forEach { kill($0, SIGTERM) }
+        }
+        XCTAssertTrue(sent, "the run ended before it could be stopped")
+        XCTAssertEqual(stopped.status, 75, stopped.stderr)
+        let done = NeonBatchProcess.blocksDone(out, progress: RelevanceOutput.blockDoneDataset)
+        XCTAssertTrue(NeonBatchProcess.fillDevice(mnt, whilePausing: []), "the filler should have run out of space")
+
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        let started = Date()
+        let full = try NeonBatchProcess.run([job, "--resume", "-q"], ranks: ranks, timeout: 60)
+        XCTAssertEqual(full.status, 1, full.stderr)
+        // The one line, and no failed write (Open MPI's MPI-IO would report one): none was tried.
+        XCTAssertEqual(full.stderr.split(separator: "\n").map(String.init).filter { $0.lowercased().contains("no space left") },
+                       ["neon-batch: error: \(out): cannot write the output: no space left on the device"], full.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), before, "the partial output is kept as it was")
+        XCTAssertEqual(NeonBatchProcess.blocksDone(out, progress: RelevanceOutput.blockDoneDataset), done)
+
+        try FileManager.default.removeItem(at: mnt.appendingPathComponent("filler"))
+        let resumed = try NeonBatchProcess.run([job, "--resume", "-q"], ranks: ranks, timeout: 90)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let ref = try NeonBatchProcess.run([try bigJob(output: fx.path("ref.h5"), rows: 50000, blockRows: 500, clusters: 500), "-q"],
+                                           ranks: ranks, timeout: 90)
+        XCTAssertEqual(ref.status, 0, ref.stderr)
+        try assertSameOutput(out, fx.path("ref.h5"), ignoring: ["created", "elapsed_seconds", "job", "job_file"])
     }
 }
 

@@ -167,9 +167,11 @@ extension NeonBatchProcess {
     }
 
     /// Pauses the processes, fills the device of `directory` with a file, and lets them go on.
-    static func fillDevice(_ directory: URL, whilePausing pids: [Int32]) {
+    /// Returns whether the filler stopped on ENOSPC.
+    @discardableResult
+    static func fillDevice(_ directory: URL, whilePausing pids: [Int32]) -> Bool {
         pids.forEach { kill($0, SIGSTOP) }
-        _ = try? shell("dd if=/dev/zero of='\(directory.path)/filler' bs=64k 2>/dev/null")
-        pids.forEach { kill($0, SIGCONT) }
+        defer { pids.forEach { kill($0, SIGCONT) } }
+        return (try? shell("dd if=/dev/zero of='\(directory.path)/filler' bs=64k 2>&1 | grep -q 'No space left on device'")) == 0
     }
 }

@@ -18,3 +18,9 @@ extension XCTestCase {
         })
     }
 }
+
+/// Bytes of the device a file holds (allocated blocks, which can exceed its size).
+func allocatedBytes(_ path: String) -> UInt64 {
+    var st = stat()
+    return stat(path, &st) == 0 ? UInt64(st.st_blocks) * 512 : 0
+}
