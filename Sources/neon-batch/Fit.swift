@@ -7,13 +7,15 @@ import Storage
 
 struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit a k-means or kernel k-means model to a dataset and write the model file.",
+        abstract: "Fit a k-means, kernel k-means or softmax-head model to a dataset and write the model file.",
         discussion: """
             Run under mpirun or srun for several ranks: rank 0 reads the input once in blocks of \
             execution.block_rows rows and scatters it; every rank holds its share of the rows in \
             memory (N x d x 4 / P bytes for float32 input) for all iterations. The model file \
-            written is the one explain jobs read (model.file). The fit job format is described in \
-            docs/fitting.md.
+            written is the one explain jobs read (model.file). fit.algorithm "softmax" trains a \
+            softmax clustering head by fit.loss mutual_information, collision_cross_entropy or iic \
+            (the same model bit for bit on any number of ranks). The fit job format is described \
+            in docs/fitting.md.
             """)
 
     @Argument(help: "The fit job file (JSON).")
