@@ -53,6 +53,12 @@ final class ModelKindRegistryTests: XCTestCase {
             let h = Self.deepHead(kind: kind)
             XCTAssertEqual(ModelFile.HeadModel.decode(h.encode()), h, kind)
         }
+        for psi in [[], Self.deepHead().psi] {
+            let s = ModelFile.SoftmaxHead(clusters: 3, features: 5, weight: (0..<15).map { Double($0) / 7 - 1 },
+                                          bias: [0.5, -0.25, 0], psi: psi)
+            XCTAssertEqual(ModelFile.SoftmaxHead.decode(s.encode()), s)
+            XCTAssertEqual(NeonModel.broadcast(NeonModel(s), Communicator.world).fingerprint, NeonModel(s).fingerprint)
+        }
     }
 
     /// A model on one rank is the same model on every rank (here the world of one rank).
