@@ -27,17 +27,6 @@ final class BiasedHeadTests: XCTestCase {
                 ClusterHead(clusters: K, features: D, centroids: w, logits: .affine(bias: b), mode: .absolute(theta: 0.3))]
     }
 
-    func explainFast<T: NeonScalar>(_ engine: HeadEngine<T>, _ x: [Double], rows n: Int, beta: Double)
-        -> (r: [Double], c: [Int64], f: [Double]) {
-        let t = engine.targetCount, d = engine.features
-        let xs = x.map { T($0) }
-        var r = [T](repeating: 0, count: n * t * d), c = [Int64](repeating: -1, count: n), f = [Double](repeating: .nan, count: n * t)
-        xs.withUnsafeBufferPointer { xp in
-            engine.explain(xp.baseAddress!, rows: n, beta: beta, relevance: &r, assignment: &c, logit: &f)
-        }
-        return (r.map { Double($0) }, c, f)
-    }
-
     func psi<T: NeonScalar>(_: T.Type, seed: UInt64) throws -> PsiNetwork<T> {
         var rng = SplitMix(seed: seed)
         let conv = Conv2DLayer(outChannels: 6, inChannels: 3, kernelHeight: 3, kernelWidth: 3, padding: 1,

@@ -59,17 +59,6 @@ final class ClusterHeadTests: XCTestCase {
         }
     }
 
-    func explainFast<T: NeonScalar>(_ engine: HeadEngine<T>, _ x: [Double], rows n: Int, beta: Double)
-        -> (r: [Double], c: [Int64], f: [Double]) {
-        let t = engine.targetCount, d = engine.features
-        let xs = x.map { T($0) }
-        var r = [T](repeating: 0, count: n * t * d), c = [Int64](repeating: -1, count: n), f = [Double](repeating: .nan, count: n * t)
-        xs.withUnsafeBufferPointer { xp in
-            engine.explain(xp.baseAddress!, rows: n, beta: beta, relevance: &r, assignment: &c, logit: &f)
-        }
-        return (r.map { Double($0) }, c, f)
-    }
-
     func testFastPathMatchesTheNetworkForEveryTarget() {
         var rng = SplitMix(seed: 13)
         let n = 300, D = 4

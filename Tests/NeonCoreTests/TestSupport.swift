@@ -34,3 +34,15 @@ func relativeError(_ a: [Double], _ b: [Double]) -> Double {
     let scale = max(b.map(abs).max() ?? 0, 1e-300)
     return zip(a, b).map { abs($0 - $1) }.max()! / scale
 }
+
+/// A HeadEngine's explain over `n` rows given in float64: relevance, assignment and logits as float64.
+func explainFast<T: NeonScalar>(_ engine: HeadEngine<T>, _ x: [Double], rows n: Int, beta: Double)
+    -> (r: [Double], c: [Int64], f: [Double]) {
+    let t = engine.targetCount, d = engine.features
+    let xs = x.map { T($0) }
+    var r = [T](repeating: 0, count: n * t * d), c = [Int64](repeating: -1, count: n), f = [Double](repeating: .nan, count: n * t)
+    xs.withUnsafeBufferPointer { xp in
+        engine.explain(xp.baseAddress!, rows: n, beta: beta, relevance: &r, assignment: &c, logit: &f)
+    }
+    return (r.map { Double($0) }, c, f)
+}
