@@ -158,12 +158,14 @@ public final class RelevanceOutput {
     }
 
     /// Records a block as done, after its rows were written (collective; `conservation` is the
-    /// block's max |sum_i R_i - f_c| over all ranks).
+    /// block's max |sum_i R_i - f_c| over all ranks). The done flag is written last: a job killed
+    /// between the two writes leaves the block not done (it is explained again on resume), never
+    /// done without its conservation figure.
     public func markDone(block: Int, conservation: Double) throws {
         var one: Int64 = 1, c = conservation
         let n = isWriter ? 1 : 0
-        try collectively({ try self.file.write(Self.blockDoneDataset, rows: block, count: n, from: &one) },
-                         { try self.file.write(Self.blockConservationDataset, rows: block, count: n, from: &c) })
+        try collectively({ try self.file.write(Self.blockConservationDataset, rows: block, count: n, from: &c) },
+                         { try self.file.write(Self.blockDoneDataset, rows: block, count: n, from: &one) })
     }
 
     /// Makes everything written so far durable (MPI_File_sync) with the count of done blocks.
