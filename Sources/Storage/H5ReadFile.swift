@@ -177,15 +177,15 @@ final class H5Matrix {
     }
 
     /// Reads rows [start, start + count) into `buffer` (count x columns elements of `element`).
-    /// In a file opened through MPI-IO the read is collective: every rank calls it, also with
-    /// count 0 (it then selects nothing); memory type = file type keeps it collective.
+    /// In a file opened through MPI-IO every rank calls it, also with count 0 (it then selects
+    /// nothing); the transfer is independent (`collectiveTransfers`).
     func read(rows start: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws {
         guard count > 0 || file.parallel else { return }
         let fspace = H5Handle(dataspace: H5Dget_space(id))
         var cnt = [hsize_t(max(count, 1))] + sampleShape.map { hsize_t($0) }
         let mspace = H5Handle(dataspace: H5Screate_simple(Int32(cnt.count), &cnt, nil))
         selectRows(fspace.id, mspace.id, start: start, count: count, tail: sampleShape)
-        let dxpl = transferList(collective: file.parallel)
+        let dxpl = transferList(collective: file.parallel && collectiveTransfers)
         guard H5Dread(id, element.nativeType, mspace.id, fspace.id, dxpl.id, buffer) >= 0 else {
             throw StorageError("\(file.path): dataset '\(name)': cannot read rows \(start)..<\(start + count)")
         }

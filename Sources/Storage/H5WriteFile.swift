@@ -3,8 +3,11 @@ import Distributed
 import Foundation
 
 /// An HDF5 file being written: by all ranks of a communicator through MPI-IO (collective
-/// metadata and collective data transfers), or by one process alone (`communicator: nil`,
-/// for generated data and tests). Memory type always equals file type, so collective
+/// metadata), or by one process alone (`communicator: nil`, for generated data and tests).
+/// Row writes to a contiguous dataset are independent MPI-IO transfers: each rank writes its own
+/// rows with no exchange between ranks, so a rank whose main thread shares its core with compute
+/// threads does not hold the others up (docs/scaling.md). Filtered (compressed) datasets are
+/// written collectively, as parallel HDF5 requires; memory type always equals file type, so those
 /// transfers never fall back to independent I/O.
 public final class H5WriteFile {
     public let path: String
@@ -15,10 +18,14 @@ public final class H5WriteFile {
     private var rowShapes: [String: [Int]] = [:]
     /// Names of `datasets` in the order they were opened or created: the order they close in.
     private var creationOrder: [String] = []
+    /// Datasets with filters (compressed): parallel HDF5 writes those only collectively.
+    private var filtered: Set<String> = []
     private var closed = false
-    /// Parallel writes that HDF5 did not do as collective MPI-IO (e.g. after a type conversion);
-    /// it stays 0 when memory and file types agree.
+    /// Parallel row writes done as independent MPI-IO (those to contiguous datasets).
     public private(set) var independentWrites = 0
+    /// Collective writes that HDF5 did not do as collective MPI-IO (e.g. after a type
+    /// conversion); it stays 0 when memory and file types agree.
+    public private(set) var collectiveFallbacks = 0
 
     /// Creates (truncates) the file. Collective when `communicator` is given.
     /// `locking` false: a serial file is not locked while open, so that other processes can read
@@ -75,6 +82,8 @@ public final class H5WriteFile {
         if let old = datasets[name] { H5Dclose(old.id); creationOrder.removeAll { $0 == name } }
         datasets[name] = dataset
         creationOrder.append(name)
+        let dcpl = H5Handle(propertyList: H5Dget_create_plist(dataset.id))
+        if dcpl.isValid, H5Pget_nfilters(dcpl.id) > 0 { filtered.insert(name) } else { filtered.remove(name) }
     }
 
     deinit { try? close() }     // then linkCreationList closes
@@ -156,8 +165,9 @@ public final class H5WriteFile {
         guard status >= 0 else { throw WriteFailure.error(path: path, "cannot write dataset '\(name)'") }
     }
 
-    /// Writes rows [start, start + count) of a dataset from `buffer`. Collective in a parallel
-    /// file: every rank calls it for the same dataset, a rank with no rows passes count 0.
+    /// Writes rows [start, start + count) of a dataset from `buffer`. In a parallel file every
+    /// rank calls it for the same dataset (a rank with no rows passes count 0): the transfer is
+    /// collective for a filtered dataset, independent otherwise (`collectiveTransfers`).
     public func write(_ name: String, rows start: Int, count: Int, from buffer: UnsafeRawPointer?) throws {
         guard let ds = datasets[name] else { throw StorageError("\(path): no dataset '\(name)' to write") }
         let width = max(ds.columns, 1)
@@ -165,7 +175,8 @@ public final class H5WriteFile {
         var mdims: [hsize_t] = ds.columns > 0 ? [hsize_t(max(count, 1)), hsize_t(width)] : [hsize_t(max(count, 1))]
         let mspace = H5Handle(dataspace: H5Screate_simple(Int32(mdims.count), &mdims, nil))
         selectRows(fspace.id, mspace.id, start: start, count: count, tail: rowShapes[name] ?? (ds.columns > 0 ? [width] : []))
-        let dxpl = transferList(collective: parallel)
+        let collective = parallel && (filtered.contains(name) || collectiveTransfers)
+        let dxpl = transferList(collective: collective)
         var dummy: UInt64 = 0
         let status = withUnsafeMutablePointer(to: &dummy) { dp in
             H5Dwrite(ds.id, ds.element.nativeType, mspace.id, fspace.id, dxpl.id, buffer ?? UnsafeRawPointer(dp))
@@ -173,9 +184,11 @@ public final class H5WriteFile {
         guard status >= 0 else {
             throw WriteFailure.error(path: path, "cannot write rows \(start)..<\(start + count) of dataset '\(name)'")
         }
-        if parallel {
+        if collective {
             var mode = H5D_MPIO_NO_COLLECTIVE
-            if H5Pget_mpio_actual_io_mode(dxpl.id, &mode) >= 0, mode == H5D_MPIO_NO_COLLECTIVE { independentWrites += 1 }
+            if H5Pget_mpio_actual_io_mode(dxpl.id, &mode) >= 0, mode == H5D_MPIO_NO_COLLECTIVE { collectiveFallbacks += 1 }
+        } else if parallel {
+            independentWrites += 1
         }
     }
 

@@ -85,6 +85,14 @@ func transferList(collective: Bool) -> H5Handle {
     return dxpl
 }
 
+/// Row reads and writes of a file opened through MPI-IO are independent transfers: each rank
+/// reads or writes its own contiguous rows, with no exchange between ranks inside HDF5, so a rank
+/// whose main thread shares its core with compute threads never holds the others up in a
+/// collective (docs/scaling.md). Filtered (compressed) output datasets are written collectively,
+/// as parallel HDF5 requires. NEON_COLLECTIVE_IO=1 makes every transfer collective (the earlier
+/// design; for benchmarks).
+let collectiveTransfers = ProcessInfo.processInfo.environment["NEON_COLLECTIVE_IO"] == "1"
+
 extension HDF5Library {
     /// Open files, datasets, groups, named types and attributes of every file: 0 once all are
     /// closed (tests of the closing rule, see H5Handle).

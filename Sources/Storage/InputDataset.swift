@@ -2,7 +2,7 @@ import Distributed
 
 /// The input samples: a 2-D dataset (N, d) or a 4-D one (N, C, H, W) of float32 or float64, read in
 /// row blocks (a row is one sample: d = C H W values, row-major): by rank 0 alone, or by every rank
-/// of a communicator, each its own rows, through collective MPI-IO (execution.read "parallel").
+/// of a communicator, each its own rows, through MPI-IO (execution.read "parallel").
 public final class InputDataset {
     public let path: String
     public let datasetName: String
@@ -14,7 +14,7 @@ public final class InputDataset {
     private let file: H5ReadFile
     private let matrix: H5Matrix
 
-    /// `communicator`: open collectively through MPI-IO; every `read` is then collective.
+    /// `communicator`: open collectively through MPI-IO; every rank then calls every `read`.
     public init(path: String, dataset: String, communicator: Communicator? = nil) throws {
         file = try H5ReadFile(path: path, role: "input", communicator: communicator)
         matrix = try file.matrix(dataset, allowSamples4D: true)
@@ -25,7 +25,7 @@ public final class InputDataset {
     }
 
     /// Reads rows [start, start + count) into `buffer` (count x features elements of `element`).
-    /// Collective when opened with a communicator (every rank calls it, count may be 0).
+    /// Opened with a communicator, every rank calls it (count may be 0).
     public func read(rows start: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws {
         try matrix.read(rows: start, count: count, into: buffer)
     }

@@ -27,8 +27,10 @@ public final class RelevanceOutput {
     /// Bytes rank 0 reserved for the file (0: none); released beyond the file's end when it closes.
     private let reserved: UInt64
     public var path: String { file.path }
-    /// Writes that fell back from collective to independent I/O (0 expected).
+    /// Row writes done as independent MPI-IO (every write to an uncompressed output).
     public var independentWrites: Int { file.independentWrites }
+    /// Collective writes (compressed outputs) that fell back to independent I/O (0 expected).
+    public var collectiveFallbacks: Int { file.collectiveFallbacks }
 
     /// Rank 0's check before anything is created: the output must not be the input or the
     /// model, and may replace an existing file only with output.overwrite.
@@ -135,7 +137,9 @@ public final class RelevanceOutput {
         if isWriter && reserved > 0 { _ = neon_release_space(file.path, Int64(clamping: reserved)) }
     }
 
-    /// Writes this rank's rows [start, start + count) of all three datasets (collective).
+    /// Writes this rank's rows [start, start + count) of all three datasets (every rank calls it;
+    /// independent transfers unless the output is compressed). Nothing here orders one rank's
+    /// writes before another's: the caller agrees (a collective) before `markDone`.
     public func write(rows start: Int, count: Int, relevance: UnsafeRawPointer?,
                       assignment: UnsafePointer<Int64>?, logit: UnsafePointer<Double>?,
                       channels: UnsafeRawPointer? = nil) throws {

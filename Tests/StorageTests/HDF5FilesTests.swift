@@ -150,7 +150,9 @@ final class HDF5FilesTests: XCTestCase {
             try o.write(rows: 3, count: 2, relevance: rb.baseAddress! + 6 * 4, assignment: Array(a[3...]), logit: Array(f[3...]))
         }
         try o.write(rows: 5, count: 0, relevance: nil as UnsafeRawPointer?, assignment: nil, logit: nil)     // a rank with no rows
-        XCTAssertEqual(o.independentWrites, 0, "memory type = file type keeps every transfer collective")
+        // 3 row writes x 3 datasets, and the progress record's first values at creation
+        XCTAssertEqual(o.independentWrites, 11, "each rank writes its rows of an uncompressed output on its own")
+        XCTAssertEqual(o.collectiveFallbacks, 0)
         try o.finish(attributes: [("elapsed_seconds", .double(1))])
         let s = try StoredFile(path: out)
         XCTAssertEqual(try s.stringAttribute("status"), "complete")
@@ -179,6 +181,23 @@ final class HDF5FilesTests: XCTestCase {
         XCTAssertEqual(state.mismatch(with: [("model", "m2")], path: partial),
                        "\(partial): cannot resume: model differs (the partial output was made with m1, the job has m2)")
     }
+    func testCompressedParallelOutputIsWrittenCollectively() throws {
+        // Parallel HDF5 refuses independent writes to filtered datasets: they stay collective,
+        // and memory type = file type keeps them so.
+        let o = try RelevanceOutput(creating: path("deflate.h5"), communicator: Communicator.world, rows: 4, features: 2,
+                                    element: .float32, blocks: 1, key: [], attributes: [], compression: 4)
+        let r: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+        try r.withUnsafeBytes { rb in
+            try o.write(rows: 0, count: 4, relevance: rb.baseAddress, assignment: [0, 1, 0, 1], logit: [1, 2, 3, 4])
+        }
+        try o.markDone(block: 0, conservation: 0)
+        // assignment and logit (never compressed) and the progress record (twice): not relevance
+        XCTAssertEqual(o.independentWrites, 6)
+        XCTAssertEqual(o.collectiveFallbacks, 0)
+        try o.finish(attributes: [])
+        XCTAssertEqual(try StoredFile(path: path("deflate.h5")).doubles("relevance"), r.map { Double($0) })
+    }
+
     func testCompleteNamesTheAxesWithDataFreeScalesAndIsRepeatable() throws {
         let n = 50_000
         let out = try writeFile("named.h5") { f in
