@@ -2,7 +2,8 @@
 # Scaling benchmark of neon-batch (figures, not a test): for P = 1..PMAX ranks (oversubscribed
 # beyond the cores), an I/O-bound k-means job (K = 10), a compute-bound one (K = 1000) and a kernel
 # k-means one (K = 10, 10 support vectors per cluster), each with execution.read "root" and
-# "parallel", in interleaved rounds; prints medians of wall time, samples/s, parallel efficiency
+# "parallel" (and the k-means jobs once more with root reads and every transfer collective,
+# NEON_COLLECTIVE_IO=1, mode "collective"), in interleaved rounds; prints medians of wall time, samples/s, parallel efficiency
 # and per-phase seconds per block on rank 0 and on the slowest rank, and the serial (not
 # overlapped) I/O seconds per million samples (NEON_SERIAL_IO=1 runs of the K = 10 job).
 # The jobs use a fixed beta (one pass over the input). docs/scaling.md explains the model.
@@ -82,8 +83,15 @@ log=$dir/runs.txt
 for ((r = 0; r < rounds; r++)); do
   for ((p = 1; p <= pmax; p++)); do
     for name in k10 k1000 kernel deep; do
-      for mode in root parallel; do
-        out=$(scripts/mpirun.sh -n $p "$bin" "$dir/$name-$mode.json" 2>/dev/null)
+      for mode in root parallel collective; do
+        # collective: root reads with every transfer collective (NEON_COLLECTIVE_IO=1, the design
+        # before independent transfers), for the vector k-means jobs only
+        if [[ $mode == collective ]]; then
+          [[ $name == k10 || $name == k1000 ]] || continue
+          out=$(NEON_COLLECTIVE_IO=1 scripts/mpirun.sh -n $p "$bin" "$dir/$name-root.json" 2>/dev/null)
+        else
+          out=$(scripts/mpirun.sh -n $p "$bin" "$dir/$name-$mode.json" 2>/dev/null)
+        fi
         echo "run $name $mode $p $(cut -d' ' -f1 /proc/loadavg)" >> "$log"
         echo "$out" >> "$log"
       done
@@ -117,19 +125,19 @@ med = lambda xs: statistics.median(xs) if xs else float("nan")
 def per_block(rs, who, keys, blocks):
     return med([sum(r.get(who, r.get("rank0", {})).get(k, 0) for k in keys) / blocks for r in rs])
 io = ["read", "scatter", "stats", "write", "progress", "checkpoint", "gather"]
-print(f"\n{'job':7} {'read':8} {'P':>2} {'wall s':>7} {'samples/s':>10} {'eff':>5} | rank 0, ms per block: {'read':>5} {'scat':>5} {'comp':>6} {'write':>6} {'exposed':>7} | slowest rank: {'read':>5} {'comp':>6} {'write':>6} | {'MB/rank':>7} load")
+print(f"\n{'job':7} {'read':10} {'P':>2} {'wall s':>7} {'samples/s':>10} {'eff':>5} | rank 0, ms per block: {'read':>5} {'scat':>5} {'comp':>6} {'write':>6} {'exposed':>7} | slowest rank: {'read':>5} {'comp':>6} {'write':>6} | {'MB/rank':>7} load")
 for name in ["k10", "k1000", "kernel", "deep"]:
     rows, b = shape[name]
     blocks = (rows + b - 1) // b
     base = med([r["wall"] for r in runs.get((name, "root", 1), []) if "wall" in r])
-    for mode in ["root", "parallel"]:
+    for mode in ["root", "parallel", "collective"]:
         for p in sorted({k[2] for k in runs if k[0] == name and k[1] == mode}):
             rs = [r for r in runs[(name, mode, p)] if "wall" in r]
             if not rs: continue
             wall = med([r["wall"] for r in rs])
             ms = lambda who, keys: 1000 * per_block(rs, who, keys, blocks)
             exposed = 1000 * med([(r["rank0"].get("block", 0) - r["rank0"].get("compute", 0)) / blocks for r in rs])
-            print(f"{name:7} {mode:8} {p:2} {wall:7.2f} {rows / wall:10.0f} {base / (p * wall):5.2f} | {'':21}{ms('rank0', ['read']):5.1f} {ms('rank0', ['scatter']):5.1f} {ms('rank0', ['compute']):6.1f} {ms('rank0', ['stats', 'write', 'progress', 'checkpoint']):6.1f} {exposed:7.1f} | {'':14}{ms('slowest', ['read']):5.1f} {ms('slowest', ['compute']):6.1f} {ms('slowest', ['stats', 'write', 'progress', 'checkpoint']):6.1f} | {med([r.get('mb', 0) for r in rs]):7.0f} {med([r['load'] for r in rs]):.1f}")
+            print(f"{name:7} {mode:10} {p:2} {wall:7.2f} {rows / wall:10.0f} {base / (p * wall):5.2f} | {'':21}{ms('rank0', ['read']):5.1f} {ms('rank0', ['scatter']):5.1f} {ms('rank0', ['compute']):6.1f} {ms('rank0', ['stats', 'write', 'progress', 'checkpoint']):6.1f} {exposed:7.1f} | {'':14}{ms('slowest', ['read']):5.1f} {ms('slowest', ['compute']):6.1f} {ms('slowest', ['stats', 'write', 'progress', 'checkpoint']):6.1f} | {med([r.get('mb', 0) for r in rs]):7.0f} {med([r['load'] for r in rs]):.1f}")
 rows = vrows
 print("\nserial (NEON_SERIAL_IO=1, K = 10, root reads): rank 0's I/O and collective seconds per million samples")
 for p in sorted({k[2] for k in runs if k[1] == "serial"}):
