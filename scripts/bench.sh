@@ -27,11 +27,14 @@ fi
 job=$bench_dir/kmeans_stl/job.json
 ours=$bench_dir/kmeans_stl/job_neon.json
 sed 's/"file": "out.h5"/"file": "out_neon.h5", "overwrite": true/' "$job" > "$ours"
-# The same without keeping the beta pass's scores (execution.cache_mb 0): what the cache saves.
+# The same without keeping the beta pass's scores (execution.cache_mb 0): what the cache saves;
+# and with every rank reading its own rows (execution.read "parallel", no scatter).
 nocache=$bench_dir/kmeans_stl/job_neon_nocache.json
-python3 - "$ours" "$nocache" <<'PY'
+parallel=$bench_dir/kmeans_stl/job_neon_parallel.json
+python3 - "$ours" "$nocache" "$parallel" <<'PY'
 import json, sys
 job = json.load(open(sys.argv[1]))
+json.dump(job | {"execution": {"read": "parallel"}}, open(sys.argv[3], "w"))
 job.setdefault("execution", {})["cache_mb"] = 0
 json.dump(job, open(sys.argv[2], "w"))
 PY
@@ -53,6 +56,7 @@ echo "== compute: fast path vs sgemm ceilings and the FMA peak, same process (2 
 # name|command; each prints its own wall time (job read to status complete).
 configs=(
   "neon-batch mpirun -n 2|mpirun -n 2 $bin $ours"
+  "neon-batch mpirun -n 2, read parallel|mpirun -n 2 $bin $parallel"
   "neon-batch mpirun -n 1 --bind-to none|mpirun -n 1 --bind-to none $bin $ours"
   "neon-batch mpirun -n 2, cache_mb 0|mpirun -n 2 $bin $nocache"
   "numpy --threads 2 --workers 2|python3 $peer_dir/neon_numpy.py $job --threads 2 --workers 2"
