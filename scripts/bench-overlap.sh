@@ -15,12 +15,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 rows=${1:-1000000}; rounds=${2:-3}; ranks=${3:-2}
 dir=${BENCH_DIR:-/tmp/neon_bench_overlap}/$rows
-if [[ -n ${NEON_BIN:-} ]]; then
-  bin=$NEON_BIN
-else
-  swift build -c release --product neon-batch 2>&1 | grep -E "error" || true
-  bin=$root/.build/release/neon-batch
-fi
+source scripts/lib/release-bin.sh
+bin=$(release_bin)
 mkdir -p "$dir"
 [[ -f $dir/data.h5 ]] || "$bin" demo "$dir" --rows "$rows" --features 256 --clusters 10 >/dev/null
 python3 - "$dir" <<'PY'

@@ -15,12 +15,8 @@ root=$(pwd)
 pmax=${1:-4}; rows=${2:-200000}; rounds=${3:-2}
 dir=${BENCH_DIR:-/tmp/neon_bench_scaling}/$rows
 deep_rows=${DEEP_ROWS:-4096}
-if [[ -n ${NEON_BIN:-} ]]; then
-  bin=$NEON_BIN
-else
-  swift build -c release --product neon-batch 2>&1 | grep -E "error" || true
-  bin=$root/.build/release/neon-batch
-fi
+source scripts/lib/release-bin.sh
+bin=$(release_bin)
 mkdir -p "$dir"
 for k in 10 1000; do
   [[ -f $dir/k$k/model.h5 ]] || "$bin" demo "$dir/k$k" --rows "$rows" --features 256 --clusters "$k" >/dev/null
