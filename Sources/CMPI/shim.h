@@ -23,4 +23,15 @@ static inline MPI_Status *neon_mpi_status_ignore(void) { return MPI_STATUS_IGNOR
 static inline int neon_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int neon_mpi_success(void) { return MPI_SUCCESS; }
 static inline MPI_Errhandler neon_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+// Ranks of `comm` on the caller's node (MPI_Comm_split_type MPI_COMM_TYPE_SHARED), 1 on failure;
+// collective. In C because the new communicator's out-parameter differs between the MPIs.
+static inline int neon_mpi_ranks_on_node(MPI_Comm comm) {
+    MPI_Comm node;
+    int rank = 0, n = 1;
+    MPI_Comm_rank(comm, &rank);
+    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) != MPI_SUCCESS) return 1;
+    MPI_Comm_size(node, &n);
+    MPI_Comm_free(&node);
+    return n > 0 ? n : 1;
+}
 #endif

@@ -48,6 +48,10 @@ public final class Communicator: @unchecked Sendable {
 
     public var isRoot: Bool { rank == 0 }
 
+    /// How many ranks of this communicator run on this rank's node (share its memory: MPI_Comm_split_type
+    /// MPI_COMM_TYPE_SHARED). Collective: every rank calls it.
+    public func ranksOnThisNode() -> Int { Int(neon_mpi_ranks_on_node(handle)) }
+
     /// MPI_Finalize (once, at the end of the process).
     public static func finalize() {
         var finalized: Int32 = 0

@@ -32,7 +32,7 @@ public final class BandwidthFixedPoint: @unchecked Sendable {
         let lock = NSLock()
         let N = rows, d = features, B = Self.blockRows
         let s = sigma2.isInfinite ? 0 : -1 / (2 * sigma2)
-        DispatchQueue.concurrentPerform(iterations: blocks.count) { t in
+        ComputeThreads.forEach(blocks.count) { t in
             let b = blocks[t]
             let r0 = b * B, n = min(B, N - r0)
             var g = [Double](repeating: 0, count: n * N)

@@ -31,7 +31,7 @@ public final class BaselineEngine<T: NeonScalar>: ExplainerEngine, @unchecked Se
     public func logits(_ x: UnsafePointer<T>, rows: Int,
                        assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
         nonisolated(unsafe) let (a, f) = (assignment, logit)
-        DispatchQueue.concurrentPerform(iterations: rows) { r in
+        ComputeThreads.forEach(rows) { r in
             let z = self.row(x, r)
             let c = self.model.assign(z)
             a[r] = Int64(c)
@@ -50,7 +50,7 @@ public final class BaselineEngine<T: NeonScalar>: ExplainerEngine, @unchecked Se
         var s = settings
         s.beta = beta
         let settings = s
-        DispatchQueue.concurrentPerform(iterations: rows) { r in
+        ComputeThreads.forEach(rows) { r in
             let z = self.row(x, r)
             let c = self.model.assign(z)
             var rng = EvaluationPlan.explainerStream(seed: self.seed, sample: firstRow + r, repeat: 0, method: self.method)

@@ -262,7 +262,7 @@ public final class HeadEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendab
             let tile = Self.tileRows, tiles = (rows + tile - 1) / tile
             guard tiles > 0 else { return }
             let pool = scratch
-            DispatchQueue.concurrentPerform(iterations: tiles) { t in
+            ComputeThreads.forEach(tiles) { t in
                 let buf = pool.take()
                 body(t * tile, min(tile, rows - t * tile), buf)
                 pool.give(buf)

@@ -133,7 +133,7 @@ public final class KMeansFastPath<T: NeonScalar>: ExplainerEngine, @unchecked Se
             let tiles = (rows + tile - 1) / tile
             guard tiles > 0 else { return }
             let pool = scratch
-            DispatchQueue.concurrentPerform(iterations: tiles) { t in
+            ComputeThreads.forEach(tiles) { t in
                 let r0 = t * tile
                 let buf = pool.take()
                 body(r0, min(tile, rows - r0), buf)

@@ -172,7 +172,7 @@ public final class KernelKMeansFastPath<T: KernelScalar>: ExplainerEngine, @unch
             if serial {
                 for t in 0..<tiles { run(t) }
             } else {
-                DispatchQueue.concurrentPerform(iterations: tiles) { run($0) }
+                ComputeThreads.forEach(tiles) { run($0) }
             }
         }
     }

@@ -133,7 +133,7 @@ public final class KernelKMeansPrunedPath<T: KernelScalar>: ExplainerEngine, Pru
             let tile = Self.tileRows
             let tiles = (rows + tile - 1) / tile
             guard tiles > 0 else { return }
-            DispatchQueue.concurrentPerform(iterations: tiles) { t in
+            ComputeThreads.forEach(tiles) { t in
                 let r0 = t * tile
                 let s = self.pool.take()
                 let st = body(r0, min(tile, rows - r0), s)

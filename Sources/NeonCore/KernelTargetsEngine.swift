@@ -27,7 +27,7 @@ public final class KernelTargetsEngine<T: NeonScalar>: ExplainerEngine, @uncheck
     public func logits(_ x: UnsafePointer<T>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
                        logit: UnsafeMutablePointer<Double>) {
         nonisolated(unsafe) let (a, l) = (assignment, logit)
-        DispatchQueue.concurrentPerform(iterations: rows) { r in
+        ComputeThreads.forEach(rows) { r in
             let xi = self.row(x, r)
             let d = self.model.softMinDistances(xi)
             let c = self.model.assign(xi)
@@ -40,7 +40,7 @@ public final class KernelTargetsEngine<T: NeonScalar>: ExplainerEngine, @uncheck
                         assignment: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
         let t = targets.count, d = features
         nonisolated(unsafe) let (rel, a, l) = (relevance, assignment, logit)
-        DispatchQueue.concurrentPerform(iterations: rows) { r in
+        ComputeThreads.forEach(rows) { r in
             let xi = self.row(x, r)
             a[r] = Int64(self.model.assign(xi))
             for (j, target) in self.targets.enumerated() {

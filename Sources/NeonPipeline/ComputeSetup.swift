@@ -5,7 +5,8 @@ import Storage
 
 /// What every command that computes does first, in this order: check the BLAS kernel against the
 /// CPU (and run again with a corrected kernel, before MPI_Init), one BLAS thread per rank thread
-/// (Dispatch spreads the tiles), then MPI (yielding while it waits).
+/// (the rank's compute threads spread the tiles: ComputeThreads, its share of the node's CPUs),
+/// then MPI (yielding while it waits).
 package enum ComputeSetup {
     /// What the kernel check did (docs/installing.md).
     nonisolated(unsafe) private(set) static var kernelCheck = BLASKernelCheck.Decision.keep
@@ -17,6 +18,7 @@ package enum ComputeSetup {
         BLASThreads.useOneThread()
         IdlePolicy.yieldWhenIdle()      // collectives overlap the computation (BlockStream)
         let comm = Communicator.world
+        ComputeThreads.configure(ranksOnThisNode: comm.ranksOnThisNode())
         HDF5Library.silenceErrorStack()
         if comm.isRoot, case .warn(let warning) = kernelCheck {
             FileHandle.standardError.write(Data("neon-batch: warning: \(warning)\n".utf8))
@@ -31,6 +33,12 @@ package enum ComputeSetup {
         case .corrected(let s), .kept(let s): return s
         case .warn(let s): return "warning: " + s
         }
+    }
+
+    /// "1 per rank: 1 CPU in its affinity mask, 2 CPUs / 2 ranks on this node" (ComputeThreads).
+    static var threadsSummary: String {
+        let (a, o, r) = (ComputeThreads.affinity, ComputeThreads.online, ComputeThreads.ranksOnNode)
+        return "\(ComputeThreads.count) per rank: \(a) CPU\(a == 1 ? "" : "s") in its affinity mask, \(o) CPU\(o == 1 ? "" : "s") / \(r) rank\(r == 1 ? "" : "s") on this node"
     }
 
     /// The summary line: "OpenBLAS 0.3.21 ... Cooperlake MAX_THREADS=64" (+ "; " what the check did).

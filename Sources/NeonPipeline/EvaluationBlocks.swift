@@ -73,7 +73,7 @@ final class EvaluationBlocks {
         let (plan, d, u, x) = (plan, d, units, local)
         let first = block.lowerBound + mine.lowerBound, index = sampleIndex
         timer.measure("evaluate") {
-            DispatchQueue.concurrentPerform(iterations: mine.count) { n in
+            ComputeThreads.forEach(mine.count) { n in
                 let r = plan.evaluate(Array(x[(n * d)..<((n + 1) * d)]), sample: index[first + n])
                 lock.lock()
                 for m in 0..<M {

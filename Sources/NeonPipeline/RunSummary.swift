@@ -70,6 +70,7 @@ struct RunSummary {
             "  time:         \(phases) (rank 0)",
         ] + (ranks > 1 ? ["  slowest rank: \(slowestPhases) (each phase's largest over the ranks)"] : []) + [
             "  blas:         \(ComputeSetup.blasSummary)",
+            "  threads:      \(ComputeSetup.threadsSummary) (rank 0)",
         ] + (pruning.map { [$0] } ?? [])
         Swift.print(lines.joined(separator: "\n"))
     }

@@ -55,7 +55,7 @@ public final class FitShard<T: NeonScalar>: @unchecked Sendable {
             nonisolated(unsafe) let body = body
             nonisolated(unsafe) var results = [R?](repeating: nil, count: ranges.count)
             let lock = NSLock()
-            DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
+            ComputeThreads.forEach(ranges.count) { i in
                 let r = body(i, ranges[i])
                 lock.lock()
                 results[i] = r

@@ -149,7 +149,7 @@ final class HamerlyBounds {
         c.withUnsafeBufferPointer { cb in
             norms.withUnsafeBufferPointer { nb in lengths.withUnsafeBufferPointer { lb in
                 nonisolated(unsafe) let cp = cb.baseAddress!, np = nb.baseAddress!, lp = lb.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                ComputeThreads.forEach(blocks) { b in
                     let a0 = b * block, rows = min(block, K - a0)
                     let g = UnsafeMutablePointer<Double>.allocate(capacity: rows * K)
                     defer { g.deallocate() }

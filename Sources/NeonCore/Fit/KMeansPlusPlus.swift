@@ -22,7 +22,7 @@ public enum KMeansPlusPlus {
                 nearest.withUnsafeMutableBufferPointer { nb in
                     nonisolated(unsafe) let xp = xs.baseAddress!, np = nb.baseAddress!
                     let c = Array(sample[(pick * d)..<((pick + 1) * d)])
-                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    ComputeThreads.forEach(parts) { p in
                         c.withUnsafeBufferPointer { cp in
                             for s in (S * p / parts)..<(S * (p + 1) / parts) {
                                 var acc = 0.0

@@ -1,0 +1,10 @@
+#define _GNU_SOURCE
+#include "NeonThreads.h"
+#include <sched.h>
+
+int neon_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    return CPU_COUNT(&set);
+}
