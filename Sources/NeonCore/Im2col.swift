@@ -12,6 +12,8 @@ enum Im2col {
 
     /// cols[(c kh + i) kw + j, oy Wo + ox] = x[c, oy s + i - p, ox s + j - p] (0 outside).
     /// `ld`: the row stride of cols (several samples side by side: ld = samples x Ho Wo).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func im2col<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, _ g: Geometry, into cols: UnsafeMutablePointer<T>,
                                                ld: Int? = nil) {
         let P = ld ?? g.columns
@@ -47,6 +49,8 @@ enum Im2col {
     }
 
     /// The adjoint of im2col: image[c, y, x] = sum of the cols entries that im2col copied from it.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func col2im<T: BinaryFloatingPoint>(_ cols: UnsafePointer<T>, _ g: Geometry, into image: UnsafeMutablePointer<T>,
                                                ld: Int? = nil) {
         let P = ld ?? g.columns
