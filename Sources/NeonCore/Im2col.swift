@@ -64,9 +64,18 @@ enum Im2col {
                         let y = oy * g.stride + i - g.padding
                         guard y >= 0 && y < g.height else { continue }
                         let dst = plane + y * g.width, src = row + oy * g.outWidth
-                        for ox in 0..<g.outWidth {
-                            let xx = ox * g.stride + j - g.padding
-                            if xx >= 0 && xx < g.width { dst[xx] += src[ox] }
+                        if g.stride == 1 {
+                            // the valid span of im2col (x index = ox + j - p), without per-element tests
+                            let lo = max(0, g.padding - j), hi = min(g.outWidth, g.width + g.padding - j)
+                            if hi > lo {
+                                let d = dst + (lo + j - g.padding), s = src + lo
+                                for t in 0..<(hi - lo) { d[t] += s[t] }
+                            }
+                        } else {
+                            for ox in 0..<g.outWidth {
+                                let xx = ox * g.stride + j - g.padding
+                                if xx >= 0 && xx < g.width { dst[xx] += src[ox] }
+                            }
                         }
                     }
                 }
