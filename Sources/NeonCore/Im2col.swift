@@ -12,6 +12,8 @@ enum Im2col {
 
     /// cols[(c kh + i) kw + j, oy Wo + ox] = x[c, oy s + i - p, ox s + j - p] (0 outside).
     /// `ld`: the row stride of cols (several samples side by side: ld = samples x Ho Wo).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func im2col<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, _ g: Geometry, into cols: UnsafeMutablePointer<T>,
                                                ld: Int? = nil) {
         let P = ld ?? g.columns
@@ -47,6 +49,8 @@ enum Im2col {
     }
 
     /// The adjoint of im2col: image[c, y, x] = sum of the cols entries that im2col copied from it.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func col2im<T: BinaryFloatingPoint>(_ cols: UnsafePointer<T>, _ g: Geometry, into image: UnsafeMutablePointer<T>,
                                                ld: Int? = nil) {
         let P = ld ?? g.columns
@@ -60,9 +64,18 @@ enum Im2col {
                         let y = oy * g.stride + i - g.padding
                         guard y >= 0 && y < g.height else { continue }
                         let dst = plane + y * g.width, src = row + oy * g.outWidth
-                        for ox in 0..<g.outWidth {
-                            let xx = ox * g.stride + j - g.padding
-                            if xx >= 0 && xx < g.width { dst[xx] += src[ox] }
+                        if g.stride == 1 {
+                            // the valid span of im2col (x index = ox + j - p), without per-element tests
+                            let lo = max(0, g.padding - j), hi = min(g.outWidth, g.width + g.padding - j)
+                            if hi > lo {
+                                let d = dst + (lo + j - g.padding), s = src + lo
+                                for t in 0..<(hi - lo) { d[t] += s[t] }
+                            }
+                        } else {
+                            for ox in 0..<g.outWidth {
+                                let xx = ox * g.stride + j - g.padding
+                                if xx >= 0 && xx < g.width { dst[xx] += src[ox] }
+                            }
                         }
                     }
                 }

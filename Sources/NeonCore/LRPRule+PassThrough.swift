@@ -2,6 +2,8 @@
 public struct PassThroughRule: LRPRule {
     public init() {}
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func propagate<T: NeonScalar>(_ step: LRPStep<T>) {
         step.relevanceIn.update(from: step.relevanceOut, count: step.inputCount)
     }

@@ -3,6 +3,8 @@
 public struct WinnerTakesAllRule: LRPRule {
     public init() {}
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func propagate<T: NeonScalar>(_ step: LRPStep<T>) {
         guard case let .maxPool2d(k, s) = step.layer, case let .image(c, h, w) = step.inputShape,
               case let .image(_, ho, wo) = step.outputShape else {

@@ -30,6 +30,8 @@ extension PsiNetwork {
     public func makeScratch() -> Workspace { Workspace(activations: 1, cols: colsCount, maxCount: maxCount) }
 
     /// Forward passes of xs.count samples; sample s's activations go to ws[s].
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(batch xs: [UnsafePointer<T>], _ ws: [Workspace], _ b: Batch) {
         precondition(xs.count <= b.samples && ws.count >= xs.count)
         let n = xs.count
@@ -53,6 +55,8 @@ extension PsiNetwork {
     }
 
     /// b.tmp (O x nP) <- w (or w') @ [im2col(input_0) ... im2col(input_n-1)], without bias.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func convolve(_ i: Int, _ l: Conv2DLayer, inputs: [UnsafePointer<T>], modified: Bool, _ b: Batch) {
         let g = preparedGeometry(i), n = inputs.count, ld = n * g.columns
         for s in 0..<n { Im2col.im2col(inputs[s], g, into: b.cols + s * g.columns, ld: ld) }
@@ -64,6 +68,8 @@ extension PsiNetwork {
 
     /// LRP for several (activations, relevance on a) pairs at once; pair p's relevance on x goes
     /// to outs[p]. `scratch[p]` are relevance buffers (`makeScratch`), one per pair.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(batch relevance: [UnsafePointer<T>], activations act: [Workspace], scratch: [Workspace],
                          into outs: [UnsafeMutablePointer<T>], _ b: Batch) {
         let n = relevance.count

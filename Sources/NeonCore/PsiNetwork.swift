@@ -4,6 +4,9 @@ import Foundation
 /// LRP backward pass, each layer by the rule its composite gives it (`LRPComposite`; the job
 /// file's settings build one with `LRPRules.composite`). Convolutions are im2col + one GEMM per sample.
 /// Immutable after init; each thread brings its own `Workspace`.
+/// The per-element loops carry `@_specialize(where T == Float/Double)`: callers in other modules
+/// (DeepEngine<Float> from neon-batch) would otherwise run them unspecialised, through value
+/// witnesses per element (on VGG-16 blocks 4-5 nearly as long as the GEMMs themselves).
 public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     public let layers: [PsiLayer]
     /// shapes[0] = the input, shapes[i + 1] = the output of layer i.
@@ -151,6 +154,8 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
 
     /// a = Psi(x) for one sample; every layer's output stays in `ws`. Returns a pointer to a.
     @discardableResult
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ x: UnsafePointer<T>, _ ws: Workspace) -> UnsafePointer<T> {
         ws.activations.update(from: x, count: shapes[0].count)
         for i in layers.indices {
@@ -160,6 +165,8 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     }
 
     /// Layer i on `input` into `out`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func apply(_ i: Int, _ input: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ ws: Workspace) {
         switch layers[i] {
         case .conv2d, .linear:
@@ -231,6 +238,8 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     // Accessors for the batched path (PsiNetwork+Batch.swift).
     /// Max pooling backwards (winner takes all, Sec. IV): each output value goes to the first
     /// maximum of its window in x; the relevance of LRP and the gradient alike.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     static func routeToMaxima(_ out: UnsafePointer<T>, x: UnsafePointer<T>, into input: UnsafeMutablePointer<T>,
                               channels c: Int, height h: Int, width w: Int, outHeight ho: Int, outWidth wo: Int,
                               kernel k: Int, stride s: Int) {
@@ -264,6 +273,8 @@ public final class PsiNetwork<T: NeonScalar>: @unchecked Sendable {
     }
 
     /// out = w input (+ b) for a conv2d or linear layer i (conv: im2col into ws.cols, one GEMM).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func affine(_ i: Int, w: [T], b: [T]?, _ input: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ ws: Workspace) {
         switch layers[i] {
         case .conv2d(let l):

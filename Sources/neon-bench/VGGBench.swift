@@ -83,6 +83,11 @@ enum VGGBench {
         print(String(format: "  beta auto job (both passes): %.1f images/s, %.1f GFLOP/s = %.1f%% of the ceiling%@",
                      Double(N) / (tLogits + tExplain), gTotal, 100 * gTotal / ceiling, HardwareReport.share(gTotal, peak)))
         print(String(format: "  max |sum R - f_c| / max(1, |f_c|) = %.2e (conv biases absorb some relevance)", conservation))
+        // FNV-1a over the relevance's and logits' bits: equal checksums = bit-identical results
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for v in rel { h = (h ^ UInt64(v.bitPattern)) &* 0x100_0000_01b3 }
+        for v in lg { h = (h ^ v.bitPattern) &* 0x100_0000_01b3 }
+        print(String(format: "  checksum of R and f_c (bits): %016llx", h))
     }
 
     static func best(_ reps: Int, _ body: () -> Void) -> Double { BenchmarkTiming.best(reps, body) }
