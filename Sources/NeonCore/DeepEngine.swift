@@ -100,14 +100,14 @@ public final class DeepEngine<T: NeonScalar>: ExplainerEngine, @unchecked Sendab
         }
     }
 
-    /// Tiles spread over cores by Dispatch, each on one thread with its own resources.
+    /// Tiles spread over the rank's compute threads (ComputeThreads), each on one thread with its own resources.
     private func forEachTile(rows: Int, _ body: (Int, Int, Resources) -> Void) {
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
             let tile = Self.tileRows, tiles = (rows + tile - 1) / tile
             guard tiles > 0 else { return }
             let pool = self.pool
-            DispatchQueue.concurrentPerform(iterations: tiles) { i in
+            ComputeThreads.forEach(tiles) { i in
                 let res = pool.take()
                 body(i * tile, min(tile, rows - i * tile), res)
                 pool.give(res)

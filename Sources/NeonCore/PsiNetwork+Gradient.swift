@@ -10,6 +10,8 @@
 extension PsiNetwork {
     /// grad_x (g . Psi(x)) for the activations of `forward` in `ws`, into `out` (inputCount values).
     /// `g` has outputCount values and may alias nothing in ws.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func gradient(_ g: UnsafePointer<T>, _ ws: Workspace, into out: UnsafeMutablePointer<T>) {
         var cur = ws.r0, next = ws.r1
         cur.update(from: g, count: outputCount)
@@ -20,7 +22,9 @@ extension PsiNetwork {
         out.update(from: cur, count: inputCount)
     }
 
-    /// g_in of layer i from g_out, at the layer's input x.
+    /// g_in of layer i from g_out, at the layer's input x (specialised: see PsiNetwork).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func backpropagate(_ i: Int, _ x: UnsafePointer<T>, _ gOut: UnsafePointer<T>, _ gIn: UnsafeMutablePointer<T>,
                                _ ws: Workspace) {
         let nIn = shapes[i].count
