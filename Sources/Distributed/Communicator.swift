@@ -2,7 +2,10 @@ import CMPI
 import Foundation
 
 /// A typed handle on MPI_COMM_WORLD: rank, size and the few collectives neon-batch needs.
-/// Every collective must be called by all ranks in the same order.
+/// Every collective must be called by all ranks in the same order. Broadcasts, scatters, gathers
+/// and the order-free reductions (min, max) wait sleeping (neon_mpi_wait_sleeping in CMPI's
+/// shim): the calling thread gives its core to the compute threads while other ranks catch up.
+/// Sums of doubles stay blocking MPI_Allreduce (its order is the one the results were checked with).
 public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
@@ -75,7 +78,7 @@ public final class Communicator: @unchecked Sendable {
         var offset = 0
         while offset < count {                       // MPI counts are Int32
             let n = min(count - offset, Int(Int32.max))
-            MPI_Bcast(buffer + offset, Int32(n), neon_mpi_byte(), Int32(root), handle)
+            neon_mpi_bcast_sleeping(buffer + offset, Int32(n), Int32(root), handle)
             offset += n
         }
     }
@@ -116,8 +119,7 @@ public final class Communicator: @unchecked Sendable {
         var dummy: UInt8 = 0
         withUnsafeMutablePointer(to: &dummy) { dp in
             let recv = receive ?? UnsafeMutableRawPointer(dp)
-            _ = MPI_Scatterv(send, c, d, neon_mpi_byte(), recv, Int32(receiveCount), neon_mpi_byte(),
-                             Int32(root), handle)
+            _ = neon_mpi_scatterv_sleeping(send, c, d, recv, Int32(receiveCount), Int32(root), handle)
         }
     }
 
@@ -130,8 +132,7 @@ public final class Communicator: @unchecked Sendable {
         var dummy: UInt8 = 0
         withUnsafeMutablePointer(to: &dummy) { dp in
             let snd = send ?? UnsafeRawPointer(dp)
-            _ = MPI_Gatherv(snd, Int32(sendCount), neon_mpi_byte(), receive, c, d, neon_mpi_byte(),
-                            Int32(root), handle)
+            _ = neon_mpi_gatherv_sleeping(snd, Int32(sendCount), receive, c, d, Int32(root), handle)
         }
     }
 
@@ -145,7 +146,7 @@ public final class Communicator: @unchecked Sendable {
 
     public func allreduceMax(_ value: Double) -> Double {
         var v = value
-        MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_double(), neon_mpi_op_max(), handle)
+        neon_mpi_allreduce_sleeping(&v, 1, neon_mpi_double(), neon_mpi_op_max(), handle)
         return v
     }
 
@@ -162,13 +163,13 @@ public final class Communicator: @unchecked Sendable {
 
     public func allreduceMin(_ value: Int) -> Int {
         var v = Int64(value)
-        MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_int64(), neon_mpi_op_min(), handle)
+        neon_mpi_allreduce_sleeping(&v, 1, neon_mpi_int64(), neon_mpi_op_min(), handle)
         return Int(v)
     }
 
     public func allreduceMax(_ value: Int) -> Int {
         var v = Int64(value)
-        MPI_Allreduce(neon_mpi_in_place(), &v, 1, neon_mpi_int64(), neon_mpi_op_max(), handle)
+        neon_mpi_allreduce_sleeping(&v, 1, neon_mpi_int64(), neon_mpi_op_max(), handle)
         return Int(v)
     }
 }
