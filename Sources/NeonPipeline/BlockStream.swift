@@ -8,11 +8,12 @@ import Storage
 /// scatters it over the ranks in whole tiles (`RowPartition`), or, with parallel reads
 /// (execution.read), every rank reads its own tiles; every rank computes its shard on
 /// worker threads while its main thread (the only one making MPI and HDF5 calls) finishes the
-/// previous block (gathers, collective writes, progress record) and reads, checks and scatters the
+/// previous block (gathers, its rows' writes, progress record) and reads, checks and scatters the
 /// next one: on any number of ranks, block b - 1's output and block b + 1's input overlap block
-/// b's computation. While it waits for other ranks in a collective, the main thread yields its
-/// core to the compute threads (Open MPI mpi_yield_when_idle, set by ComputeSetup; see
-/// docs/scaling.md for what busy-polling costs).
+/// b's computation. While it waits for other ranks in a collective, the main thread gives its
+/// core to the compute threads (Communicator's sleeping waits; mpi_yield_when_idle, set by
+/// ComputeSetup, for the collectives inside HDF5; docs/scaling.md, "What keeps the main thread
+/// from holding the others up").
 /// Memory per rank is two shards (and on rank 0, with root reads, one block): bounded by the block
 /// size, not N.
 final class BlockStream<T: NeonScalar> {
