@@ -84,9 +84,9 @@ public final class KMeansFastPath<T: NeonScalar>: ExplainerEngine, @unchecked Se
     public func logits(_ x: UnsafePointer<T>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
                        logit: UnsafeMutablePointer<Double>, keepingScores scores: UnsafeMutablePointer<T>) {
         forEachTile(rows: rows) { r0, n, buf in
-            self.scores(x + r0 * self.d, rows: n, buf: buf)
-            (scores + r0 * self.K).update(from: buf[1], count: n * self.K)     // before top2 changes them
-            T.top2(buf[1], rows: n, clusters: self.K, sq: self.sq, assign: assignment + r0, logit: logit + r0)
+            let z = scores + r0 * self.K                    // GEMM 1 straight into the kept rows
+            self.scores(x + r0 * self.d, rows: n, buf: buf, into: z)
+            T.top2(z, rows: n, clusters: self.K, sq: self.sq, assign: assignment + r0, logit: logit + r0)
         }
     }
 
@@ -116,12 +116,13 @@ public final class KMeansFastPath<T: NeonScalar>: ExplainerEngine, @unchecked Se
         T.midpointFinish(relevance, x: xs, q: q, rows: n, features: d)
     }
 
-    /// buf[0] <- x - origin; buf[1] <- 2 (x - o) M^T.
-    private func scores(_ x: UnsafePointer<T>, rows n: Int, buf: [UnsafeMutablePointer<T>]) {
+    /// buf[0] <- x - origin; `into` (default buf[1]) <- 2 (x - o) M^T.
+    private func scores(_ x: UnsafePointer<T>, rows n: Int, buf: [UnsafeMutablePointer<T>],
+                        into z: UnsafeMutablePointer<T>? = nil) {
         let xs = buf[0]
         origin.withUnsafeBufferPointer { T.shiftRows(xs, x, origin: $0.baseAddress!, rows: n, features: d) }
         T.gemm(m: n, n: K, k: d, alpha: 2, a: xs, lda: d, b: table, ldb: 2 * d, transposeB: true, beta: 0,
-               c: buf[1], ldc: K)
+               c: z ?? buf[1], ldc: K)
     }
 
     /// Runs body(firstRow, rows, scratch) for every tile, tiles spread over cores by Dispatch.

@@ -8,7 +8,7 @@ public protocol NeonScalar: BinaryFloatingPoint, BitwiseCopyable, Sendable {
     static func gemm(m: Int, n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
                      b: UnsafePointer<Self>, ldb: Int, transposeB: Bool, beta: Self,
                      c: UnsafeMutablePointer<Self>, ldc: Int)
-    static func top2(_ z: UnsafeMutablePointer<Self>, rows: Int, clusters: Int, sq: UnsafePointer<Self>,
+    static func top2(_ z: UnsafePointer<Self>, rows: Int, clusters: Int, sq: UnsafePointer<Self>,
                      assign: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>)
     static func minTakesMost(_ z: UnsafeMutablePointer<Self>, rows: Int, clusters: Int, sq: UnsafePointer<Self>,
                              beta: Double, assign: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>)
@@ -35,7 +35,7 @@ extension Float: NeonScalar {
         neon_sgemm(transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
                    Int32(ldc))
     }
-    public static func top2(_ z: UnsafeMutablePointer<Float>, rows: Int, clusters: Int, sq: UnsafePointer<Float>,
+    public static func top2(_ z: UnsafePointer<Float>, rows: Int, clusters: Int, sq: UnsafePointer<Float>,
                             assign: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
         neon_top2_f32(z, rows, clusters, sq, assign, logit)
     }
@@ -68,7 +68,7 @@ extension Double: NeonScalar {
         neon_dgemm(transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
                    Int32(ldc))
     }
-    public static func top2(_ z: UnsafeMutablePointer<Double>, rows: Int, clusters: Int, sq: UnsafePointer<Double>,
+    public static func top2(_ z: UnsafePointer<Double>, rows: Int, clusters: Int, sq: UnsafePointer<Double>,
                             assign: UnsafeMutablePointer<Int64>, logit: UnsafeMutablePointer<Double>) {
         neon_top2_f64(z, rows, clusters, sq, assign, logit)
     }

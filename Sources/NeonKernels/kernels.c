@@ -8,56 +8,57 @@
 #define NEON_CLONES
 #endif
 
-#define DEFINE_KERNELS(T, SFX, VT)                                                      \
+#define DEFINE_KERNELS(T, SFX, VT, VI)                                                  \
+/* c = the first index of max_k s_k, s_k = z_k - |m_k|^2, and the max over k != c, in one     \
+   sweep: each lane keeps its largest s (b1, first index on ties) and the largest of the rest  \
+   (b2). With `store`, s replaces z and z[c] becomes -inf (what the min-take-most rule and the  \
+   fit's resolve expect); without, z is only read. The same bits as two sweeps: max is exact. */\
 NEON_CLONES                                                                                    \
-static void top2_row_##SFX(T *z, long K, const T *sq, int64_t *assign, double *logit,         \
+static void top2_row_##SFX(T *z, int store, long K, const T *sq, int64_t *assign, double *logit, \
                            T *zc_out, T *zm2_out) {                                           \
-    /* pass 1: s_k = z_k - |m_k|^2 and its max, in vectors of VW lanes */                      \
     enum { VW = sizeof(VT) / sizeof(T) };                                                      \
-    VT vbest = (VT)(-INFINITY);                                                                \
+    VT b1 = (VT)(-INFINITY), b2 = (VT)(-INFINITY);                                             \
+    VI idx = (VI)(0), lane;                                                                    \
+    for (int i = 0; i < VW; i++) lane[i] = i;                                                  \
     long k = 0;                                                                                \
     for (; k + VW <= K; k += VW) {                                                             \
-        VT a, b;                                                                               \
+        VT a, q;                                                                               \
         __builtin_memcpy(&a, z + k, sizeof a);                                                 \
-        __builtin_memcpy(&b, sq + k, sizeof b);                                                \
-        a -= b;                                                                                \
-        __builtin_memcpy(z + k, &a, sizeof a);                                                 \
-        vbest = __builtin_elementwise_max(vbest, a);                                           \
+        __builtin_memcpy(&q, sq + k, sizeof q);                                                \
+        a -= q;                                                                                \
+        if (store) __builtin_memcpy(z + k, &a, sizeof a);                                      \
+        VI m = a > b1;                                            /* strictly: first index */ \
+        b2 = __builtin_elementwise_max(b2, __builtin_elementwise_min(a, b1));                  \
+        b1 = __builtin_elementwise_max(b1, a);                                                 \
+        idx = (m & (lane + (VI)(k))) | (~m & idx);                                             \
     }                                                                                          \
-    T best = __builtin_reduce_max(vbest);                                                      \
+    T best = __builtin_reduce_max(b1);                                                         \
+    long c = K;                                                                                \
+    for (int i = 0; i < VW; i++)                                                               \
+        if (b1[i] == best && idx[i] < c) c = (long)idx[i];                                     \
+    T second = -INFINITY;                                                                      \
+    for (int i = 0; i < VW; i++) {                                                             \
+        T v = idx[i] == c && b1[i] == best ? b2[i] : b1[i];                                    \
+        second = v > second ? v : second;                                                      \
+    }                                                                                          \
+    if (k == 0) c = 0;                                                 /* K < VW: tail only */ \
     for (; k < K; k++) {                                                                       \
         T s = z[k] - sq[k];                                                                    \
-        z[k] = s;                                                                              \
-        best = s > best ? s : best;                                                            \
+        if (store) z[k] = s;                                                                   \
+        if (s > best) { second = best; best = s; c = k; }                                      \
+        else if (s > second) second = s;                                                       \
     }                                                                                          \
-    /* the first index holding the max: the k-means decision with ties to the lowest index */ \
-    long c = 0;                                                                                \
-    for (k = 0; k + VW <= K; k += VW) {                                                        \
-        VT a;                                                                                  \
-        __builtin_memcpy(&a, z + k, sizeof a);                                                 \
-        if (__builtin_reduce_max(a) == best) break;                                            \
-    }                                                                                          \
-    for (c = k; c < K - 1 && !(z[c] == best); c++) {}                                          \
-    z[c] = -INFINITY;                                                                          \
-    /* pass 2: the max over k != c */                                                          \
-    VT vsec = (VT)(-INFINITY);                                                                 \
-    for (k = 0; k + VW <= K; k += VW) {                                                        \
-        VT a;                                                                                  \
-        __builtin_memcpy(&a, z + k, sizeof a);                                                 \
-        vsec = __builtin_elementwise_max(vsec, a);                                             \
-    }                                                                                          \
-    T second = __builtin_reduce_max(vsec);                                                     \
-    for (; k < K; k++) second = z[k] > second ? z[k] : second;                                 \
+    if (store) z[c] = -INFINITY;                                                               \
     *assign = c;                                                                               \
     *logit = (double)best - (double)second;                                                    \
     *zc_out = best;                                                                            \
     *zm2_out = second;                                                                         \
 }                                                                                              \
                                                                                                \
-void neon_top2_##SFX(T *Z, long rows, long K, const T *sq, int64_t *assign, double *logit) {  \
+void neon_top2_##SFX(const T *Z, long rows, long K, const T *sq, int64_t *assign, double *logit) { \
     for (long n = 0; n < rows; n++) {                                                          \
         T zc, zm2;                                                                             \
-        top2_row_##SFX(Z + n * K, K, sq, assign + n, logit + n, &zc, &zm2);                    \
+        top2_row_##SFX((T *)(Z + n * K), 0, K, sq, assign + n, logit + n, &zc, &zm2);             \
     }                                                                                          \
 }                                                                                              \
                                                                                                \
@@ -66,7 +67,7 @@ void neon_top2_scores_##SFX(T *Z, long rows, long K, const T *sq, int64_t *assig
     for (long n = 0; n < rows; n++) {                                                          \
         T zc, zm2;                                                                             \
         double logit;                                                                          \
-        top2_row_##SFX(Z + n * K, K, sq, assign + n, &logit, &zc, &zm2);                       \
+        top2_row_##SFX(Z + n * K, 1, K, sq, assign + n, &logit, &zc, &zm2);                       \
         best[n] = (double)zc;                                                                  \
         second[n] = (double)zm2;                                                               \
     }                                                                                          \
@@ -101,7 +102,7 @@ void neon_mtm_##SFX(T *Z, long rows, long K, const T *sq, double beta, int64_t *
                     double *logit) {                                                           \
     for (long n = 0; n < rows; n++) {                                                          \
         T zc, zm2;                                                                             \
-        top2_row_##SFX(Z + n * K, K, sq, assign + n, logit + n, &zc, &zm2);                    \
+        top2_row_##SFX(Z + n * K, 1, K, sq, assign + n, logit + n, &zc, &zm2);                 \
         mtm_row_##SFX(Z + n * K, K, (T)beta, zc, zm2, (long)assign[n]);                        \
     }                                                                                          \
 }                                                                                              \
@@ -131,14 +132,24 @@ void neon_row_sums_##SFX(const T *a, long rows, long d, double *out) {          
     }                                                                                          \
 }                                                                                              \
                                                                                                \
+NEON_CLONES                                                                                    \
 long neon_first_nonfinite_##SFX(const T *a, long n) {                                          \
-    for (long i = 0; i < n; i++)                                                               \
+    long i = 0;                                                                                \
+    for (; i + 256 <= n; i += 256) {  /* x - x is 0 for a finite x, NaN otherwise: vectorised */ \
+        _Pragma("clang fp reassociate(on)")                                                    \
+        T acc = 0;                                                                             \
+        for (long j = 0; j < 256; j++) acc += a[i + j] - a[i + j];                             \
+        if (acc != 0) break;                                                                   \
+    }                                                                                          \
+    for (; i < n; i++)                                                                         \
         if (!isfinite(a[i])) return i;                                                         \
     return -1;                                                                                 \
 }
 
 typedef float neon_vf32 __attribute__((ext_vector_type(16)));
 typedef double neon_vf64 __attribute__((ext_vector_type(8)));
+typedef int32_t neon_vi32 __attribute__((ext_vector_type(16)));
+typedef int64_t neon_vi64 __attribute__((ext_vector_type(8)));
 
-DEFINE_KERNELS(float, f32, neon_vf32)
-DEFINE_KERNELS(double, f64, neon_vf64)
+DEFINE_KERNELS(float, f32, neon_vf32, neon_vi32)
+DEFINE_KERNELS(double, f64, neon_vf64, neon_vi64)

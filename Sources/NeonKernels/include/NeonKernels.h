@@ -9,15 +9,16 @@
 // Each row becomes s_k = 2 x.m_k - |m_k|^2 = |x|^2 - |x - m_k|^2, and
 //   assign[n] = c = argmax_k s_k (lowest index on ties, i.e. the k-means decision, Eq. 1),
 //   logit[n]  = f_c = s_c - max_{k != c} s_k = min_{k != c} h_k (Prop. 1), in double.
-// Z[n, c] is left at -inf.
-void neon_top2_f32(float *Z, long rows, long K, const float *sq, int64_t *assign, double *logit);
-void neon_top2_f64(double *Z, long rows, long K, const double *sq, int64_t *assign, double *logit);
+// Z is only read.
+void neon_top2_f32(const float *Z, long rows, long K, const float *sq, int64_t *assign, double *logit);
+void neon_top2_f64(const double *Z, long rows, long K, const double *sq, int64_t *assign, double *logit);
 // neon_top2 that returns the two scores instead of their difference: best[n] = s_c and
-// second[n] = max_{k != c} s_k (model fitting needs them to bound distances).
+// second[n] = max_{k != c} s_k (model fitting needs them to bound distances); row n of Z becomes
+// s_k, with Z[n, c] = -inf.
 void neon_top2_scores_f32(float *Z, long rows, long K, const float *sq, int64_t *assign, double *best, double *second);
 void neon_top2_scores_f64(double *Z, long rows, long K, const double *sq, int64_t *assign, double *best, double *second);
 
-// neon_top2 followed by min-take-most (Eq. 2) with stiffness beta and the midpoint rule's
+// neon_top2 (Z becoming s_k, Z[n, c] = -inf) followed by min-take-most (Eq. 2) with stiffness beta and the midpoint rule's
 // per-competitor factors (Eq. 4): on exit row n of Z holds A'_k = R_k / h_k for k != c and
 // A'_c = -sum_{k != c} A'_k, so that R_i = (A' M^2)_i - 2 x_i (A' M)_i. A row with f_c = 0
 // (a point on a decision boundary) gets A' = 0: R_k / h_k -> 0 in the limit, never NaN.
