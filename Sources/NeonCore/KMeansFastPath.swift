@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NeonKernels
 
 /// NEON for k-means on many samples at once: the network of Prop. 1 with the rules of
 /// Eqs. 2 and 4, evaluated as two GEMMs per tile of rows, never a K x d loop per sample.
@@ -84,7 +85,8 @@ public final class KMeansFastPath<T: NeonScalar>: ExplainerEngine, @unchecked Se
     public func logits(_ x: UnsafePointer<T>, rows: Int, assignment: UnsafeMutablePointer<Int64>,
                        logit: UnsafeMutablePointer<Double>, keepingScores scores: UnsafeMutablePointer<T>) {
         forEachTile(rows: rows) { r0, n, buf in
-            let z = scores + r0 * self.K                    // GEMM 1 straight into the kept rows
+            let z = scores + r0 * self.K                    // GEMM 1 straight into the kept rows,
+            neon_prefault_write(z, n * self.K * MemoryLayout<T>.stride)     // mapped in one call
             self.scores(x + r0 * self.d, rows: n, buf: buf, into: z)
             T.top2(z, rows: n, clusters: self.K, sq: self.sq, assign: assignment + r0, logit: logit + r0)
         }
