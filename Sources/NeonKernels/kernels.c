@@ -8,6 +8,19 @@
 #define NEON_CLONES
 #endif
 
+// (m ? a : b) lane by lane, m from a vector comparison (all bits set or none).
+#define NEON_BLEND(VT, VI, m, a, b) ((VT)(((VI)(a) & (m)) | ((VI)(b) & ~(m))))
+
+// The largest lane of a vector of 16 floats or 8 doubles, by halves (the reduction builtin
+// goes lane by lane).
+#define NEON_HMAX_f32(v) ({ __typeof__((v).lo) h1_ = __builtin_elementwise_max((v).lo, (v).hi);       \
+                            __typeof__(h1_.lo) h2_ = __builtin_elementwise_max(h1_.lo, h1_.hi);      \
+                            __typeof__(h2_.lo) h3_ = __builtin_elementwise_max(h2_.lo, h2_.hi);      \
+                            __builtin_elementwise_max(h3_.lo, h3_.hi); })
+#define NEON_HMAX_f64(v) ({ __typeof__((v).lo) h1_ = __builtin_elementwise_max((v).lo, (v).hi);       \
+                            __typeof__(h1_.lo) h2_ = __builtin_elementwise_max(h1_.lo, h1_.hi);      \
+                            __builtin_elementwise_max(h2_.lo, h2_.hi); })
+
 #define DEFINE_KERNELS(T, SFX, VT, VI)                                                  \
 /* c = the first index of max_k s_k, s_k = z_k - |m_k|^2, and the max over k != c, in one     \
    sweep: each lane keeps its largest s (b1, first index on ties) and the largest of the rest  \
@@ -28,19 +41,18 @@ static void top2_row_##SFX(T *z, int store, long K, const T *sq, int64_t *assign
         a -= q;                                                                                \
         if (store) __builtin_memcpy(z + k, &a, sizeof a);                                      \
         VI m = a > b1;                                            /* strictly: first index */ \
-        b2 = __builtin_elementwise_max(b2, __builtin_elementwise_min(a, b1));                  \
-        b1 = __builtin_elementwise_max(b1, a);                                                 \
-        idx = (m & (lane + (VI)(k))) | (~m & idx);                                             \
+        VT t = NEON_BLEND(VT, VI, m, b1, a);                      /* min(a, b1) */            \
+        VI m2 = t > b2;                                                                        \
+        b2 = NEON_BLEND(VT, VI, m2, t, b2);                                                    \
+        b1 = NEON_BLEND(VT, VI, m, a, b1);                                                     \
+        idx = NEON_BLEND(VI, VI, m, lane + (VI)(k), idx);                                      \
     }                                                                                          \
-    T best = __builtin_reduce_max(b1);                                                         \
-    long c = K;                                                                                \
-    for (int i = 0; i < VW; i++)                                                               \
-        if (b1[i] == best && idx[i] < c) c = (long)idx[i];                                     \
-    T second = -INFINITY;                                                                      \
-    for (int i = 0; i < VW; i++) {                                                             \
-        T v = idx[i] == c && b1[i] == best ? b2[i] : b1[i];                                    \
-        second = v > second ? v : second;                                                      \
-    }                                                                                          \
+    /* across lanes: c = the lowest index holding the max, then the max of the others */       \
+    T best = NEON_HMAX_##SFX(b1);                                                              \
+    VI top = b1 == (VT)(best);                                                                 \
+    long c = (long)__builtin_reduce_min(NEON_BLEND(VI, VI, top, idx, (VI)(INT32_MAX)));        \
+    VI own = top & (idx == (VI)(c));                                                           \
+    T second = NEON_HMAX_##SFX(NEON_BLEND(VT, VI, own, b2, b1));                               \
     if (k == 0) c = 0;                                                 /* K < VW: tail only */ \
     for (; k < K; k++) {                                                                       \
         T s = z[k] - sq[k];                                                                    \
