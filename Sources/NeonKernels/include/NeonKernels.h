@@ -18,8 +18,8 @@ void neon_top2_f64(const double *Z, long rows, long K, const double *sq, int64_t
 void neon_top2_scores_f32(float *Z, long rows, long K, const float *sq, int64_t *assign, double *best, double *second);
 void neon_top2_scores_f64(double *Z, long rows, long K, const double *sq, int64_t *assign, double *best, double *second);
 
-// neon_top2 (Z becoming s_k, Z[n, c] = -inf) followed by min-take-most (Eq. 2) with stiffness beta and the midpoint rule's
-// per-competitor factors (Eq. 4): on exit row n of Z holds A'_k = R_k / h_k for k != c and
+// neon_top2 (Z becoming s_k, Z[n, c] = -inf) followed by min-take-most (Eq. 2) with stiffness
+// beta and the midpoint rule's per-competitor factors (Eq. 4): on exit row n of Z holds A'_k = R_k / h_k for k != c and
 // A'_c = -sum_{k != c} A'_k, so that R_i = (A' M^2)_i - 2 x_i (A' M)_i. A row with f_c = 0
 // (a point on a decision boundary) gets A' = 0: R_k / h_k -> 0 in the limit, never NaN.
 void neon_mtm_f32(float *Z, long rows, long K, const float *sq, double beta, int64_t *assign, double *logit);
